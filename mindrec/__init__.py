@@ -1,0 +1,3 @@
+"""mindrec: generative recommendation with masked diffusion language models."""
+
+__version__ = "0.1.0"

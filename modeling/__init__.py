@@ -1,0 +1,1 @@
+"""Model configuration, backbone, task models and generation."""

@@ -1,0 +1,1 @@
+"""Item codes (category tree, semantic IDs) and the MindRec tokenizer."""
