@@ -1,1 +1,31 @@
-"""Model configuration, backbone, task models and generation."""
+"""Model configuration, backbone, task model, masking schedule and generation (``mindrec.modeling``).
+
+Importing this package registers MindRec with the transformers Auto classes (``AutoConfig`` and
+``AutoModel``, which gives the recommender with its head) and marks the classes for remote code, so
+that ``save_pretrained`` writes an ``auto_map`` and copies the self-contained modeling files.
+"""
+
+from transformers import AutoConfig, AutoModel
+
+from .canvas_scoring import HISTORY_CACHE_MODES, MindRecCanvasScorer, PromptKeyValueCache
+from .configuration_mindrec import MindRecConfig
+from .modeling_mindrec import MindRecForRecommendation, MindRecModel, MindRecOutput, MindRecPreTrainedModel
+from .scheduling_masked_diffusion import MaskedDiffusionNoiseOutput, MaskedDiffusionSchedule
+
+AutoConfig.register(MindRecConfig.model_type, MindRecConfig, exist_ok=True)
+AutoModel.register(MindRecConfig, MindRecForRecommendation, exist_ok=True)
+MindRecConfig.register_for_auto_class()
+MindRecForRecommendation.register_for_auto_class("AutoModel")
+
+__all__ = [
+    "HISTORY_CACHE_MODES",
+    "MaskedDiffusionNoiseOutput",
+    "MaskedDiffusionSchedule",
+    "MindRecCanvasScorer",
+    "MindRecConfig",
+    "MindRecForRecommendation",
+    "MindRecModel",
+    "MindRecOutput",
+    "MindRecPreTrainedModel",
+    "PromptKeyValueCache",
+]

@@ -1,0 +1,204 @@
+"""MindRec model configuration.
+
+Remote code: imports only transformers / huggingface_hub, so that a saved checkpoint loads with
+``trust_remote_code=True`` where mindrec is not installed.
+"""
+
+from typing import Literal
+
+from huggingface_hub.dataclasses import strict
+from transformers.configuration_utils import PreTrainedConfig
+from transformers.modeling_rope_utils import RopeParameters
+from transformers.utils.type_validators import interval
+
+
+@strict
+class MindRecConfig(PreTrainedConfig):
+    r"""Configuration of a LLaDA-style masked-diffusion transformer for generative recommendation.
+
+    The backbone is LLaMA-shaped (pre-RMSNorm blocks, SwiGLU MLP, RoPE, no biases, untied LM head)
+    with the causal mask removed. The defaults describe the small (~4.8M parameter) model that trains
+    from scratch on item tokens on a CPU; LLaDA-8B is ``hidden_size=4096, num_hidden_layers=32,
+    num_attention_heads=32, intermediate_size=12288, vocab_size=126464, rope_theta=500000``.
+
+    Item codes. An item is written as ``code_length = num_category_levels + num_sid_digits`` slots:
+    category levels coarse to fine, then semantic-ID digits. Slot ``s`` takes values
+    ``0 .. code_slot_sizes[s] - 1`` and value ``v`` of slot ``s`` is token
+    ``code_token_offset + sum(code_slot_sizes[:s]) + v``.
+
+    Args:
+        vocab_size: rows of the embedding and LM head (special + text + code tokens).
+        hidden_size, intermediate_size, num_hidden_layers, num_attention_heads, num_key_value_heads:
+            backbone dimensions; ``num_key_value_heads`` defaults to ``num_attention_heads`` (no GQA, as LLaDA).
+        max_position_embeddings: longest sequence the model is meant for (RoPE has no hard limit).
+        rope_parameters: RoPE settings, e.g. ``{"rope_type": "default", "rope_theta": 10000.0}``.
+        rms_norm_eps: epsilon of every RMSNorm.
+        pad_token_id, mask_token_id, bos_token_id, eos_token_id, sep_token_id: special token ids.
+        item_placeholder_token_id: the ``[ITEM]`` token whose embedding is replaced by the sum of a
+            history item's code embeddings when ``history_encoding="pooled"``.
+        num_category_levels: D, category slots per code (0 = semantic ID only).
+        num_sid_digits: n, semantic-ID slots per code.
+        code_slot_sizes: values per slot, ``D + n`` entries.
+        code_token_offset: token id of slot 0 value 0.
+        history_encoding: ``"tokens"`` writes each history item as its code tokens (MindRec);
+            ``"pooled"`` gives each history item one position (sum of its code embeddings; 1/code_length
+            of the sequence, DiffGRM-style).
+        is_causal: use a causal mask (the autoregressive TIGER-style control); LLaDA is bidirectional.
+        mask_eps: floor of the training mask rate, ``p = mask_eps + (1 - mask_eps) * t`` with t ~ U(0, 1).
+    """
+
+    model_type = "mindrec"
+    keys_to_ignore_at_inference = ["past_key_values"]
+    base_model_tp_plan = {
+        "layers.*.self_attn.q_proj": "colwise",
+        "layers.*.self_attn.k_proj": "colwise",
+        "layers.*.self_attn.v_proj": "colwise",
+        "layers.*.self_attn.o_proj": "rowwise",
+        "layers.*.mlp.gate_proj": "colwise",
+        "layers.*.mlp.up_proj": "colwise",
+        "layers.*.mlp.down_proj": "rowwise",
+    }
+
+    vocab_size: int = 1031
+    hidden_size: int = 256
+    intermediate_size: int = 1024
+    num_hidden_layers: int = 4
+    num_attention_heads: int = 4
+    num_key_value_heads: int | None = None
+    head_dim: int | None = None
+    hidden_act: str = "silu"
+    max_position_embeddings: int = 512
+    initializer_range: float = interval(min=0.0, max=1.0)(default=0.02)
+    rms_norm_eps: float = 1e-5
+    rope_parameters: RopeParameters | dict | None = None
+    attention_dropout: int | float | None = 0.0
+    tie_word_embeddings: bool = False
+
+    pad_token_id: int | None = 0
+    mask_token_id: int = 1
+    bos_token_id: int | None = 2
+    eos_token_id: int | list[int] | None = 3
+    sep_token_id: int | None = 4
+    item_placeholder_token_id: int | None = 5
+
+    num_category_levels: int = 0
+    num_sid_digits: int = 4
+    code_slot_sizes: list[int] | None = None
+    code_token_offset: int = 7
+    history_encoding: Literal["tokens", "pooled"] = "tokens"
+    is_causal: bool = False
+    mask_eps: float = 0.5
+
+    def __post_init__(self, **kwargs):
+        if self.head_dim is None:
+            self.head_dim = self.hidden_size // self.num_attention_heads
+        if self.num_key_value_heads is None:
+            self.num_key_value_heads = self.num_attention_heads
+        if self.code_slot_sizes is None:
+            self.code_slot_sizes = [256] * (self.num_category_levels + self.num_sid_digits)
+        self.code_slot_sizes = [int(size) for size in self.code_slot_sizes]
+        super().__post_init__(**kwargs)
+
+    # ----------------------------------------------------------------------------------------------
+    # Derived layout
+    @property
+    def code_length(self) -> int:
+        """Slots per item code: category levels + semantic-ID digits."""
+        return self.num_category_levels + self.num_sid_digits
+
+    @property
+    def code_slot_offsets(self) -> list[int]:
+        """Token id of value 0 of each slot, ``[code_length]``."""
+        offsets, start = [], self.code_token_offset
+        for size in self.code_slot_sizes:
+            offsets.append(start)
+            start += size
+        return offsets
+
+    # ----------------------------------------------------------------------------------------------
+    # Validation (class validators run by @strict)
+    def validate_architecture(self):
+        """Backbone dimensions are positive and divide evenly."""
+        for name in (
+            "vocab_size",
+            "hidden_size",
+            "intermediate_size",
+            "num_hidden_layers",
+            "num_attention_heads",
+        ):
+            if getattr(self, name) < 1:
+                raise ValueError(f"`{name}` must be >= 1, got {getattr(self, name)}.")
+        if (
+            self.hidden_size % self.num_attention_heads != 0
+            and self.head_dim * self.num_attention_heads != self.hidden_size
+        ):
+            raise ValueError(
+                f"`hidden_size` ({self.hidden_size}) is not a multiple of `num_attention_heads` "
+                f"({self.num_attention_heads})."
+            )
+        if self.num_key_value_heads < 1 or self.num_attention_heads % self.num_key_value_heads != 0:
+            raise ValueError(
+                f"`num_attention_heads` ({self.num_attention_heads}) must be a multiple of "
+                f"`num_key_value_heads` ({self.num_key_value_heads})."
+            )
+        if self.head_dim % 2 != 0:
+            raise ValueError(f"`head_dim` must be even for RoPE, got {self.head_dim}.")
+        if self.rms_norm_eps <= 0:
+            raise ValueError(f"`rms_norm_eps` must be > 0, got {self.rms_norm_eps}.")
+        if not 0.0 <= self.mask_eps < 1.0:
+            raise ValueError(f"`mask_eps` must be in [0, 1), got {self.mask_eps}.")
+
+    def validate_code_layout(self):
+        """The item-code slots fit in the vocabulary and agree with the slot counts."""
+        if self.num_category_levels < 0 or self.num_sid_digits < 0:
+            raise ValueError(
+                f"`num_category_levels` ({self.num_category_levels}) and `num_sid_digits` "
+                f"({self.num_sid_digits}) must be >= 0."
+            )
+        if self.code_length < 1:
+            raise ValueError(
+                "An item code needs at least one slot: num_category_levels + num_sid_digits >= 1."
+            )
+        if len(self.code_slot_sizes) != self.code_length:
+            raise ValueError(
+                f"`code_slot_sizes` has {len(self.code_slot_sizes)} entries {self.code_slot_sizes}, but "
+                f"num_category_levels + num_sid_digits = {self.num_category_levels} + {self.num_sid_digits} "
+                f"= {self.code_length}."
+            )
+        if any(size < 1 for size in self.code_slot_sizes):
+            raise ValueError(f"Every entry of `code_slot_sizes` must be >= 1, got {self.code_slot_sizes}.")
+        end = self.code_token_offset + sum(self.code_slot_sizes)
+        if self.code_token_offset < 0 or end > self.vocab_size:
+            raise ValueError(
+                f"Code tokens occupy ids [{self.code_token_offset}, {end}) but `vocab_size` is {self.vocab_size}."
+            )
+
+    def validate_special_tokens(self):
+        """Special ids lie in the vocabulary, outside the code-token block, and the mask is distinct."""
+        code_block = range(self.code_token_offset, self.code_token_offset + sum(self.code_slot_sizes))
+        named = {
+            "pad_token_id": self.pad_token_id,
+            "mask_token_id": self.mask_token_id,
+            "bos_token_id": self.bos_token_id,
+            "sep_token_id": self.sep_token_id,
+            "item_placeholder_token_id": self.item_placeholder_token_id,
+        }
+        eos = self.eos_token_id if isinstance(self.eos_token_id, list) else [self.eos_token_id]
+        named.update({f"eos_token_id[{i}]": value for i, value in enumerate(eos)})
+        for name, value in named.items():
+            if value is None:
+                continue
+            if not 0 <= value < self.vocab_size:
+                raise ValueError(f"`{name}` ({value}) is outside the vocabulary [0, {self.vocab_size}).")
+            if value in code_block:
+                raise ValueError(
+                    f"`{name}` ({value}) falls inside the code-token block "
+                    f"[{code_block.start}, {code_block.stop})."
+                )
+        if self.mask_token_id in (self.pad_token_id, self.bos_token_id, self.sep_token_id):
+            raise ValueError(f"`mask_token_id` ({self.mask_token_id}) must differ from pad/bos/sep.")
+        if self.history_encoding == "pooled" and self.item_placeholder_token_id is None:
+            raise ValueError('`history_encoding="pooled"` needs an `item_placeholder_token_id`.')
+
+
+__all__ = ["MindRecConfig"]

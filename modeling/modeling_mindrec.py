@@ -1,0 +1,588 @@
+"""MindRec: a LLaDA-style masked-diffusion transformer for generative recommendation.
+
+Reads top-down from small parts to large: norm, rotary, MLP, attention, decoder layer, the
+pre-trained base, the backbone (``MindRecModel``), then the task model
+(``MindRecForRecommendation``). Module names follow Llama (``embed_tokens``, ``layers.N.self_attn.q_proj``,
+``mlp.gate_proj``, ``norm``, ``lm_head``) so that PEFT targets, device maps and TP plans key on them.
+
+Remote code: imports only torch, transformers and single-dot relative imports.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import torch
+from torch import nn
+from transformers.activations import ACT2FN
+from transformers.modeling_layers import GradientCheckpointingLayer
+from transformers.modeling_outputs import BaseModelOutput
+from transformers.modeling_rope_utils import ROPE_INIT_FUNCTIONS
+from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS, PreTrainedModel
+from transformers.utils import ModelOutput, logging
+
+from .canvas_scoring import MindRecCanvasScorer
+from .configuration_mindrec import MindRecConfig
+from .generation_mindrec import MindRecGenerationMixin
+from .scheduling_masked_diffusion import MaskedDiffusionSchedule
+
+if TYPE_CHECKING:
+    from .canvas_scoring import PromptKeyValueCache
+
+logger = logging.get_logger(__name__)
+
+IGNORE_INDEX = -100
+
+
+class MindRecRMSNorm(nn.Module):
+    """RMSNorm computed in fp32: ``weight * x / sqrt(mean(x^2) + eps)``."""
+
+    def __init__(self, hidden_size: int, eps: float = 1e-5):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(hidden_size))
+        self.variance_epsilon = eps
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        input_dtype = hidden_states.dtype
+        hidden_states = hidden_states.to(torch.float32)
+        variance = hidden_states.pow(2).mean(-1, keepdim=True)
+        hidden_states = hidden_states * torch.rsqrt(variance + self.variance_epsilon)
+        return self.weight * hidden_states.to(input_dtype)
+
+    def extra_repr(self) -> str:
+        return f"{tuple(self.weight.shape)}, eps={self.variance_epsilon}"
+
+
+class MindRecRotaryEmbedding(nn.Module):
+    """RoPE cos/sin tables for given positions (LLaMA's half-rotation convention, as LLaDA)."""
+
+    def __init__(self, config: MindRecConfig):
+        super().__init__()
+        self.config = config
+        self.rope_type = config.rope_parameters["rope_type"]
+        rope_init_fn: Callable = self.compute_default_rope_parameters
+        if self.rope_type != "default":
+            rope_init_fn = ROPE_INIT_FUNCTIONS[self.rope_type]
+        inv_freq, self.attention_scaling = rope_init_fn(config)
+        self.inv_freq = nn.Buffer(inv_freq, persistent=False)
+        self.original_inv_freq = nn.Buffer(inv_freq.clone(), persistent=False)
+
+    @staticmethod
+    def compute_default_rope_parameters(config: MindRecConfig, **kwargs) -> tuple[torch.Tensor, float]:
+        """Inverse frequencies ``theta^(-2i/d)`` for ``i < head_dim / 2``; no attention scaling."""
+        base = config.rope_parameters["rope_theta"]
+        dim = config.head_dim
+        inv_freq = 1.0 / (base ** (torch.arange(0, dim, 2, dtype=torch.float) / dim))
+        return inv_freq, 1.0
+
+    @torch.no_grad()
+    def forward(self, x: torch.Tensor, position_ids: torch.LongTensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``position_ids [batch, seq]`` -> ``(cos, sin)`` each ``[batch, seq, head_dim]`` in ``x.dtype``."""
+        freqs = position_ids[..., None].float() * self.inv_freq.to(device=x.device, dtype=torch.float)
+        emb = torch.cat((freqs, freqs), dim=-1)
+        cos = emb.cos() * self.attention_scaling
+        sin = emb.sin() * self.attention_scaling
+        return cos.to(dtype=x.dtype), sin.to(dtype=x.dtype)
+
+
+def rotate_half(x: torch.Tensor) -> torch.Tensor:
+    """Rotate the two halves of the last dimension: ``[x1, x2] -> [-x2, x1]``."""
+    x1, x2 = x.chunk(2, dim=-1)
+    return torch.cat((-x2, x1), dim=-1)
+
+
+def apply_rotary_pos_emb(q, k, cos, sin):
+    """Rotate ``q, k [batch, heads, seq, head_dim]`` by ``cos, sin [batch, seq, head_dim]``."""
+    cos, sin = cos.unsqueeze(1), sin.unsqueeze(1)
+    return (q * cos) + (rotate_half(q) * sin), (k * cos) + (rotate_half(k) * sin)
+
+
+class MindRecMLP(nn.Module):
+    """SwiGLU: ``down_proj(silu(gate_proj(x)) * up_proj(x))`` (LLaDA's ff_proj / up_proj / ff_out)."""
+
+    def __init__(self, config: MindRecConfig):
+        super().__init__()
+        self.gate_proj = nn.Linear(config.hidden_size, config.intermediate_size, bias=False)
+        self.up_proj = nn.Linear(config.hidden_size, config.intermediate_size, bias=False)
+        self.down_proj = nn.Linear(config.intermediate_size, config.hidden_size, bias=False)
+        self.act_fn = ACT2FN[config.hidden_act]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.down_proj(self.act_fn(self.gate_proj(x)) * self.up_proj(x))
+
+
+def repeat_kv(hidden_states: torch.Tensor, n_rep: int) -> torch.Tensor:
+    """``[batch, kv_heads, seq, dim] -> [batch, kv_heads * n_rep, seq, dim]``."""
+    if n_rep == 1:
+        return hidden_states
+    batch, kv_heads, seq, dim = hidden_states.shape
+    hidden_states = hidden_states[:, :, None].expand(batch, kv_heads, n_rep, seq, dim)
+    return hidden_states.reshape(batch, kv_heads * n_rep, seq, dim)
+
+
+def eager_attention_forward(
+    module: nn.Module,
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    attention_mask: torch.Tensor | None,
+    scaling: float,
+    dropout: float = 0.0,
+    **kwargs,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Plain softmax attention. ``attention_mask`` is bool ``[batch, 1, q or 1, kv]`` (True = attend)."""
+    key = repeat_kv(key, module.num_key_value_groups)
+    value = repeat_kv(value, module.num_key_value_groups)
+    attn_weights = torch.matmul(query, key.transpose(2, 3)) * scaling
+    if attention_mask is not None:
+        attn_weights = attn_weights.masked_fill(~attention_mask, torch.finfo(attn_weights.dtype).min)
+    attn_weights = nn.functional.softmax(attn_weights, dim=-1, dtype=torch.float32).to(query.dtype)
+    attn_weights = nn.functional.dropout(attn_weights, p=dropout, training=module.training)
+    attn_output = torch.matmul(attn_weights, value).transpose(1, 2).contiguous()
+    return attn_output, attn_weights
+
+
+class MindRecAttention(nn.Module):
+    """Multi-head attention without a causal mask (unless ``config.is_causal``), RoPE on q and k."""
+
+    def __init__(self, config: MindRecConfig, layer_idx: int):
+        super().__init__()
+        self.config = config
+        self.layer_idx = layer_idx
+        self.head_dim = config.head_dim
+        self.num_key_value_groups = config.num_attention_heads // config.num_key_value_heads
+        self.scaling = self.head_dim**-0.5
+        self.attention_dropout = config.attention_dropout
+        self.is_causal = config.is_causal
+        self.q_proj = nn.Linear(config.hidden_size, config.num_attention_heads * self.head_dim, bias=False)
+        self.k_proj = nn.Linear(config.hidden_size, config.num_key_value_heads * self.head_dim, bias=False)
+        self.v_proj = nn.Linear(config.hidden_size, config.num_key_value_heads * self.head_dim, bias=False)
+        self.o_proj = nn.Linear(config.num_attention_heads * self.head_dim, config.hidden_size, bias=False)
+
+    def forward(
+        self,
+        hidden_states: torch.Tensor,
+        position_embeddings: tuple[torch.Tensor, torch.Tensor],
+        attention_mask: torch.Tensor | None = None,
+        prompt_cache: "PromptKeyValueCache | None" = None,
+        **kwargs,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        input_shape = hidden_states.shape[:-1]
+        hidden_shape = (*input_shape, -1, self.head_dim)
+        query = self.q_proj(hidden_states).view(hidden_shape).transpose(1, 2)
+        key = self.k_proj(hidden_states).view(hidden_shape).transpose(1, 2)
+        value = self.v_proj(hidden_states).view(hidden_shape).transpose(1, 2)
+        cos, sin = position_embeddings
+        query, key = apply_rotary_pos_emb(query, key, cos, sin)
+        if prompt_cache is not None:
+            key, value = prompt_cache.update(key, value, self.layer_idx)
+
+        attention_interface: Callable = ALL_ATTENTION_FUNCTIONS.get_interface(
+            self.config._attn_implementation, eager_attention_forward
+        )
+        attn_output, attn_weights = attention_interface(
+            self,
+            query,
+            key,
+            value,
+            attention_mask,
+            dropout=0.0 if not self.training else self.attention_dropout,
+            scaling=self.scaling,
+            is_causal=False,  # causality, when wanted, is already in the boolean mask
+            **kwargs,
+        )
+        attn_output = self.o_proj(attn_output.reshape(*input_shape, -1).contiguous())
+        return attn_output, attn_weights
+
+
+class MindRecDecoderLayer(GradientCheckpointingLayer):
+    """Pre-norm block: ``x + attn(norm(x))`` then ``x + mlp(norm(x))``."""
+
+    def __init__(self, config: MindRecConfig, layer_idx: int):
+        super().__init__()
+        self.self_attn = MindRecAttention(config, layer_idx)
+        self.mlp = MindRecMLP(config)
+        self.input_layernorm = MindRecRMSNorm(config.hidden_size, eps=config.rms_norm_eps)
+        self.post_attention_layernorm = MindRecRMSNorm(config.hidden_size, eps=config.rms_norm_eps)
+
+    def forward(
+        self,
+        hidden_states: torch.Tensor,
+        position_embeddings: tuple[torch.Tensor, torch.Tensor],
+        attention_mask: torch.Tensor | None = None,
+        prompt_cache: "PromptKeyValueCache | None" = None,
+        **kwargs,
+    ) -> torch.Tensor:
+        residual = hidden_states
+        hidden_states, _ = self.self_attn(
+            self.input_layernorm(hidden_states),
+            position_embeddings=position_embeddings,
+            attention_mask=attention_mask,
+            prompt_cache=prompt_cache,
+            **kwargs,
+        )
+        hidden_states = residual + hidden_states
+        return hidden_states + self.mlp(self.post_attention_layernorm(hidden_states))
+
+
+class MindRecPreTrainedModel(PreTrainedModel):
+    """Capability flags shared by the backbone and the task models."""
+
+    config_class = MindRecConfig
+    config: MindRecConfig
+    base_model_prefix = "model"
+    supports_gradient_checkpointing = True
+    _no_split_modules = ["MindRecDecoderLayer"]
+    _supports_sdpa = True
+    _supports_attention_backend = True
+
+
+def default_position_ids(attention_mask: torch.Tensor) -> torch.LongTensor:
+    """Positions that ignore left padding: ``cumsum(mask) - 1``, clamped at 0. ``[batch, seq]``."""
+    return (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
+
+
+class MindRecModel(MindRecPreTrainedModel):
+    """The bidirectional LLaDA-style backbone: embeddings, ``num_hidden_layers`` blocks, final norm."""
+
+    def __init__(self, config: MindRecConfig):
+        super().__init__(config)
+        self.padding_idx = config.pad_token_id
+        self.embed_tokens = nn.Embedding(config.vocab_size, config.hidden_size, self.padding_idx)
+        self.layers = nn.ModuleList(
+            [MindRecDecoderLayer(config, layer_idx) for layer_idx in range(config.num_hidden_layers)]
+        )
+        self.norm = MindRecRMSNorm(config.hidden_size, eps=config.rms_norm_eps)
+        self.rotary_emb = MindRecRotaryEmbedding(config)
+        self.gradient_checkpointing = False
+        self.post_init()
+
+    def get_input_embeddings(self) -> nn.Embedding:
+        return self.embed_tokens
+
+    def set_input_embeddings(self, value: nn.Embedding) -> None:
+        self.embed_tokens = value
+
+    def embed_inputs(
+        self, input_ids: torch.LongTensor, history_code_ids: torch.LongTensor | None = None
+    ) -> torch.Tensor:
+        """Token embeddings ``[batch, seq, hidden]``, with pooled history items filled in.
+
+        With ``history_encoding="pooled"``, each ``[ITEM]`` placeholder in ``input_ids`` takes the sum
+        of the code-token embeddings of the next history item in ``history_code_ids [batch, items,
+        code_length]`` (rows made only of ``pad_token_id`` are padding and are skipped).
+        """
+        vocab = self.config.vocab_size
+        if input_ids.numel() and (int(input_ids.min()) < 0 or int(input_ids.max()) >= vocab):
+            bad = input_ids[(input_ids < 0) | (input_ids >= vocab)][:5].tolist()
+            raise ValueError(f"`input_ids` holds ids outside the vocabulary [0, {vocab}): {bad}.")
+        embeds = self.embed_tokens(input_ids)
+        placeholder = self.config.item_placeholder_token_id
+        if history_code_ids is None:
+            if (
+                placeholder is not None
+                and self.config.history_encoding == "pooled"
+                and bool((input_ids == placeholder).any())
+            ):
+                raise ValueError(
+                    "`input_ids` holds [ITEM] placeholders but no `history_code_ids` were given."
+                )
+            return embeds
+        if history_code_ids.dim() != 3 or history_code_ids.shape[0] != input_ids.shape[0]:
+            raise ValueError(
+                f"`history_code_ids` must be [batch={input_ids.shape[0]}, items, code_length], "
+                f"got {tuple(history_code_ids.shape)}."
+            )
+        slots = self._code_token_ranges(history_code_ids.device)
+        is_item = history_code_ids != self.config.pad_token_id  # [B, H, L]
+        valid_item = is_item.any(-1)
+        low, high = slots
+        in_range = (history_code_ids >= low) & (history_code_ids < high)
+        if bool((valid_item[..., None] & ~in_range).any()):
+            raise ValueError("`history_code_ids` holds ids that are not the code tokens of their slots.")
+        is_placeholder = input_ids == placeholder
+        placeholders, items = is_placeholder.sum(1), valid_item.sum(1)
+        if not torch.equal(placeholders, items):
+            row = int((placeholders != items).nonzero()[0])
+            raise ValueError(
+                f"Row {row} has {int(placeholders[row])} [ITEM] placeholders but {int(items[row])} history items."
+            )
+        item_embeds = self.embed_tokens(history_code_ids).sum(-2)  # [B, H, d]; padding rows unused
+        return embeds.masked_scatter(is_placeholder[..., None], item_embeds[valid_item])
+
+    def _code_token_ranges(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-slot ``[low, high)`` token-id bounds, each ``[code_length]``."""
+        low = torch.tensor(self.config.code_slot_offsets, device=device)
+        return low, low + torch.tensor(self.config.code_slot_sizes, device=device)
+
+    def attention_mask_4d(
+        self, attention_mask: torch.Tensor | None, query_length: int
+    ) -> torch.Tensor | None:
+        """Bool ``[batch, 1, q or 1, kv]`` mask (True = attend) from a 2-D padding mask ``[batch, kv]``.
+
+        Returns None when nothing is masked (lets SDPA take its fastest path).
+        """
+        if self.config.is_causal:
+            kv_length = attention_mask.shape[-1] if attention_mask is not None else query_length
+            device = attention_mask.device if attention_mask is not None else self.embed_tokens.weight.device
+            causal = torch.ones(query_length, kv_length, dtype=torch.bool, device=device).tril(
+                kv_length - query_length
+            )
+            mask = causal[None, None]
+            if attention_mask is not None:
+                mask = mask & attention_mask.bool()[:, None, None, :]
+            return mask
+        if attention_mask is None or bool(attention_mask.all()):
+            return None
+        return attention_mask.bool()[:, None, None, :]
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        position_ids: torch.LongTensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        history_code_ids: torch.LongTensor | None = None,
+        prompt_cache: "PromptKeyValueCache | None" = None,
+        **kwargs,
+    ) -> BaseModelOutput:
+        """Run the backbone.
+
+        Args:
+            input_ids: ``[batch, seq]`` token ids (or pass ``inputs_embeds [batch, seq, hidden]``).
+            attention_mask: ``[batch, kv_seq]`` 1 for tokens, 0 for padding; with a replaying
+                ``prompt_cache`` it covers the cached prompt followed by the new tokens.
+            position_ids: ``[batch, seq]``; default ``cumsum(attention_mask) - 1`` (padding-invariant).
+            history_code_ids: ``[batch, items, code_length]`` for the pooled history encoding.
+            prompt_cache: see :class:`PromptKeyValueCache` (decoding only).
+        Returns:
+            ``BaseModelOutput(last_hidden_state [batch, seq, hidden])``.
+        """
+        if (input_ids is None) == (inputs_embeds is None):
+            raise ValueError("Pass exactly one of `input_ids` or `inputs_embeds`.")
+        if inputs_embeds is None:
+            inputs_embeds = self.embed_inputs(input_ids, history_code_ids)
+        batch, seq = inputs_embeds.shape[:2]
+        if attention_mask is not None and attention_mask.shape[0] != batch:
+            raise ValueError(f"`attention_mask` batch {attention_mask.shape[0]} != input batch {batch}.")
+        if position_ids is None:
+            if attention_mask is None:
+                position_ids = torch.arange(seq, device=inputs_embeds.device).expand(batch, seq)
+            else:
+                position_ids = default_position_ids(attention_mask)[:, -seq:]
+        mask = self.attention_mask_4d(attention_mask, seq)
+        position_embeddings = self.rotary_emb(inputs_embeds, position_ids)
+        hidden_states = inputs_embeds
+        for layer in self.layers:
+            hidden_states = layer(
+                hidden_states,
+                position_embeddings=position_embeddings,
+                attention_mask=mask,
+                prompt_cache=prompt_cache,
+                **kwargs,
+            )
+        return BaseModelOutput(last_hidden_state=self.norm(hidden_states))
+
+
+@dataclass
+class MindRecOutput(ModelOutput):
+    """Output of :class:`MindRecForRecommendation`.
+
+    Attributes:
+        loss: scalar masked-diffusion loss when ``labels`` were given.
+        logits: ``[batch, seq or logits_to_keep, vocab]`` LM-head logits (None when a loss was computed,
+            to save the full-vocabulary projection of every position).
+        canvas_log_probs: ``[batch, code_length, max_slot_size]`` fp32 log-probabilities over each
+            canvas slot's own values (``-inf`` past a slot's size).
+        noise_mask: ``[batch, code_length]`` bool, the canvas slots that were masked for the loss.
+    """
+
+    loss: torch.FloatTensor | None = None
+    logits: torch.FloatTensor | None = None
+    canvas_log_probs: torch.FloatTensor | None = None
+    noise_mask: torch.BoolTensor | None = None
+
+
+class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
+    """Backbone + untied LM head, trained to fill the masked item code at the end of the sequence.
+
+    The canvas (the target item's ``code_length`` slots) is always the last ``code_length`` positions
+    (inputs are left-padded). Loss (DESIGN §4): the canvas tokens are masked with probability
+    ``p = eps + (1 - eps) t`` (at least one per row); the loss is the mean over rows of
+    ``sum_{masked slots} CE / (p * code_length)``, the cross-entropy taken over each slot's own values.
+    """
+
+    _tied_weights_keys: dict[str, str] = {}
+
+    def __init__(self, config: MindRecConfig):
+        super().__init__(config)
+        self.model = MindRecModel(config)
+        self.lm_head = nn.Linear(config.hidden_size, config.vocab_size, bias=False)
+        self.noise_schedule = MaskedDiffusionSchedule(mask_token_id=config.mask_token_id, eps=config.mask_eps)
+        self.post_init()
+
+    def get_input_embeddings(self) -> nn.Embedding:
+        return self.model.embed_tokens
+
+    def set_input_embeddings(self, value: nn.Embedding) -> None:
+        self.model.embed_tokens = value
+
+    def get_output_embeddings(self) -> nn.Linear:
+        return self.lm_head
+
+    def set_output_embeddings(self, new_embeddings: nn.Linear) -> None:
+        self.lm_head = new_embeddings
+
+    # ----------------------------------------------------------------------------------------------
+    # Canvas helpers
+    def slot_token_index(self, device: torch.device) -> tuple[torch.LongTensor, torch.BoolTensor]:
+        """Token ids of every slot's values, padded: ``index [L, Vmax]`` and ``valid [L, Vmax]``."""
+        sizes = torch.tensor(self.config.code_slot_sizes, device=device)
+        values = torch.arange(int(sizes.max()), device=device)
+        offsets = torch.tensor(self.config.code_slot_offsets, device=device)
+        valid = values[None, :] < sizes[:, None]
+        index = torch.where(valid, offsets[:, None] + values[None, :], offsets[:, None])
+        return index, valid
+
+    def canvas_log_probs(self, canvas_hidden: torch.Tensor, temperature: float = 1.0) -> torch.FloatTensor:
+        """Per-slot log-probabilities from canvas hidden states.
+
+        Args:
+            canvas_hidden: ``[N, code_length, hidden]`` final hidden states at the canvas positions.
+            temperature: logits are divided by it before the per-slot softmax.
+        Returns:
+            ``[N, code_length, max_slot_size]`` fp32 log-softmax over each slot's own token slice,
+            ``-inf`` where ``v >= code_slot_sizes[s]``.
+        """
+        index, valid = self.slot_token_index(canvas_hidden.device)
+        # The full LM head on the few canvas positions keeps PEFT wrappers of lm_head working; the
+        # columns of other slots and of text tokens are then dropped.
+        logits = self.lm_head(canvas_hidden).float()  # [N, L, V]
+        slot_logits = logits.gather(-1, index[None].expand(logits.shape[0], -1, -1)) / temperature
+        slot_logits = slot_logits.masked_fill(~valid, float("-inf"))
+        return torch.log_softmax(slot_logits, dim=-1)
+
+    def build_canvas_scorer(
+        self,
+        input_ids: torch.LongTensor,
+        attention_mask: torch.Tensor | None = None,
+        history_code_ids: torch.LongTensor | None = None,
+        history_cache: str = "exact",
+    ) -> MindRecCanvasScorer:
+        """The scorer the decoders call once per step (see :class:`MindRecCanvasScorer`)."""
+        return MindRecCanvasScorer(
+            self, input_ids, attention_mask, history_code_ids, history_cache=history_cache
+        )
+
+    def _canvas_targets(self, labels: torch.LongTensor, input_ids: torch.LongTensor) -> torch.LongTensor:
+        """Validate ``labels [batch, seq]`` and return the canvas slot values ``[batch, code_length]``."""
+        if labels.shape != input_ids.shape:
+            raise ValueError(
+                f"`labels` shape {tuple(labels.shape)} != `input_ids` shape {tuple(input_ids.shape)}."
+            )
+        length = self.config.code_length
+        if labels.shape[1] < length:
+            raise ValueError(f"Sequences of length {labels.shape[1]} cannot hold a canvas of {length} slots.")
+        if bool((labels[:, :-length] != IGNORE_INDEX).any()):
+            raise ValueError(
+                f"`labels` must be {IGNORE_INDEX} everywhere but the canvas (the last {length} positions): "
+                "only response item tokens are maskable."
+            )
+        canvas_labels = labels[:, -length:]
+        low, high = self.model._code_token_ranges(labels.device)
+        bad = (canvas_labels < low) | (canvas_labels >= high)
+        if bool(bad.any()):
+            row, slot = (int(i) for i in bad.nonzero()[0])
+            raise ValueError(
+                f"`labels` row {row} slot {slot} holds token {int(canvas_labels[row, slot])}, outside that slot's "
+                f"code tokens [{int(low[slot])}, {int(high[slot])})."
+            )
+        return canvas_labels - low
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        position_ids: torch.LongTensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        history_code_ids: torch.LongTensor | None = None,
+        labels: torch.LongTensor | None = None,
+        noise_mask: torch.BoolTensor | None = None,
+        loss_weights: torch.FloatTensor | None = None,
+        generator: torch.Generator | None = None,
+        logits_to_keep: int = 0,
+        **kwargs,
+    ) -> MindRecOutput:
+        """Logits, or the conditional masked-diffusion loss when ``labels`` are given.
+
+        Args:
+            input_ids: ``[batch, seq]``, left-padded, canvas last (its content is ignored with labels).
+            attention_mask: ``[batch, seq]``.
+            history_code_ids: ``[batch, items, code_length]`` (pooled history encoding).
+            labels: ``[batch, seq]``, ``-100`` except the canvas, which holds the target code tokens.
+            noise_mask: ``[batch, code_length]`` bool, canvas slots to mask instead of sampling them
+                (OCN views); rows then weigh ``loss_weights`` (default 1) instead of ``1 / p``.
+            loss_weights: ``[batch]`` per-row loss weights (override ``1 / p``).
+            generator: ``torch.Generator`` for the noise draws.
+            logits_to_keep: without labels, keep logits of the last ``logits_to_keep`` positions (0 = all).
+        """
+        if labels is None:
+            if noise_mask is not None or loss_weights is not None:
+                raise ValueError("`noise_mask` and `loss_weights` only apply with `labels`.")
+            hidden = self.model(
+                input_ids=input_ids,
+                attention_mask=attention_mask,
+                position_ids=position_ids,
+                inputs_embeds=inputs_embeds,
+                history_code_ids=history_code_ids,
+                **kwargs,
+            ).last_hidden_state
+            kept = hidden[:, -logits_to_keep:] if logits_to_keep else hidden
+            return MindRecOutput(logits=self.lm_head(kept))
+
+        if input_ids is None:
+            raise ValueError("The training loss needs `input_ids` (the canvas is rebuilt from `labels`).")
+        length = self.config.code_length
+        targets = self._canvas_targets(labels, input_ids)  # [B, L] slot values
+        target_tokens = labels[:, -length:]
+        if noise_mask is None:
+            noise = self.noise_schedule.add_noise(
+                target_tokens, maskable=torch.ones_like(target_tokens, dtype=torch.bool), generator=generator
+            )
+            noise_mask = noise.noise_mask
+            weights = 1.0 / noise.mask_prob if loss_weights is None else loss_weights
+        else:
+            if noise_mask.shape != targets.shape:
+                raise ValueError(f"`noise_mask` must be [batch, {length}], got {tuple(noise_mask.shape)}.")
+            if not bool(noise_mask.any(dim=1).all()):
+                raise ValueError("Every row of `noise_mask` must mask at least one slot.")
+            weights = (
+                torch.ones(targets.shape[0], device=targets.device) if loss_weights is None else loss_weights
+            )
+        if weights.shape != (targets.shape[0],):
+            raise ValueError(
+                f"`loss_weights` must be [batch={targets.shape[0]}], got {tuple(weights.shape)}."
+            )
+        noisy_canvas = target_tokens.masked_fill(noise_mask, self.config.mask_token_id)
+        noisy_input_ids = torch.cat([input_ids[:, :-length], noisy_canvas], dim=1)
+
+        hidden = self.model(
+            input_ids=noisy_input_ids,
+            attention_mask=attention_mask,
+            position_ids=position_ids,
+            history_code_ids=history_code_ids,
+            **kwargs,
+        ).last_hidden_state
+        log_probs = self.canvas_log_probs(hidden[:, -length:])  # [B, L, Vmax]
+        nll = -log_probs.gather(-1, targets[..., None]).squeeze(-1)  # [B, L]
+        per_row = (nll * noise_mask).sum(-1) / length
+        loss = (per_row * weights.to(per_row.dtype)).mean()
+        return MindRecOutput(loss=loss, canvas_log_probs=log_probs, noise_mask=noise_mask)
+
+
+__all__ = [
+    "MindRecForRecommendation",
+    "MindRecModel",
+    "MindRecOutput",
+    "MindRecPreTrainedModel",
+]
