@@ -1,0 +1,22 @@
+"""One loader per source format; each returns :class:`~mindrec.data.build.InteractionData`."""
+
+from .amazon_beauty import load_amazon_beauty, read_items_jsonl, read_sequences_txt
+from .amazon_raw import load_amazon_raw, read_metadata, read_reviews
+from .lcrec_json import load_lcrec_json, read_item_json
+from .recbole import load_recbole, read_atomic_file, read_item_file
+from .sid_index import parse_sid_index
+
+__all__ = [
+    "load_amazon_beauty",
+    "load_amazon_raw",
+    "load_lcrec_json",
+    "load_recbole",
+    "parse_sid_index",
+    "read_atomic_file",
+    "read_item_file",
+    "read_item_json",
+    "read_items_jsonl",
+    "read_metadata",
+    "read_reviews",
+    "read_sequences_txt",
+]

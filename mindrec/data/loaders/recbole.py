@@ -1,0 +1,176 @@
+"""RecBole atomic files: ``<name>.inter`` and optional ``<name>.item`` (tab-separated, typed headers).
+
+Headers are ``field:type`` (``token``, ``token_seq``, ``float``, ``float_seq``). Values follow RecBole's
+reader (pandas ``read_csv``): tab-separated, with double-quoted values that may hold tabs, newlines or
+doubled quotes. A ``token_seq`` value is split on spaces, except the quoted-list form some Amazon
+exports use (``'Beauty', 'Makeup', "Women's"``), which is parsed as a list of string literals.
+
+``.inter`` needs ``user_id`` and ``item_id``; with a ``timestamp`` field each user's interactions are
+sorted by it (stable, so ties keep file order), otherwise file order is kept. Users appear in order
+of their first line. ``.item`` fields used: ``item_id``, ``title``, ``brand``, ``categories`` (a
+``token_seq`` is a path; a ``token`` is a string path) and ``description``; others are ignored.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import csv
+import logging
+import os
+from collections.abc import Iterator
+
+from ..build import InteractionData
+from ..catalogue import ItemCatalogue, ItemRecord
+from ..categories import clean_text, normalize_categories, split_category_path
+from ..errors import DataFormatError, at, open_text, require_file
+from ..splits import UserSequence
+from .paths import resolve_named_file
+
+logger = logging.getLogger(__name__)
+
+FIELD_TYPES = ("token", "token_seq", "float", "float_seq")
+# Long item descriptions exceed csv's default 128 KiB field limit.
+_FIELD_SIZE_LIMIT = 64 * 1024 * 1024
+
+
+@contextlib.contextmanager
+def _large_fields() -> Iterator[None]:
+    previous = csv.field_size_limit(_FIELD_SIZE_LIMIT)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
+
+
+def read_atomic_file(
+    path: str | os.PathLike, required: tuple[str, ...]
+) -> Iterator[tuple[int, dict[str, str], dict[str, str]]]:
+    """Yield ``(line_number, values, types)`` per record; ``values`` maps field name to raw string.
+
+    ``line_number`` is the physical line on which the record ends. Raises ``DataFormatError`` for an
+    empty file or one without records, a header field that is untyped, of unknown type or missing
+    from ``required``, or a record with the wrong number of values.
+    """
+    path = require_file(path, "RecBole atomic file")
+    with open_text(path) as handle, _large_fields():
+        reader = csv.reader(handle, delimiter="\t", quotechar='"')
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise DataFormatError(f"{path}: the file is empty") from None
+        except csv.Error as error:
+            raise DataFormatError(f"{at(path, reader.line_num)}: {error}") from None
+        names, types = [], {}
+        for field in header:
+            name, sep, kind = field.partition(":")
+            if not sep or kind not in FIELD_TYPES:
+                raise DataFormatError(
+                    f"{at(path, 1)}: header field {field!r} is not name:type with type in {FIELD_TYPES}"
+                )
+            names.append(name)
+            types[name] = kind
+        missing = [name for name in required if name not in types]
+        if missing:
+            raise DataFormatError(f"{at(path, 1)}: header lacks field(s) {missing} (has {names})")
+        records = 0
+        try:
+            for row in reader:
+                if not row or (len(row) == 1 and not row[0].strip()):
+                    continue
+                if len(row) != len(names):
+                    raise DataFormatError(
+                        f"{at(path, reader.line_num)}: expected {len(names)} tab-separated values, got {len(row)}"
+                    )
+                records += 1
+                yield reader.line_num, dict(zip(names, row, strict=True)), types
+        except csv.Error as error:
+            raise DataFormatError(f"{at(path, reader.line_num)}: {error}") from None
+        if not records:
+            raise DataFormatError(f"{path}: the file has a header but no records")
+
+
+def parse_token_seq(value: str, where: str) -> list[str]:
+    """Split a ``token_seq`` value: quoted-list form via ``ast.literal_eval``, otherwise on spaces."""
+    value = value.strip()
+    if value[:1] in ("'", '"'):
+        try:
+            tokens = ast.literal_eval(f"[{value}]")
+        except (ValueError, SyntaxError):
+            raise DataFormatError(f"{where}: cannot parse token_seq {value!r}") from None
+        if not all(isinstance(token, str) for token in tokens):
+            raise DataFormatError(f"{where}: token_seq {value!r} holds non-string values")
+        return tokens
+    return value.split()
+
+
+def _text_field(values: dict[str, str], types: dict[str, str], field: str, where: str) -> str:
+    """Cleaned text of ``field`` (a ``token_seq`` is joined with spaces); ``""`` if absent."""
+    value = values.get(field)
+    if value is None:
+        return ""
+    return clean_text(parse_token_seq(value, where) if types[field] == "token_seq" else value)
+
+
+def read_item_file(path: str | os.PathLike) -> ItemCatalogue:
+    """Read a ``.item`` file into a catalogue (file order). Errors name the file and line."""
+    path = require_file(path, "RecBole item file")
+    catalogue = ItemCatalogue(origin=str(path))
+    for number, values, types in read_atomic_file(path, required=("item_id",)):
+        where = at(path, number)
+
+        raw_categories = values.get("categories")
+        if raw_categories is None:
+            categories: list[str] = []
+        elif types["categories"] == "token_seq":
+            categories = normalize_categories(parse_token_seq(raw_categories, where), where)
+        else:
+            categories = split_category_path(raw_categories)
+        record = ItemRecord(
+            item_id=values["item_id"].strip(),
+            title=_text_field(values, types, "title", where),
+            brand=_text_field(values, types, "brand", where),
+            categories=tuple(categories),
+            description=_text_field(values, types, "description", where),
+        )
+        if not record.item_id:
+            raise DataFormatError(f"{where}: empty item_id")
+        catalogue.add(record, where)
+    return catalogue
+
+
+def load_recbole(path: str | os.PathLike) -> InteractionData:
+    """Load ``<name>.inter`` (+ ``<name>.item`` if present) from a folder, the ``.inter`` file or a prefix."""
+    inter_path, name = resolve_named_file(path, ".inter")
+    item_path = inter_path.with_name(f"{name}.item")
+    strict = item_path.is_file()
+    if strict:
+        catalogue = read_item_file(item_path)
+    else:
+        logger.warning("%s not found: the item table will hold ids only, without text", item_path)
+        catalogue = ItemCatalogue()
+
+    # user -> [(timestamp, item index)], in file order; dicts keep users in order of first appearance.
+    events: dict[str, list[tuple[float, int]]] = {}
+    has_time = False
+    for number, values, types in read_atomic_file(inter_path, required=("user_id", "item_id")):
+        has_time = "timestamp" in types
+        where = at(inter_path, number)
+        user_id, item_id = values["user_id"].strip(), values["item_id"].strip()
+        if not user_id or not item_id:
+            raise DataFormatError(f"{where}: empty user_id or item_id")
+        timestamp = 0.0
+        if has_time:
+            try:
+                timestamp = float(values["timestamp"])
+            except ValueError:
+                raise DataFormatError(f"{where}: timestamp {values['timestamp']!r} is not a number") from None
+        item = catalogue.lookup(item_id, where) if strict else catalogue.intern(item_id)
+        events.setdefault(user_id, []).append((timestamp, item))
+
+    sequences = []
+    for user_id, user_events in events.items():
+        if has_time:
+            user_events.sort(key=lambda event: event[0])  # list.sort is stable: ties keep file order
+        sequences.append(UserSequence(user_id, [item for _, item in user_events]))
+    return InteractionData(name=name, catalogue=catalogue, sequences=sequences)

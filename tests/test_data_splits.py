@@ -1,0 +1,146 @@
+"""Leave-one-out splits, user/catalogue policies, PreparedData validation and save/load round trips."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+
+from mindrec.data import (
+    InteractionData,
+    ItemCatalogue,
+    ItemRecord,
+    PreparedData,
+    UserSequence,
+    leave_one_out,
+    load_prepared,
+)
+
+
+def rows(dataset):
+    return list(zip(dataset["user_id"], dataset["history"], dataset["target"], strict=True))
+
+
+def make_data(sid_codes=None) -> InteractionData:
+    catalogue = ItemCatalogue()
+    for index in range(7):
+        catalogue.add(
+            ItemRecord(f"i{index}", title=f"T{index}", categories=("Root", f"C{index % 2}")), "test"
+        )
+    sequences = [
+        UserSequence("alice", [0, 1, 2, 3, 4]),
+        UserSequence("bob", [4, 2]),  # too short: skipped
+        UserSequence("carol", [5, 1, 5]),
+        UserSequence("dave", [2, 3, 4, 0]),
+    ]
+    return InteractionData("toy", catalogue, sequences, sid_codes=sid_codes)
+
+
+def test_leave_one_out_exact_rows_full_history():
+    splits = leave_one_out([UserSequence("u", [10, 11, 12, 13, 14]), UserSequence("v", [7, 8, 9])])
+    assert rows(splits["train"]) == [("u", [10], 11), ("u", [10, 11], 12)]
+    assert rows(splits["validation"]) == [("u", [10, 11, 12], 13), ("v", [7], 8)]
+    assert rows(splits["test"]) == [("u", [10, 11, 12, 13], 14), ("v", [7, 8], 9)]
+
+
+def test_leave_one_out_truncates_to_last_items():
+    splits = leave_one_out([UserSequence("u", [10, 11, 12, 13, 14, 15])], max_history=2)
+    assert rows(splits["train"]) == [("u", [10], 11), ("u", [10, 11], 12), ("u", [11, 12], 13)]
+    assert rows(splits["validation"]) == [("u", [12, 13], 14)]
+    assert rows(splits["test"]) == [("u", [13, 14], 15)]
+
+
+def test_leave_one_out_rejects_short_sequences_and_bad_max_history():
+    with pytest.raises(ValueError, match="user 'u' has 2 items; leave-one-out needs at least 3"):
+        leave_one_out([UserSequence("u", [1, 2])])
+    with pytest.raises(ValueError, match="max_history must be >= 1 or None, got 0"):
+        leave_one_out([UserSequence("u", [1, 2, 3])], max_history=0)
+
+
+def test_to_prepared_skips_short_users_and_keeps_full_catalogue(caplog):
+    with caplog.at_level(logging.WARNING, logger="mindrec.data.build"):
+        prepared = make_data().to_prepared()
+    assert "skipped 1 of 4 users with fewer than 3 interactions" in caplog.text
+    assert prepared.statistics() == {
+        "users": 3,
+        "items": 7,
+        "interactions": 12,
+        "train_rows": 3,
+        "validation_rows": 3,
+        "test_rows": 3,
+    }
+    assert prepared.splits["test"]["user_id"] == ["alice", "carol", "dave"]
+    assert prepared.item_ids == [f"i{i}" for i in range(7)]
+
+
+def test_max_users_counts_only_eligible_users_in_order():
+    prepared = make_data().to_prepared(max_users=2, max_history=1)
+    assert rows(prepared.splits["test"]) == [("alice", [3], 4), ("carol", [1], 5)]
+    assert prepared.num_items == 7
+
+
+def test_drop_unused_items_renumbers_items_and_codes():
+    codes = np.arange(14).reshape(7, 2)
+    prepared = make_data(sid_codes=codes).to_prepared(max_users=2, keep_unused_items=False)
+    # alice and carol use items 0..5; item 6 (and nothing else) is dropped, order kept.
+    assert prepared.item_ids == ["i0", "i1", "i2", "i3", "i4", "i5"]
+    assert rows(prepared.splits["test"]) == [("alice", [0, 1, 2, 3], 4), ("carol", [5, 1], 5)]
+    np.testing.assert_array_equal(prepared.sid_codes, codes[:6])
+
+
+def test_duplicate_user_and_bad_max_users_are_errors():
+    data = make_data()
+    data.sequences.append(UserSequence("alice", [1, 2, 3]))
+    with pytest.raises(ValueError, match="toy: user 'alice' appears twice"):
+        data.to_prepared()
+    with pytest.raises(ValueError, match="max_users must be >= 1 or None, got 0"):
+        make_data().to_prepared(max_users=0)
+
+
+def test_prepared_data_validates_indices_and_codes():
+    good = make_data().to_prepared()
+    with pytest.raises(
+        ValueError, match="split 'validation' column 'history' holds item index 5, outside 0 .. 0"
+    ):
+        PreparedData(leave_one_out([UserSequence("u", [5, 0, 0])]), good.items.select(range(1)), "bad")
+    bad_splits = leave_one_out([UserSequence("u", [0, 1, 9])])
+    with pytest.raises(ValueError, match="column 'target' holds item index 9, outside 0 .. 6"):
+        PreparedData(bad_splits, good.items, "bad")
+    with pytest.raises(
+        ValueError,
+        match=r"sid_codes must be an integer array \[num_items=7, n_digits\], got float64 \(7, 2\)",
+    ):
+        PreparedData(good.splits, good.items, "bad", sid_codes=np.zeros((7, 2)))
+
+
+def test_save_and_load_round_trip(tmp_path):
+    codes = np.arange(21, dtype=np.int64).reshape(7, 3)
+    prepared = make_data(sid_codes=codes).to_prepared(max_history=2)
+    prepared.save_to_disk(tmp_path / "out")
+    loaded = load_prepared(tmp_path / "out")
+    assert loaded.name == "toy"
+    assert loaded.statistics() == prepared.statistics()
+    for split in ("train", "validation", "test"):
+        assert loaded.splits[split].to_dict() == prepared.splits[split].to_dict()
+    assert loaded.items.to_dict() == prepared.items.to_dict()
+    np.testing.assert_array_equal(loaded.sid_codes, codes)
+    assert loaded.sid_codes.dtype == np.int64
+
+    # Overwriting replaces the folder in one piece; overwrite=False refuses.
+    make_data().to_prepared().save_to_disk(tmp_path / "out")
+    assert load_prepared(tmp_path / "out").sid_codes is None
+    assert not (tmp_path / "out" / "sid_codes.npy").exists()
+    with pytest.raises(FileExistsError, match="already exists"):
+        prepared.save_to_disk(tmp_path / "out", overwrite=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no temporary folders left behind
+
+
+def test_load_prepared_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="is not a prepared dataset folder: prepared.json not found"):
+        load_prepared(tmp_path)
+    make_data().to_prepared().save_to_disk(tmp_path / "out")
+    meta = tmp_path / "out" / "prepared.json"
+    meta.write_text(meta.read_text().replace('"format_version": 1', '"format_version": 99'))
+    with pytest.raises(ValueError, match="format_version 99 is not supported"):
+        load_prepared(tmp_path / "out")
