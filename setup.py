@@ -7,8 +7,18 @@ everything else lives under ``mindrec/``.
 
 from setuptools import find_packages, setup
 
-ROOT_PACKAGES = find_packages(include=["mindrec", "mindrec.*"])
 CARD_PARTS = {"mindrec.modeling": "modeling", "mindrec.tokenization": "tokenization"}
+
+
+def card_part_packages() -> list[str]:
+    """Each card folder and its subpackages, under their ``mindrec.`` names."""
+    packages = []
+    for name, folder in CARD_PARTS.items():
+        packages += [name] + [f"{name}.{sub}" for sub in find_packages(where=folder)]
+    return packages
+
+
+PACKAGES = find_packages(include=["mindrec", "mindrec.*"]) + card_part_packages()
 
 install_requires = [
     "torch>=2.4",
@@ -40,7 +50,7 @@ setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     python_requires=">=3.10",
-    packages=ROOT_PACKAGES + list(CARD_PARTS),
+    packages=PACKAGES,
     package_dir=CARD_PARTS,
     package_data={"mindrec.hub": ["templates/*.md"]},
     install_requires=install_requires,
