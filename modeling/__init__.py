@@ -1,6 +1,6 @@
 """Model configuration, backbone, task model, masking schedule and generation (``mindrec.modeling``).
 
-Importing this package registers MindRec with the transformers Auto classes (``AutoConfig`` and
+Importing this package registers MindRec and DeftRec with the transformers Auto classes (``AutoConfig`` and
 ``AutoModel``, which gives the recommender with its head) and marks the classes for remote code, so
 that ``save_pretrained`` writes an ``auto_map`` and copies the self-contained modeling files.
 """
@@ -8,16 +8,37 @@ that ``save_pretrained`` writes an ``auto_map`` and copies the self-contained mo
 from transformers import AutoConfig, AutoModel
 
 from .canvas_scoring import HISTORY_CACHE_MODES, MindRecCanvasScorer, PromptKeyValueCache
+from .configuration_deftrec import DeftRecConfig
 from .configuration_mindrec import MindRecConfig
 from .modeling_mindrec import MindRecForRecommendation, MindRecModel, MindRecOutput, MindRecPreTrainedModel
+from .modeling_deftrec import (
+    ContinuousItemTokenizer,
+    DeftRecForRecommendation,
+    DeftRecGenerationOutput,
+    DeftRecOutput,
+    DeftRecPreTrainedModel,
+)
+from .scheduling_ddpm import DDPMSchedule, DDPMStepOutput
 from .scheduling_masked_diffusion import MaskedDiffusionNoiseOutput, MaskedDiffusionSchedule
 
 AutoConfig.register(MindRecConfig.model_type, MindRecConfig, exist_ok=True)
 AutoModel.register(MindRecConfig, MindRecForRecommendation, exist_ok=True)
 MindRecConfig.register_for_auto_class()
 MindRecForRecommendation.register_for_auto_class("AutoModel")
+AutoConfig.register(DeftRecConfig.model_type, DeftRecConfig, exist_ok=True)
+AutoModel.register(DeftRecConfig, DeftRecForRecommendation, exist_ok=True)
+DeftRecConfig.register_for_auto_class()
+DeftRecForRecommendation.register_for_auto_class("AutoModel")
 
 __all__ = [
+    "ContinuousItemTokenizer",
+    "DDPMSchedule",
+    "DDPMStepOutput",
+    "DeftRecConfig",
+    "DeftRecForRecommendation",
+    "DeftRecGenerationOutput",
+    "DeftRecOutput",
+    "DeftRecPreTrainedModel",
     "HISTORY_CACHE_MODES",
     "MaskedDiffusionNoiseOutput",
     "MaskedDiffusionSchedule",
