@@ -8,9 +8,15 @@ that ``save_pretrained`` writes an ``auto_map`` and copies the self-contained mo
 from transformers import AutoConfig, AutoModel
 
 from .canvas_scoring import HISTORY_CACHE_MODES, MindRecCanvasScorer, PromptKeyValueCache
+from .catalogue_index import CatalogueIndex
 from .configuration_deftrec import DeftRecConfig
 from .configuration_mindrec import MindRecConfig
-from .modeling_mindrec import MindRecForRecommendation, MindRecModel, MindRecOutput, MindRecPreTrainedModel
+from .generation_mindrec import (
+    DECODING_STRATEGIES,
+    RecommendationGenerationConfig,
+    RecommendationOutput,
+    recommend,
+)
 from .modeling_deftrec import (
     ContinuousItemTokenizer,
     DeftRecForRecommendation,
@@ -18,6 +24,7 @@ from .modeling_deftrec import (
     DeftRecOutput,
     DeftRecPreTrainedModel,
 )
+from .modeling_mindrec import MindRecForRecommendation, MindRecModel, MindRecOutput, MindRecPreTrainedModel
 from .scheduling_ddpm import DDPMSchedule, DDPMStepOutput
 from .scheduling_masked_diffusion import MaskedDiffusionNoiseOutput, MaskedDiffusionSchedule
 
@@ -31,6 +38,11 @@ DeftRecConfig.register_for_auto_class()
 DeftRecForRecommendation.register_for_auto_class("AutoModel")
 
 __all__ = [
+    "DECODING_STRATEGIES",
+    "CatalogueIndex",
+    "RecommendationGenerationConfig",
+    "RecommendationOutput",
+    "recommend",
     "ContinuousItemTokenizer",
     "DDPMSchedule",
     "DDPMStepOutput",
