@@ -1,3 +1,13 @@
-"""mindrec: generative recommendation with masked diffusion language models."""
+"""mindrec: generative recommendation with masked diffusion language models.
+
+Importing mindrec registers its models and tokenizer with the transformers Auto classes.
+"""
+
+from transformers import AutoTokenizer
+
+from .modeling import MindRecConfig
+from .tokenization import MindRecTokenizer
+
+AutoTokenizer.register(MindRecConfig, slow_tokenizer_class=MindRecTokenizer, exist_ok=True)
 
 __version__ = "0.1.0"

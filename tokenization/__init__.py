@@ -1,1 +1,29 @@
-"""Item codes (category tree, semantic IDs) and the MindRec tokenizer."""
+"""Item codes and the MindRec tokenizer (``mindrec.tokenization``).
+
+* ``tokenization_mindrec.py`` — :class:`MindRecTokenizer` (remote code: travels with checkpoints).
+* Offline code building — category tree, text embeddings, quantisers (RQ-kmeans, RQ-VAE, OPQ/PQ),
+  collision resolution and the :class:`ItemCodeTable` saved as ``item_codes.json``.
+"""
+
+from .build_codes import build_item_codes, load_items_file
+from .category_tree import OTHER, CategoryTree
+from .code_table import ItemCodeTable, code_statistics, collision_rate
+from .text_embeddings import ItemEmbeddings, embed_items, item_text
+from .tokenization_mindrec import PROMPT_TEMPLATES, MindRecTokenizer
+
+MindRecTokenizer.register_for_auto_class("AutoTokenizer")
+
+__all__ = [
+    "OTHER",
+    "PROMPT_TEMPLATES",
+    "CategoryTree",
+    "ItemCodeTable",
+    "ItemEmbeddings",
+    "MindRecTokenizer",
+    "build_item_codes",
+    "code_statistics",
+    "collision_rate",
+    "embed_items",
+    "item_text",
+    "load_items_file",
+]

@@ -1,0 +1,77 @@
+#!/usr/bin/env python
+"""Build ``item_codes.json`` (category slots + semantic IDs, one-to-one with items) from an item table.
+
+Example (offline TF-IDF embedding, residual k-means 4 x 256, 3 category levels)::
+
+    python scripts/build_item_codes.py --items data/items.jsonl --output item_codes.json \
+        --num-category-levels 3 --num-sid-digits 4 --codebook-size 256 --stats-json stats.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+
+from mindrec.tokenization.build_codes import build_item_codes, load_items_file
+from mindrec.tokenization.quantizers import COLLISION_STRATEGIES, QUANTIZERS
+
+from mindrec.io_utils import atomic_write_json
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--items",
+        required=True,
+        help="items.jsonl, a JSON list of items, a folder with items.jsonl, or a prepared-data folder",
+    )
+    parser.add_argument("--output", required=True, help="where to write item_codes.json")
+    parser.add_argument("--num-category-levels", type=int, default=3, help="D, category slots (0 = none)")
+    parser.add_argument("--num-sid-digits", type=int, default=4, help="n, semantic-ID digits")
+    parser.add_argument("--codebook-size", type=int, default=256, help="V, values per SID digit")
+    parser.add_argument(
+        "--embedding",
+        default="tfidf-svd",
+        help="'tfidf-svd' (offline), 'sentence-transformers' (with --embedding-model) or a .npy matrix path",
+    )
+    parser.add_argument(
+        "--embedding-model", default=None, help="sentence-transformers model name or local folder"
+    )
+    parser.add_argument("--embedding-dim", type=int, default=256, help="output size of tfidf-svd")
+    parser.add_argument("--quantizer", default="rq-kmeans", choices=sorted(QUANTIZERS))
+    parser.add_argument("--collision", default="reassign", choices=COLLISION_STRATEGIES)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--keep-root", action="store_true", help="do not drop the shared root category")
+    parser.add_argument("--stats-json", default=None, help="also write the statistics to this JSON file")
+    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    items = load_items_file(args.items)
+    table = build_item_codes(
+        items,
+        num_category_levels=args.num_category_levels,
+        num_sid_digits=args.num_sid_digits,
+        codebook_size=args.codebook_size,
+        embedding=args.embedding,
+        quantizer=args.quantizer,
+        collision=args.collision,
+        seed=args.seed,
+        drop_root=not args.keep_root,
+        embedding_model=args.embedding_model,
+        embedding_dim=args.embedding_dim,
+        show_progress=not args.no_progress,
+    )
+    table.save(args.output)
+    if args.stats_json:
+        atomic_write_json(args.stats_json, {"method": table.method, "stats": table.stats})
+    print(f"wrote {args.output}: {table}")
+    print(json.dumps(table.stats, indent=2))
+
+
+if __name__ == "__main__":
+    main()
