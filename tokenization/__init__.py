@@ -11,8 +11,6 @@ from .code_table import ItemCodeTable, code_statistics, collision_rate
 from .text_embeddings import ItemEmbeddings, embed_items, item_text
 from .tokenization_mindrec import PROMPT_TEMPLATES, MindRecTokenizer
 
-MindRecTokenizer.register_for_auto_class("AutoTokenizer")
-
 __all__ = [
     "OTHER",
     "PROMPT_TEMPLATES",
