@@ -1,0 +1,120 @@
+"""Most-popular baseline: recommend the items with the most training interactions.
+
+What counts as an interaction: every item a user interacted with **before their validation item**,
+once per occurrence. In the leave-one-out train split (ARCHITECTURE.md) those are the user's train
+targets (positions 1 .. len-3) plus the items of their shortest train history (position 0, and any
+earlier items a loader chose not to emit as targets). Counting every history item of every train row
+instead would count an early item once per later prefix (position 0 about len-3 times), and
+validation/test targets are never counted, so nothing leaks from the held-out items.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import torch
+from datasets import Dataset
+
+from ..evaluation.ranking import history_mask, top_k_items
+
+logger = logging.getLogger(__name__)
+
+
+def interaction_counts(train: Dataset, num_items: int) -> torch.Tensor:
+    """Per-item interaction counts ``[num_items]`` (int64) from a leave-one-out train split.
+
+    Args:
+        train: rows ``user_id: str``, ``history: list[int]``, ``target: int``.
+        num_items: catalogue size.
+
+    Raises:
+        ValueError: naming the row and value of an item index outside ``0 .. num_items-1``.
+    """
+    missing = {"user_id", "history", "target"} - set(train.column_names)
+    if missing:
+        raise ValueError(f"train split lacks column(s) {sorted(missing)}; it has {train.column_names}")
+    interactions: list[int] = []
+    shortest: dict[str, list[int]] = {}  # user_id -> their shortest train history
+    for row, (user, history, target) in enumerate(
+        zip(train["user_id"], train["history"], train["target"], strict=True)
+    ):
+        for item in (*history, target):
+            if not 0 <= item < num_items:
+                raise ValueError(
+                    f"train row {row} (user {user!r}) holds item {item}, outside 0..{num_items - 1}"
+                )
+        interactions.append(target)
+        if user not in shortest or len(history) < len(shortest[user]):
+            shortest[user] = history
+    for history in shortest.values():
+        interactions.extend(history)
+    return torch.bincount(torch.tensor(interactions, dtype=torch.int64), minlength=num_items)
+
+
+class PopularityRecommender:
+    """Ranks every user's candidates by global interaction count, ties by lower item index.
+
+    Args:
+        item_counts: ``[num_items]`` non-negative counts (e.g. from :func:`interaction_counts`).
+    """
+
+    def __init__(self, item_counts: torch.Tensor | Sequence[int]):
+        counts = torch.as_tensor(item_counts, dtype=torch.int64)
+        if counts.ndim != 1 or counts.numel() == 0:
+            raise ValueError(f"item_counts must be a non-empty 1-D vector, got shape {tuple(counts.shape)}")
+        if (counts < 0).any():
+            item = int(torch.nonzero(counts < 0)[0])
+            raise ValueError(f"item_counts must be >= 0; item {item} has count {int(counts[item])}")
+        self.item_counts = counts
+        # Stable sort on -count puts equal counts in increasing item order: the documented tie-break.
+        self.ranking = torch.sort(-counts, stable=True).indices  # [num_items], most popular first
+        # Distinct scores that encode that order, so top_k_items never meets a tie.
+        # float32 holds the integers exactly up to 2**24 items.
+        self._scores = torch.empty(counts.numel(), dtype=torch.float32)
+        self._scores[self.ranking] = -torch.arange(counts.numel(), dtype=torch.float32)
+
+    @classmethod
+    def from_train_split(cls, train: Dataset, num_items: int) -> PopularityRecommender:
+        """Count interactions in ``train`` (see :func:`interaction_counts`) and build the recommender."""
+        counts = interaction_counts(train, num_items)
+        logger.info("popularity: %d interactions over %d items", int(counts.sum()), num_items)
+        return cls(counts)
+
+    @property
+    def num_items(self) -> int:
+        return self.item_counts.numel()
+
+    def recommend(
+        self,
+        histories: Sequence[Sequence[int]],
+        k: int,
+        exclude_history: bool = False,
+        batch_size: int = 1024,
+    ) -> torch.Tensor:
+        """Top-``k`` items per user.
+
+        Args:
+            histories: one item-index list per user (only read when ``exclude_history``).
+            k: list length, ``1 <= k <= num_items``.
+            exclude_history: drop items already in the user's history.
+            batch_size: users per ``[batch_size, num_items]`` score block (bounds memory).
+
+        Returns:
+            LongTensor ``[len(histories), k]``; ``-1`` fills slots when fewer than ``k`` items remain.
+        """
+        if not 1 <= k <= self.num_items:
+            raise ValueError(f"k must be in 1..{self.num_items} (the catalogue size), got {k}")
+        if not exclude_history:
+            return self.ranking[:k].unsqueeze(0).expand(len(histories), k).clone()
+        blocks = [torch.empty(0, k, dtype=torch.int64)]
+        for start in range(0, len(histories), batch_size):
+            chunk = histories[start : start + batch_size]
+            scores = self._scores.unsqueeze(0).expand(len(chunk), -1)
+            blocks.append(
+                top_k_items(scores, k, exclude=history_mask(chunk, self.num_items, first_row=start))
+            )
+        return torch.cat(blocks)
+
+
+__all__ = ["PopularityRecommender", "interaction_counts"]

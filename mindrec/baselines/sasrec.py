@@ -1,0 +1,396 @@
+"""SASRec (Kang & McAuley, 2018): a causal self-attention next-item model, as a transformers model.
+
+The strong variant (DESIGN.md §8): trained by default with a softmax cross-entropy over the whole
+catalogue rather than the paper's binary cross-entropy with one sampled negative (kept as
+``loss_type="bce"``), which the design notes found near zero after a few epochs.
+
+Architecture, as in the paper:
+
+* input ``e_i * sqrt(d) + p_pos`` (item embedding scaled as in the reference code, plus a learned
+  position embedding), dropout, padding positions zeroed;
+* ``num_hidden_layers`` blocks ``x + Dropout(Attn(LN(x)))``, ``x + Dropout(FFN(LN(x)))`` (pre-LN,
+  the paper's eq. for residual connections; the reference TF code normalises only the queries),
+  causal attention, ReLU FFN;
+* a final LayerNorm; the score of item ``j`` is ``<h_last, e_j>`` with the **shared** item embedding.
+
+Input layout: histories are **left-padded** with the padding item ``num_items`` (the embedding table
+has ``num_items + 1`` rows), so the last position always holds the most recent item. Position ids
+count back from the most recent item (0 = most recent), which for a left-padded window of width
+``max_history`` is the reference code's right-aligned absolute position, and does not depend on how
+much padding a batch carries.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from huggingface_hub.dataclasses import strict
+from torch import nn
+from transformers import PreTrainedConfig, PreTrainedModel
+from transformers.utils import ModelOutput
+
+from ..evaluation.ranking import history_mask, top_k_items
+
+LOSS_TYPES = ("ce", "bce")
+
+
+@strict
+class SASRecConfig(PreTrainedConfig):
+    r"""Configuration of :class:`SASRecModel`.
+
+    Args:
+        num_items: catalogue size; item indices are ``0 .. num_items-1`` and ``num_items`` is padding.
+            ``None`` only for an unfinished config (``train_sasrec`` fills it in); a model needs it.
+        hidden_size: embedding and hidden width ``d`` (DESIGN.md §8: 100).
+        num_hidden_layers: self-attention blocks.
+        num_attention_heads: heads per block; must divide ``hidden_size``.
+        intermediate_size: FFN inner width; ``None`` means ``hidden_size`` as in the paper.
+        max_history: longest history read (older items are dropped); size of the position table.
+        hidden_dropout_prob: dropout on embeddings and on each sub-layer's output.
+        attention_dropout_prob: dropout on attention weights.
+        layer_norm_eps: LayerNorm epsilon (reference code: 1e-8).
+        initializer_range: std of the normal init of embeddings and linear weights.
+        loss_type: ``"ce"`` (softmax cross-entropy over all items) or ``"bce"`` (paper: binary
+            cross-entropy on the target and one uniformly sampled negative).
+    """
+
+    model_type = "sasrec"
+
+    num_items: int | None = None
+    hidden_size: int = 100
+    num_hidden_layers: int = 2
+    num_attention_heads: int = 1
+    intermediate_size: int | None = None
+    max_history: int = 50
+    hidden_dropout_prob: float | int = 0.2
+    attention_dropout_prob: float | int = 0.2
+    layer_norm_eps: float = 1e-8
+    initializer_range: float = 0.02
+    loss_type: str = "ce"
+
+    def __post_init__(self, **kwargs):
+        if self.intermediate_size is None:
+            self.intermediate_size = self.hidden_size
+        if self.num_items is not None and self.num_items < 1:
+            raise ValueError(f"num_items must be >= 1, got {self.num_items}")
+        for name in (
+            "hidden_size",
+            "num_hidden_layers",
+            "num_attention_heads",
+            "intermediate_size",
+            "max_history",
+        ):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.hidden_size % self.num_attention_heads:
+            raise ValueError(
+                f"hidden_size ({self.hidden_size}) must be a multiple of num_attention_heads "
+                f"({self.num_attention_heads})"
+            )
+        for name in ("hidden_dropout_prob", "attention_dropout_prob"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+        if self.layer_norm_eps <= 0 or self.initializer_range <= 0:
+            raise ValueError(
+                f"layer_norm_eps ({self.layer_norm_eps}) and initializer_range ({self.initializer_range}) must be > 0"
+            )
+        if self.loss_type not in LOSS_TYPES:
+            raise ValueError(f"loss_type must be one of {LOSS_TYPES}, got {self.loss_type!r}")
+        super().__post_init__(**kwargs)
+
+    @property
+    def pad_item_id(self) -> int:
+        """Index of the padding row of the item embedding (= ``num_items``)."""
+        if self.num_items is None:
+            raise ValueError("SASRecConfig.num_items is not set")
+        return self.num_items
+
+
+@dataclass
+class SASRecOutput(ModelOutput):
+    """Output of :meth:`SASRecModel.forward`.
+
+    Args:
+        loss: scalar training loss, when ``labels`` were given.
+        logits: ``[batch, num_items]`` scores of every item for the next position; ``None`` when
+            training with ``loss_type="bce"`` (that loss only scores the target and a negative).
+        last_hidden_state: ``[batch, seq_len, hidden_size]`` final (normalised) hidden states.
+    """
+
+    loss: torch.Tensor | None = None
+    logits: torch.Tensor | None = None
+    last_hidden_state: torch.Tensor | None = None
+
+
+def collate_histories(
+    histories: Sequence[Sequence[int]], num_items: int, max_history: int, first_row: int = 0
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Left-pad histories into model inputs, keeping each one's last ``max_history`` items.
+
+    Args:
+        histories: one chronological item-index list per user (may be empty).
+        num_items: catalogue size; ``num_items`` is the padding id.
+        max_history: window width.
+        first_row: row number of ``histories[0]`` in the caller's list, for error messages.
+
+    Returns:
+        ``input_ids`` LongTensor ``[n, width]`` and ``attention_mask`` LongTensor ``[n, width]`` (1 = item),
+        with ``width = min(max_history, longest history)`` (at least 1).
+    """
+    windows = [list(history)[-max_history:] for history in histories]
+    width = max([1, *map(len, windows)])
+    input_ids = torch.full((len(windows), width), num_items, dtype=torch.long)
+    attention_mask = torch.zeros((len(windows), width), dtype=torch.long)
+    for row, window in enumerate(windows):
+        for item in window:
+            if not 0 <= item < num_items:
+                raise ValueError(
+                    f"history of row {first_row + row} holds item {item}, outside 0..{num_items - 1}"
+                )
+        if window:
+            input_ids[row, width - len(window) :] = torch.tensor(window, dtype=torch.long)
+            attention_mask[row, width - len(window) :] = 1
+    return input_ids, attention_mask
+
+
+class SASRecAttention(nn.Module):
+    """Multi-head causal self-attention with separate q/k/v/o projections (biases as in the paper)."""
+
+    def __init__(self, config: SASRecConfig):
+        super().__init__()
+        self.num_heads = config.num_attention_heads
+        self.head_dim = config.hidden_size // config.num_attention_heads
+        self.dropout = config.attention_dropout_prob
+        self.q_proj = nn.Linear(config.hidden_size, config.hidden_size)
+        self.k_proj = nn.Linear(config.hidden_size, config.hidden_size)
+        self.v_proj = nn.Linear(config.hidden_size, config.hidden_size)
+        self.o_proj = nn.Linear(config.hidden_size, config.hidden_size)
+
+    def forward(self, hidden_states: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """``hidden_states [B, L, d]``, bool ``attention_mask [B, 1, L, L]`` (True = may attend) -> ``[B, L, d]``."""
+        batch, length, _ = hidden_states.shape
+
+        def heads(projection: nn.Linear) -> torch.Tensor:
+            return (
+                projection(hidden_states).view(batch, length, self.num_heads, self.head_dim).transpose(1, 2)
+            )
+
+        attended = F.scaled_dot_product_attention(
+            heads(self.q_proj),
+            heads(self.k_proj),
+            heads(self.v_proj),
+            attn_mask=attention_mask,
+            dropout_p=self.dropout if self.training else 0.0,
+        )
+        return self.o_proj(attended.transpose(1, 2).reshape(batch, length, -1))
+
+
+class SASRecFeedForward(nn.Module):
+    """Point-wise feed-forward ``fc2(Dropout(ReLU(fc1(x))))`` (the paper's 1x1 convolutions)."""
+
+    def __init__(self, config: SASRecConfig):
+        super().__init__()
+        self.fc1 = nn.Linear(config.hidden_size, config.intermediate_size)
+        self.fc2 = nn.Linear(config.intermediate_size, config.hidden_size)
+        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        return self.fc2(self.dropout(F.relu(self.fc1(hidden_states))))
+
+
+class SASRecBlock(nn.Module):
+    """One pre-LN block: ``x + Dropout(Attn(LN(x)))`` then ``x + Dropout(FFN(LN(x)))``."""
+
+    def __init__(self, config: SASRecConfig):
+        super().__init__()
+        self.input_layernorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.self_attn = SASRecAttention(config)
+        self.post_attention_layernorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.mlp = SASRecFeedForward(config)
+        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+
+    def forward(self, hidden_states: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        hidden_states = hidden_states + self.dropout(
+            self.self_attn(self.input_layernorm(hidden_states), attention_mask)
+        )
+        return hidden_states + self.dropout(self.mlp(self.post_attention_layernorm(hidden_states)))
+
+
+class SASRecPreTrainedModel(PreTrainedModel):
+    config: SASRecConfig
+    config_class = SASRecConfig
+    base_model_prefix = "sasrec"
+    main_input_name = "input_ids"
+    _no_split_modules = ["SASRecBlock"]
+    _supports_sdpa = True
+
+
+class SASRecModel(SASRecPreTrainedModel):
+    """SASRec encoder with the shared item embedding as its output layer.
+
+    Module names: ``item_embeddings`` (``[num_items + 1, d]``, last row = padding),
+    ``position_embeddings`` (``[max_history, d]``), ``layers.N.{input_layernorm, self_attn.{q,k,v,o}_proj,
+    post_attention_layernorm, mlp.fc1, mlp.fc2}``, ``norm``.
+    """
+
+    def __init__(self, config: SASRecConfig):
+        super().__init__(config)
+        if config.num_items is None:
+            raise ValueError("SASRecConfig.num_items must be set to build a SASRecModel")
+        self.item_embeddings = nn.Embedding(
+            config.num_items + 1, config.hidden_size, padding_idx=config.pad_item_id
+        )
+        self.position_embeddings = nn.Embedding(config.max_history, config.hidden_size)
+        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+        self.layers = nn.ModuleList(SASRecBlock(config) for _ in range(config.num_hidden_layers))
+        self.norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.post_init()
+
+    def _check_inputs(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> None:
+        if input_ids.ndim != 2:
+            raise ValueError(f"input_ids must be [batch, seq_len], got shape {tuple(input_ids.shape)}")
+        if input_ids.shape[1] > self.config.max_history:
+            raise ValueError(
+                f"input_ids has {input_ids.shape[1]} positions, more than max_history={self.config.max_history}"
+            )
+        if attention_mask.shape != input_ids.shape:
+            raise ValueError(
+                f"attention_mask shape {tuple(attention_mask.shape)} != input_ids shape {tuple(input_ids.shape)}"
+            )
+        # Left padding: once a row's mask turns on it stays on, so the last position is the latest item.
+        if (attention_mask[:, 1:] < attention_mask[:, :-1]).any():
+            row = int(torch.nonzero((attention_mask[:, 1:] < attention_mask[:, :-1]).any(dim=1))[0])
+            raise ValueError(f"inputs must be left-padded; row {row} has padding after an item")
+
+    def encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Final hidden states ``[batch, seq_len, d]`` for left-padded ``input_ids [batch, seq_len]``."""
+        if attention_mask is None:
+            attention_mask = (input_ids != self.config.pad_item_id).long()
+        self._check_inputs(input_ids, attention_mask)
+        length = input_ids.shape[1]
+        is_item = attention_mask.bool()  # [B, L]
+        positions = torch.arange(length - 1, -1, -1, device=input_ids.device)  # 0 = most recent
+        scale = math.sqrt(self.config.hidden_size)  # as in the reference code
+        hidden = self.item_embeddings(input_ids) * scale + self.position_embeddings(positions)
+        hidden = self.dropout(hidden) * is_item.unsqueeze(-1)
+
+        causal = torch.ones(length, length, dtype=torch.bool, device=input_ids.device).tril()
+        # Items attend to earlier items and themselves, never to padding. A padding query may attend
+        # to itself only, so that no row of the mask is empty (SDPA would return NaN); its output is unused.
+        eye = torch.eye(length, dtype=torch.bool, device=input_ids.device)
+        mask = (causal & is_item[:, None, :]) | eye  # [B, L, L]
+        mask = mask.unsqueeze(1)  # [B, 1, L, L], broadcast over heads
+        for layer in self.layers:
+            hidden = layer(hidden, mask) * is_item.unsqueeze(-1)
+        return self.norm(hidden)
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        negative_items: torch.Tensor | None = None,
+    ) -> SASRecOutput:
+        """Score the next item after each left-padded history.
+
+        Args:
+            input_ids: LongTensor ``[batch, seq_len]``, item indices, left-padded with ``num_items``.
+            attention_mask: LongTensor ``[batch, seq_len]``, 1 = item; default ``input_ids != num_items``.
+            labels: LongTensor ``[batch]``, the next item (target) of each row.
+            negative_items: LongTensor ``[batch]``, ``loss_type="bce"`` only: one negative per row;
+                drawn uniformly from the other items with the global torch RNG when omitted.
+
+        Returns:
+            :class:`SASRecOutput` with ``logits [batch, num_items]`` (``None`` for BCE training) and ``loss``.
+        """
+        hidden = self.encode(input_ids, attention_mask)
+        user = hidden[:, -1]  # [B, d]: left padding puts the latest item last
+        items = self.item_embeddings.weight[: self.config.num_items]  # [I, d], padding row excluded
+        if labels is not None and self.config.loss_type == "bce":
+            if negative_items is None:
+                negative_items = sample_negatives(labels, self.config.num_items)
+            positive = (user * items[labels]).sum(-1)
+            negative = (user * items[negative_items]).sum(-1)
+            # -log sigmoid(s+) - log sigmoid(-s-) per row, as in the paper, averaged over rows.
+            loss = F.softplus(-positive).mean() + F.softplus(negative).mean()
+            return SASRecOutput(loss=loss, logits=None, last_hidden_state=hidden)
+        if negative_items is not None:
+            raise ValueError("negative_items are only used with loss_type='bce' and labels")
+        logits = user @ items.T  # [B, I]
+        loss = F.cross_entropy(logits, labels) if labels is not None else None
+        return SASRecOutput(loss=loss, logits=logits, last_hidden_state=hidden)
+
+    @torch.no_grad()
+    def item_scores(self, histories: Sequence[Sequence[int]], first_row: int = 0) -> torch.Tensor:
+        """Scores ``[len(histories), num_items]`` (fp32) of every item as each user's next item."""
+        input_ids, attention_mask = collate_histories(
+            histories, self.config.num_items, self.config.max_history, first_row=first_row
+        )
+        return self(input_ids.to(self.device), attention_mask.to(self.device)).logits.float()
+
+    @torch.no_grad()
+    def recommend(
+        self,
+        histories: Sequence[Sequence[int]],
+        k: int,
+        exclude_history: bool = False,
+        batch_size: int = 1024,
+    ) -> torch.Tensor:
+        """Top-``k`` items per user from a full ranking of the catalogue (model put in eval mode).
+
+        Args:
+            histories: one chronological item-index list per user.
+            k: list length, ``1 <= k <= num_items``.
+            exclude_history: never return an item already in the user's history.
+            batch_size: users scored per forward pass.
+
+        Returns:
+            LongTensor ``[len(histories), k]`` on the CPU, distinct items, best first; ``-1`` fills slots
+            when fewer than ``k`` items remain after exclusion.
+        """
+        if not 1 <= k <= self.config.num_items:
+            raise ValueError(f"k must be in 1..{self.config.num_items} (the catalogue size), got {k}")
+        was_training = self.training
+        self.eval()
+        blocks = [torch.empty(0, k, dtype=torch.long)]
+        try:
+            for start in range(0, len(histories), batch_size):
+                chunk = histories[start : start + batch_size]
+                scores = self.item_scores(chunk, first_row=start)
+                exclude = (
+                    history_mask(chunk, self.config.num_items, scores.device, start)
+                    if exclude_history
+                    else None
+                )
+                blocks.append(top_k_items(scores, k, exclude=exclude).cpu())
+        finally:
+            self.train(was_training)
+        return torch.cat(blocks)
+
+
+def sample_negatives(
+    labels: torch.Tensor, num_items: int, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """One item per row drawn uniformly from the ``num_items - 1`` items other than the row's label.
+
+    (The reference code also avoided the rest of the user's history; with one target per row the
+    difference is negligible and this needs no per-user state.)
+    """
+    if num_items < 2:
+        raise ValueError(f"negative sampling needs at least 2 items, got num_items={num_items}")
+    draws = torch.randint(0, num_items - 1, labels.shape, generator=generator, device=labels.device)
+    return draws + (draws >= labels).long()  # skip the label: maps 0..I-2 onto the other I-1 items
+
+
+__all__ = [
+    "SASRecConfig",
+    "SASRecModel",
+    "SASRecOutput",
+    "SASRecPreTrainedModel",
+    "collate_histories",
+    "sample_negatives",
+]

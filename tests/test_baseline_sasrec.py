@@ -1,0 +1,182 @@
+"""SASRec: config validation, masking invariants, save/load, recommend, and a behaviour test."""
+
+import pytest
+import torch
+from datasets import Dataset, DatasetDict
+
+from mindrec.baselines import (
+    SASRecConfig,
+    SASRecModel,
+    SASRecTrainingArguments,
+    collate_histories,
+    evaluate_sasrec,
+    train_sasrec,
+)
+from mindrec.baselines.sasrec import sample_negatives
+
+NUM_ITEMS = 30
+
+
+@pytest.fixture(autouse=True)
+def single_thread():
+    """Tiny models run faster on one thread; with shared, oversubscribed cores OpenMP threads spin."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def tiny_config(**overrides) -> SASRecConfig:
+    options = {"num_items": NUM_ITEMS, "hidden_size": 32, "max_history": 5, "num_attention_heads": 2}
+    return SASRecConfig(**(options | overrides))
+
+
+def tiny_model(**overrides) -> SASRecModel:
+    torch.manual_seed(0)
+    return SASRecModel(tiny_config(**overrides)).eval()
+
+
+def successor_splits() -> DatasetDict:
+    """80 users walking 0 -> 1 -> 2 ...: item i is always followed by i + 1 (leave-one-out, history <= 5)."""
+    columns = {name: {"user_id": [], "history": [], "target": []} for name in ("train", "validation", "test")}
+
+    def add(split, user, history, target):
+        columns[split]["user_id"].append(user)
+        columns[split]["history"].append(history[-5:])
+        columns[split]["target"].append(target)
+
+    for user in range(80):
+        start = user % 24
+        items = list(range(start, min(NUM_ITEMS, start + 5 + user % 6)))
+        for position in range(1, len(items) - 2):
+            add("train", str(user), items[:position], items[position])
+        add("validation", str(user), items[:-2], items[-2])
+        add("test", str(user), items[:-1], items[-1])
+    return DatasetDict({name: Dataset.from_dict(rows) for name, rows in columns.items()})
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            {"hidden_size": 30, "num_attention_heads": 4},
+            r"hidden_size \(30\) must be a multiple of num_attention_heads \(4\)",
+        ),
+        ({"loss_type": "bpr"}, r"loss_type must be one of \('ce', 'bce'\), got 'bpr'"),
+        ({"hidden_dropout_prob": 1.0}, r"hidden_dropout_prob must be in \[0, 1\), got 1.0"),
+        ({"num_items": 0}, r"num_items must be >= 1, got 0"),
+        ({"max_history": 0}, r"max_history must be >= 1, got 0"),
+        ({"layer_norm_eps": 0.0}, r"layer_norm_eps \(0.0\) and initializer_range \(0.02\) must be > 0"),
+    ],
+)
+def test_config_validation_quotes_the_bad_values(overrides, message):
+    with pytest.raises(ValueError, match=message):
+        tiny_config(**overrides)
+
+
+def test_model_needs_num_items_and_intermediate_size_defaults_to_hidden():
+    with pytest.raises(ValueError, match="num_items must be set"):
+        SASRecModel(SASRecConfig())
+    assert SASRecConfig(hidden_size=48).intermediate_size == 48
+
+
+def test_collate_left_pads_and_truncates():
+    input_ids, attention_mask = collate_histories([[1, 2], [3, 4, 5, 6, 7, 8], []], NUM_ITEMS, max_history=5)
+    assert input_ids.tolist() == [[30, 30, 30, 1, 2], [4, 5, 6, 7, 8], [30, 30, 30, 30, 30]]
+    assert attention_mask.tolist() == [[0, 0, 0, 1, 1], [1, 1, 1, 1, 1], [0, 0, 0, 0, 0]]
+    with pytest.raises(ValueError, match=r"history of row 11 holds item 30, outside 0..29"):
+        collate_histories([[1], [30]], NUM_ITEMS, max_history=5, first_row=10)
+
+
+def test_scores_do_not_depend_on_extra_left_padding():
+    model = tiny_model()
+    alone = model.item_scores([[3, 4]])
+    padded = model.item_scores([[3, 4], [1, 2, 3, 4, 5]])[:1]  # [3, 4] now carries 3 padding positions
+    torch.testing.assert_close(alone, padded)
+    assert not torch.allclose(alone, model.item_scores([[4, 3]]))  # order matters
+
+
+def test_forward_rejects_right_padding_and_overlong_input():
+    model = tiny_model()
+    with pytest.raises(ValueError, match="inputs must be left-padded; row 1 has padding after an item"):
+        model(torch.tensor([[1, 2], [3, 30]]), torch.tensor([[1, 1], [1, 0]]))
+    with pytest.raises(ValueError, match="6 positions, more than max_history=5"):
+        model(torch.zeros(1, 6, dtype=torch.long))
+
+
+def test_losses_ce_and_bce():
+    inputs, labels = torch.tensor([[30, 1, 2], [3, 4, 5]]), torch.tensor([3, 6])
+    ce = tiny_model()(inputs, labels=labels)
+    assert ce.logits.shape == (2, NUM_ITEMS)
+    torch.testing.assert_close(ce.loss, torch.nn.functional.cross_entropy(ce.logits, labels))
+    bce = tiny_model(loss_type="bce")(inputs, labels=labels, negative_items=torch.tensor([0, 0]))
+    assert bce.logits is None and torch.isfinite(bce.loss)
+    with pytest.raises(ValueError, match="negative_items are only used with loss_type='bce'"):
+        tiny_model()(inputs, labels=labels, negative_items=torch.tensor([0, 0]))
+
+
+def test_negative_samples_never_hit_the_label_and_cover_the_others():
+    labels = torch.full((3000,), 4)
+    negatives = sample_negatives(labels, num_items=6, generator=torch.Generator().manual_seed(0))
+    assert sorted(negatives.unique().tolist()) == [0, 1, 2, 3, 5]
+
+
+def test_recommend_returns_distinct_valid_items_and_excludes_history():
+    model = tiny_model()
+    histories = [[1, 2, 3], list(range(28)), []]
+    ranked = model.recommend(histories, k=5, batch_size=2)
+    assert ranked.shape == (3, 5)
+    for row in ranked.tolist():
+        assert len(set(row)) == 5 and all(0 <= item < NUM_ITEMS for item in row)
+    excluded = model.recommend(histories, k=5, exclude_history=True, batch_size=2)
+    assert not set(excluded[0].tolist()) & {1, 2, 3}
+    assert sorted(excluded[1, :2].tolist()) == [28, 29] and excluded[1, 2:].tolist() == [-1, -1, -1]
+    with pytest.raises(ValueError, match=r"k must be in 1..30 \(the catalogue size\), got 31"):
+        model.recommend(histories, k=31)
+
+
+def test_save_and_load_round_trip_gives_identical_scores(tmp_path):
+    model = tiny_model(loss_type="bce")
+    model.save_pretrained(tmp_path)
+    assert (tmp_path / "model.safetensors").is_file()
+    loaded = SASRecModel.from_pretrained(tmp_path).eval()
+    assert loaded.config.loss_type == "bce" and loaded.config.num_items == NUM_ITEMS
+    histories = [[1, 2, 3], [7], [0, 4, 8, 12, 16, 20]]
+    assert torch.equal(model.item_scores(histories), loaded.item_scores(histories))
+
+
+# The paper's BCE loss with one negative learns more slowly than the full softmax (DESIGN.md §8).
+@pytest.mark.parametrize(("loss_type", "min_hr1"), [("ce", 0.8), ("bce", 0.4)])
+def test_training_learns_the_successor_rule_and_keeps_the_best_epoch(loss_type, min_hr1):
+    splits = successor_splits()
+    config = tiny_config(
+        num_items=None, hidden_dropout_prob=0.1, attention_dropout_prob=0.1, loss_type=loss_type
+    )
+    args = SASRecTrainingArguments(
+        learning_rate=1e-2, train_batch_size=32, num_epochs=30, patience=4, show_progress=False
+    )
+    untrained = evaluate_sasrec(SASRecModel(tiny_config()), splits["test"])
+    model, history = train_sasrec(splits, NUM_ITEMS, config, args)
+    trained = evaluate_sasrec(model, splits["test"])
+    assert untrained["hr@1"] < 0.2
+    assert trained["hr@1"] >= min_hr1
+    # The returned model is the best validation epoch, and training stopped by the patience rule.
+    scores = [record["validation_ndcg@10"] for record in history]
+    best_epoch = scores.index(max(scores)) + 1
+    assert evaluate_sasrec(model, splits["validation"])["ndcg@10"] == pytest.approx(max(scores))
+    assert len(history) in (args.num_epochs, best_epoch + args.patience)
+    assert [record["epoch"] for record in history] == list(range(1, len(history) + 1))
+    assert not model.training
+
+
+def test_training_rejects_bad_splits_and_configs():
+    splits = successor_splits()
+    with pytest.raises(ValueError, match=r"config.num_items=12 but num_items=30"):
+        train_sasrec(splits, NUM_ITEMS, tiny_config(num_items=12))
+    with pytest.raises(ValueError, match=r"splits needs a 'validation' split; it has \['test', 'train'\]"):
+        train_sasrec(DatasetDict({"train": splits["train"], "test": splits["test"]}), NUM_ITEMS)
+    bad = splits["train"].map(lambda row, i: {"target": 99 if i == 3 else row["target"]}, with_indices=True)
+    with pytest.raises(ValueError, match=r"train row 3 has target 99, outside 0..29"):
+        train_sasrec(DatasetDict({"train": bad, "validation": splits["validation"]}), NUM_ITEMS)
+    with pytest.raises(ValueError, match=r"patience must be >= 1, got 0"):
+        SASRecTrainingArguments(patience=0)
