@@ -3,11 +3,14 @@
 Importing mindrec registers its models and tokenizer with the transformers Auto classes.
 """
 
-from transformers import AutoTokenizer
+from transformers import AutoConfig, AutoModel, AutoTokenizer
 
+from .baselines import SASRecConfig, SASRecModel
 from .modeling import MindRecConfig
 from .tokenization import MindRecTokenizer
 
 AutoTokenizer.register(MindRecConfig, slow_tokenizer_class=MindRecTokenizer, exist_ok=True)
+AutoConfig.register(SASRecConfig.model_type, SASRecConfig, exist_ok=True)
+AutoModel.register(SASRecConfig, SASRecModel, exist_ok=True)
 
 __version__ = "0.1.0"
