@@ -1,0 +1,124 @@
+"""Command lines of ``scripts/benchmark.py`` and ``scripts/update_readme_results.py``.
+
+Both take the repository root from their script's location, so they work from any folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shlex
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+
+from .protocols import PROTOCOLS, get_protocol
+
+logger = logging.getLogger(__name__)
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def benchmark_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="scripts/benchmark.py",
+        description=(
+            "Run a named benchmark protocol end to end (data, item codes, every model trained with its "
+            "budget and selected on validation NDCG@10, tested on the test split) and write "
+            "<output>/<protocol>.md, .json and .png."
+        ),
+    )
+    parser.add_argument("--protocol", required=True, choices=sorted(PROTOCOLS), help="which protocol to run")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds (default: 0)")
+    parser.add_argument(
+        "--models", nargs="+", default=None,
+        help="table rows to run (default: all of the protocol's), e.g. popularity sasrec tiger mindrec-dbs",
+    )
+    parser.add_argument("--data", default=None, help="dataset folder (default: the protocol's, relative to the repo root)")
+    parser.add_argument("--output", default=None, help="results folder (default: <repo root>/docs/results)")
+    parser.add_argument("--work-dir", default=None, help="keep checkpoints here (default: a temporary folder)")
+    parser.add_argument(
+        "--num-threads", type=_positive_int, default=None,
+        help="torch intra-op threads (default: torch's choice); recorded with the results",
+    )
+    parser.add_argument("--progress", action="store_true", help="show progress bars")
+    return parser
+
+
+def configure_logging(progress: bool) -> None:
+    """INFO from mindrec; warnings only from the libraries underneath (their per-save bars and notes)."""
+    import datasets
+    import transformers
+
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
+    logging.getLogger("accelerate").setLevel(logging.WARNING)
+    transformers.utils.logging.set_verbosity_warning()
+    datasets.utils.logging.set_verbosity_warning()
+    if not progress:
+        transformers.utils.logging.disable_progress_bar()
+        datasets.utils.logging.disable_progress_bar()
+
+
+def benchmark_main(argv: Sequence[str] | None, repo_root: Path) -> dict:
+    """Parse ``argv``, run the protocol, write the results; return the result set."""
+    from .report import format_results_table, write_result_set
+    from .runner import run_benchmark
+
+    args = benchmark_parser().parse_args(argv)
+    configure_logging(args.progress)
+    if args.num_threads is not None:
+        torch.set_num_threads(args.num_threads)
+    protocol = get_protocol(args.protocol)
+    output = Path(args.output) if args.output else repo_root / "docs" / "results"
+    command = shlex.join(["python", "scripts/benchmark.py", *(sys.argv[1:] if argv is None else argv)])
+    result_set = run_benchmark(
+        protocol,
+        seeds=args.seeds,
+        models=args.models,
+        data_path=args.data,
+        repo_root=repo_root,
+        work_dir=args.work_dir,
+        show_progress=args.progress,
+        command=command,
+    )
+    paths = write_result_set(result_set, output)
+    logger.info("wrote %s", ", ".join(str(path) for path in paths.values()))
+    sys.stdout.write(format_results_table(result_set["summary"]))
+    return result_set
+
+
+def readme_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="scripts/update_readme_results.py",
+        description=(
+            "Replace the README's results section (between <!-- results:start --> and <!-- results:end -->) "
+            "with the table and plot of the latest benchmark result file."
+        ),
+    )
+    parser.add_argument("--results", default=None, help="results folder (default: <repo root>/docs/results)")
+    parser.add_argument("--file", default=None, help="a specific <protocol>.json instead of the latest one")
+    parser.add_argument("--readme", default=None, help="README to update (default: <repo root>/README.md)")
+    return parser
+
+
+def update_readme_main(argv: Sequence[str] | None, repo_root: Path) -> str:
+    """Parse ``argv`` and update the README; return the new section."""
+    from .readme import latest_result_file, update_readme
+
+    args = readme_parser().parse_args(argv)
+    results = Path(args.results) if args.results else repo_root / "docs" / "results"
+    result_file = Path(args.file) if args.file else latest_result_file(results)
+    readme = Path(args.readme) if args.readme else repo_root / "README.md"
+    section = update_readme(readme, result_file)
+    sys.stdout.write(f"updated {readme} from {result_file}\n")
+    return section
+
+
+__all__ = ["benchmark_main", "benchmark_parser", "configure_logging", "readme_parser", "update_readme_main"]

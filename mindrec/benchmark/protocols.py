@@ -1,0 +1,358 @@
+"""Named benchmark protocols: data, item codes, decoding settings and every model's training budget.
+
+A protocol fixes everything a results table depends on except the seeds. Options are the fields of the
+training package's argument dataclasses (``DataArguments``, ``CodeArguments``, ``ModelArguments``,
+``TrainingArguments``, ``EvaluationArguments``) and, for SASRec, of ``SASRecConfig`` /
+``SASRecTrainingArguments`` -- declared there once, set here by name.
+
+A *plan* is one model trained once per seed; its *rows* are the table rows it produces (the MindRec
+plan yields one row per decoder: the decoders reuse one trained model, only decoding differs).
+
+Budgets. Each plan's training budget (epochs or steps, validation frequency and size) is part of the
+protocol. ``beauty-mindrec`` budgets were chosen so that all models together finish within
+``time_budget_minutes`` on the reference 2-core CPU; within a budget the checkpoint kept is the one
+with the best validation NDCG@10.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+FAMILIES = ("popularity", "sasrec", "tiger", "mindrec", "deftrec")
+
+# Decoder rows of a MindRec plan: row-name suffix -> decoding strategy.
+MINDREC_DECODERS = {
+    "dbs": "diffusion_beam_search",
+    "cpd": "parallel_denoising",
+    "greedy": "low_confidence",
+    "l2r": "left_to_right",
+}
+
+
+@dataclass(frozen=True)
+class ModelPlan:
+    """One model trained once per seed, and the table rows it yields.
+
+    Attributes:
+        family: ``"popularity"``, ``"sasrec"``, ``"tiger"``, ``"mindrec"`` or ``"deftrec"``.
+        rows: table row name -> ``EvaluationArguments`` overrides of the test decoding of that row.
+        model: ``ModelArguments`` overrides (``SASRecConfig`` fields for SASRec).
+        training: ``TrainingArguments`` overrides (``SASRecTrainingArguments`` fields for SASRec): the budget.
+        codes: ``CodeArguments`` overrides of the protocol's code settings (e.g. no category levels).
+        evaluation: ``EvaluationArguments`` overrides for validation and test (e.g. the history cache).
+    """
+
+    family: str
+    rows: Mapping[str, Mapping[str, Any]]
+    model: Mapping[str, Any] = field(default_factory=dict)
+    training: Mapping[str, Any] = field(default_factory=dict)
+    codes: Mapping[str, Any] = field(default_factory=dict)
+    evaluation: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.family not in FAMILIES:
+            raise ValueError(f"unknown model family {self.family!r}; expected one of {list(FAMILIES)}")
+        if not self.rows:
+            raise ValueError(f"a {self.family} plan needs at least one row")
+
+
+@dataclass(frozen=True)
+class BenchmarkProtocol:
+    """A named, fully specified benchmark.
+
+    Attributes:
+        name: the protocol name (file stem of its results).
+        description: one paragraph for the results page.
+        data_path: dataset location relative to the repository root (``None``: the synthetic generator).
+        data: ``DataArguments`` fields (``max_users``, ``max_history``, synthetic sizes ...).
+        codes: ``CodeArguments`` fields shared by the plans.
+        evaluation: ``EvaluationArguments`` fields shared by the plans (beam, K, validation users ...).
+        plans: plan name -> :class:`ModelPlan`.
+        default_rows: the rows run when no ``--models`` are given, in table order.
+        time_budget_minutes: wall-clock budget of all default rows for one seed on the reference machine.
+    """
+
+    name: str
+    description: str
+    data_path: str | None
+    data: Mapping[str, Any]
+    codes: Mapping[str, Any]
+    evaluation: Mapping[str, Any]
+    plans: Mapping[str, ModelPlan]
+    default_rows: tuple[str, ...]
+    time_budget_minutes: float | None = None
+
+    def __post_init__(self):
+        owners: dict[str, str] = {}
+        for plan_name, plan in self.plans.items():
+            for row in plan.rows:
+                if row in owners:
+                    raise ValueError(f"protocol {self.name!r}: row {row!r} belongs to plans {owners[row]!r} and {plan_name!r}")
+                owners[row] = plan_name
+        unknown = [row for row in self.default_rows if row not in owners]
+        if unknown:
+            raise ValueError(f"protocol {self.name!r}: default rows {unknown} belong to no plan")
+
+    @property
+    def rows(self) -> dict[str, str]:
+        """Every row the protocol can produce -> its plan name, in plan order."""
+        return {row: plan_name for plan_name, plan in self.plans.items() for row in plan.rows}
+
+    def plans_for(self, rows: tuple[str, ...] | list[str]) -> dict[str, list[str]]:
+        """Plan name -> the requested rows it produces, in plan order (each plan is trained once).
+
+        Raises:
+            ValueError: an unknown row name (the valid names are listed).
+        """
+        owners = self.rows
+        unknown = [row for row in rows if row not in owners]
+        if unknown:
+            raise ValueError(f"unknown model(s) {unknown} for protocol {self.name!r}; choose from {list(owners)}")
+        chosen: dict[str, list[str]] = {}
+        for plan_name in self.plans:
+            selected = [row for row in self.plans[plan_name].rows if row in rows]
+            if selected:
+                chosen[plan_name] = selected
+        return chosen
+
+    def to_json(self) -> dict[str, Any]:
+        """The protocol as JSON-ready data (recorded in every result set)."""
+        return json_ready(dataclasses.asdict(self))
+
+    def with_overrides(self, data: Mapping[str, Any] | None = None, **plan_training: Any) -> BenchmarkProtocol:
+        """A copy with ``data`` fields and the given training fields of *every* trainable plan replaced.
+
+        For smoke tests and scaled-down runs, e.g. ``protocol.with_overrides(max_steps=2)``. SASRec's
+        training fields differ: ``sasrec_<field>=value`` sets a SASRec field (``sasrec_num_epochs=1``).
+        """
+        plans = {}
+        for name, plan in self.plans.items():
+            if plan.family == "popularity":
+                plans[name] = plan
+                continue
+            prefix = "sasrec_"
+            if plan.family == "sasrec":
+                updates = {key[len(prefix) :]: value for key, value in plan_training.items() if key.startswith(prefix)}
+            else:
+                updates = {key: value for key, value in plan_training.items() if not key.startswith(prefix)}
+            plans[name] = dataclasses.replace(plan, training={**plan.training, **updates})
+        return dataclasses.replace(self, data={**self.data, **(data or {})}, plans=plans)
+
+
+def json_ready(obj: Any) -> Any:
+    """Mappings -> dicts, tuples -> lists, recursively (so a protocol compares equal to its JSON)."""
+    if isinstance(obj, Mapping):
+        return {str(key): json_ready(value) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_ready(value) for value in obj]
+    return obj
+
+
+def _mindrec_rows(prefix: str, decoders: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    return {f"{prefix}-{name}": {"strategy": MINDREC_DECODERS[name]} for name in decoders}
+
+
+ALL_DECODERS = tuple(MINDREC_DECODERS)
+DEFAULT_ROWS = (
+    "popularity",
+    "sasrec",
+    "tiger",
+    *(f"mindrec-{name}" for name in ALL_DECODERS),
+    "mindrec-sid",
+    "mindrec-ocn",
+    "deftrec",
+)
+
+# The small backbone every generative model shares (DESIGN §3 (b) scale, cut to the CPU budget).
+_SMALL_BACKBONE = {
+    "history_encoding": "pooled",
+    "hidden_size": 128,
+    "intermediate_size": 512,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+}
+
+
+def _plans(
+    mindrec_training: Mapping[str, Any],
+    tiger_training: Mapping[str, Any],
+    ocn_training: Mapping[str, Any],
+    deftrec_training: Mapping[str, Any],
+    sasrec_training: Mapping[str, Any],
+    sasrec_model: Mapping[str, Any],
+    deftrec_model: Mapping[str, Any],
+    diffusion_evaluation: Mapping[str, Any],
+) -> dict[str, ModelPlan]:
+    """The same set of plans for every protocol; only budgets and settings differ."""
+    return {
+        "popularity": ModelPlan("popularity", rows={"popularity": {}}),
+        "sasrec": ModelPlan("sasrec", rows={"sasrec": {}}, model=sasrec_model, training=sasrec_training),
+        "tiger": ModelPlan(
+            "tiger",
+            rows={"tiger": {"strategy": "left_to_right"}},
+            model=_SMALL_BACKBONE,
+            training=tiger_training,
+            # Causal attention makes the prompt cache exact for the autoregressive model.
+            evaluation={"strategy": "left_to_right", "history_cache": "prompt_cache"},
+        ),
+        "mindrec": ModelPlan(
+            "mindrec",
+            rows=_mindrec_rows("mindrec", ALL_DECODERS),
+            model=_SMALL_BACKBONE,
+            training=mindrec_training,
+            evaluation=diffusion_evaluation,
+        ),
+        "mindrec-sid": ModelPlan(
+            "mindrec",
+            rows={"mindrec-sid": {"strategy": "diffusion_beam_search"}},
+            model=_SMALL_BACKBONE,
+            training=mindrec_training,
+            codes={"num_category_levels": 0},
+            evaluation=diffusion_evaluation,
+        ),
+        "mindrec-ocn": ModelPlan(
+            "mindrec",
+            rows={"mindrec-ocn": {"strategy": "diffusion_beam_search"}},
+            model=_SMALL_BACKBONE,
+            training={**mindrec_training, **ocn_training, "ocn": True},
+            evaluation=diffusion_evaluation,
+        ),
+        "deftrec": ModelPlan(
+            "deftrec",
+            rows={"deftrec": {}},
+            model={**_SMALL_BACKBONE, **deftrec_model},
+            training=deftrec_training,
+        ),
+    }
+
+
+_COMMON_TRAINING = {"lr_schedule": "mindrec", "warmup_steps": 20, "weight_decay": 0.01, "logging_steps": 50}
+
+SYNTHETIC_SMALL = BenchmarkProtocol(
+    name="synthetic-small",
+    description=(
+        "Smoke-test protocol on the built-in synthetic catalogue (planted category structure and item "
+        "transitions): 600 users, 300 items, history <= 10, leave-one-out, full ranking, beam 10. "
+        "Minutes on a CPU; checks that every model trains, decodes and beats popularity."
+    ),
+    data_path=None,
+    data={"synthetic_num_users": 600, "synthetic_num_items": 300, "synthetic_seed": 0, "max_history": 10},
+    codes={"num_category_levels": 3, "num_sid_digits": 3, "codebook_size": 16, "quantizer": "rq-kmeans"},
+    evaluation={
+        "num_beams": 10,
+        "num_return_items": 10,
+        "eval_ks": [1, 3, 5, 10],
+        "validation_max_users": 200,
+        "eval_batch_size": 200,
+        "exclude_history": False,
+    },
+    plans=_plans(
+        mindrec_training={**_COMMON_TRAINING, "learning_rate": 3e-3, "train_batch_size": 128, "num_epochs": 8, "mask_eps": 0.4},
+        tiger_training={**_COMMON_TRAINING, "learning_rate": 3e-3, "train_batch_size": 128, "num_epochs": 8},
+        ocn_training={"train_batch_size": 32, "num_epochs": 4},
+        deftrec_training={**_COMMON_TRAINING, "learning_rate": 3e-3, "train_batch_size": 128, "num_epochs": 8},
+        sasrec_training={"num_epochs": 40, "patience": 5, "train_batch_size": 128},
+        sasrec_model={"hidden_size": 64, "max_history": 10},
+        deftrec_model={"deftrec_inference_steps": 20},
+        diffusion_evaluation={"history_cache": "exact"},
+    ),
+    default_rows=DEFAULT_ROWS,
+    time_budget_minutes=20,
+)
+
+BEAUTY_MINDREC = BenchmarkProtocol(
+    name="beauty-mindrec",
+    description=(
+        "MindRec's protocol applied to Amazon Beauty 2014 (5-core): the first 5,000 users, history <= 10, "
+        "leave-one-out, exact-item full ranking over all 12,101 items, beam 10. Every model's training "
+        "budget is fixed so that all models together finish within 90 minutes on a 2-core CPU; the "
+        "checkpoint kept is the one with the best validation NDCG@10 (on a fixed 500-user subset). "
+        "On this subset ID-based models have little data (DESIGN §9): read it next to beauty-full."
+    ),
+    data_path="../shared/data/amazon_beauty_2014",
+    data={"max_users": 5000, "max_history": 10},
+    codes={"num_category_levels": 3, "num_sid_digits": 4, "codebook_size": 256, "quantizer": "rq-kmeans"},
+    evaluation={
+        "num_beams": 10,
+        "num_return_items": 10,
+        "eval_ks": [1, 3, 5, 10],
+        "validation_max_users": 500,
+        "eval_batch_size": 250,
+        "exclude_history": False,
+    },
+    plans=_plans(
+        mindrec_training={**_COMMON_TRAINING, "learning_rate": 3e-3, "train_batch_size": 256, "num_epochs": 6, "mask_eps": 0.4},
+        tiger_training={**_COMMON_TRAINING, "learning_rate": 3e-3, "train_batch_size": 256, "num_epochs": 6},
+        ocn_training={"train_batch_size": 64, "num_epochs": 1, "eval_steps": 200},
+        deftrec_training={**_COMMON_TRAINING, "learning_rate": 3e-3, "train_batch_size": 256, "num_epochs": 6},
+        sasrec_training={"num_epochs": 30, "patience": 3, "train_batch_size": 256, "max_train_minutes": 5.0},
+        sasrec_model={"hidden_size": 64, "max_history": 10},
+        deftrec_model={"deftrec_inference_steps": 20},
+        # The exact history treatment costs ~2x per decoding step; the prompt cache keeps the four
+        # decoders' test decoding of 5,000 users inside the budget.
+        diffusion_evaluation={"history_cache": "prompt_cache"},
+    ),
+    default_rows=DEFAULT_ROWS,
+    time_budget_minutes=90,
+)
+
+BEAUTY_FULL = BenchmarkProtocol(
+    name="beauty-full",
+    description=(
+        "Full Amazon Beauty 2014 (5-core): all 22,363 users, history <= 20, leave-one-out, exact-item full "
+        "ranking over 12,101 items, beam 10. Meant for a GPU; budgets sized for about an hour there."
+    ),
+    data_path="../shared/data/amazon_beauty_2014",
+    data={"max_users": None, "max_history": 20},
+    codes={"num_category_levels": 3, "num_sid_digits": 4, "codebook_size": 256, "quantizer": "rq-kmeans"},
+    evaluation={
+        "num_beams": 10,
+        "num_return_items": 10,
+        "eval_ks": [1, 3, 5, 10],
+        "validation_max_users": 2000,
+        "eval_batch_size": 500,
+        "exclude_history": False,
+    },
+    plans=_plans(
+        mindrec_training={**_COMMON_TRAINING, "learning_rate": 2e-3, "train_batch_size": 256, "num_epochs": 20, "mask_eps": 0.4},
+        tiger_training={**_COMMON_TRAINING, "learning_rate": 2e-3, "train_batch_size": 256, "num_epochs": 20},
+        ocn_training={"train_batch_size": 64, "num_epochs": 5},
+        deftrec_training={**_COMMON_TRAINING, "learning_rate": 2e-3, "train_batch_size": 256, "num_epochs": 20},
+        sasrec_training={"num_epochs": 200, "patience": 10, "train_batch_size": 256},
+        sasrec_model={"hidden_size": 100, "max_history": 50},
+        deftrec_model={"deftrec_inference_steps": 50},
+        diffusion_evaluation={"history_cache": "exact"},
+    ),
+    default_rows=DEFAULT_ROWS,
+    time_budget_minutes=None,
+)
+
+PROTOCOLS: dict[str, BenchmarkProtocol] = {
+    protocol.name: protocol for protocol in (SYNTHETIC_SMALL, BEAUTY_MINDREC, BEAUTY_FULL)
+}
+
+
+def get_protocol(name: str) -> BenchmarkProtocol:
+    """The named protocol (``ValueError`` listing the names when unknown)."""
+    if name not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {name!r}; choose from {list(PROTOCOLS)}")
+    return PROTOCOLS[name]
+
+
+__all__ = [
+    "ALL_DECODERS",
+    "BEAUTY_FULL",
+    "BEAUTY_MINDREC",
+    "BenchmarkProtocol",
+    "DEFAULT_ROWS",
+    "FAMILIES",
+    "MINDREC_DECODERS",
+    "ModelPlan",
+    "PROTOCOLS",
+    "SYNTHETIC_SMALL",
+    "get_protocol",
+    "json_ready",
+]

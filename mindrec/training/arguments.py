@@ -1,0 +1,366 @@
+"""Typed options of training and evaluation, declared once (dataclass fields with help metadata).
+
+``scripts/train.py``, ``scripts/evaluate.py`` and ``python -m mindrec`` parse these with
+``transformers.HfArgumentParser`` (see :mod:`mindrec.training.config_loading`); a YAML config sets
+the same fields by name and the command line overrides it. Every field is validated in
+``__post_init__`` so that a bad value fails before any data is read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from mindrec.modeling.generation_mindrec import DECODING_STRATEGIES
+
+MODEL_TYPES = ("mindrec", "deftrec")
+MODEL_SETTINGS = ("small", "llm")
+LR_SCHEDULES = ("mindrec", "linear", "constant")
+MIXED_PRECISION = ("auto", "no", "bf16")
+
+
+def _help(text: str, **extra) -> dict:
+    return {"metadata": {"help": text, **extra}}
+
+
+def _positive(owner: object, *names: str) -> None:
+    for name in names:
+        value = getattr(owner, name)
+        if value is not None and value <= 0:
+            raise ValueError(f"`{name}` must be > 0, got {value!r}.")
+
+
+def _non_negative(owner: object, *names: str) -> None:
+    for name in names:
+        value = getattr(owner, name)
+        if value is not None and value < 0:
+            raise ValueError(f"`{name}` must be >= 0, got {value!r}.")
+
+
+def _choice(owner: object, name: str, choices: tuple[str, ...]) -> None:
+    value = getattr(owner, name)
+    if value not in choices:
+        raise ValueError(f"`{name}` must be one of {list(choices)}, got {value!r}.")
+
+
+@dataclass
+class DataArguments:
+    """Where the interactions come from and how histories are cut."""
+
+    data: str | None = field(
+        default=None,
+        **_help(
+            "Dataset: a prepared folder (PreparedData.save_to_disk), any source load_dataset_from_path reads "
+            "(e.g. the amazon_beauty_2014 folder), or unset for the built-in synthetic catalogue."
+        ),
+    )
+    data_format: str = field(
+        default="auto", **_help("Source format for load_dataset_from_path ('auto' detects it).")
+    )
+    max_history: int | None = field(
+        default=10, **_help("Keep the last N history items of every row (MindRec: 10).")
+    )
+    max_users: int | None = field(
+        default=None, **_help("Keep the first N users (MindRec protocol: 5000); unset keeps all.")
+    )
+    synthetic_num_users: int = field(default=2000, **_help("Synthetic catalogue: number of users."))
+    synthetic_num_items: int = field(default=1000, **_help("Synthetic catalogue: number of items."))
+    synthetic_seed: int = field(default=0, **_help("Synthetic catalogue: generator seed."))
+
+    def __post_init__(self):
+        _positive(self, "max_users", "synthetic_num_users", "synthetic_num_items")
+        _non_negative(self, "max_history")
+
+
+@dataclass
+class CodeArguments:
+    """How item codes are obtained: a saved ``item_codes.json`` or built from the item table."""
+
+    code_table: str | None = field(
+        default=None,
+        **_help(
+            "An existing item_codes.json (or a folder holding one); unset builds codes from the item table."
+        ),
+    )
+    num_category_levels: int = field(default=3, **_help("D, category slots per code (0 = semantic ID only)."))
+    num_sid_digits: int = field(default=4, **_help("n, semantic-ID digits per code."))
+    codebook_size: int = field(default=256, **_help("Values per semantic-ID digit."))
+    code_embedding: str = field(
+        default="tfidf-svd",
+        **_help("Item content embedding: 'tfidf-svd' (offline), or a .npy path [items, dim]."),
+    )
+    quantizer: str = field(
+        default="rq-kmeans", **_help("Semantic-ID quantiser: rq-kmeans, rq-vae, opq or pq.")
+    )
+    collision: str = field(
+        default="reassign", **_help("Collision strategy making codes one-to-one: reassign or extra_digit.")
+    )
+    code_seed: int = field(default=0, **_help("Seed of the embedding SVD and the quantiser."))
+
+    def __post_init__(self):
+        _non_negative(self, "num_category_levels", "num_sid_digits")
+        _positive(self, "codebook_size")
+        if self.num_category_levels + self.num_sid_digits < 1:
+            raise ValueError("A code needs at least one slot: num_category_levels + num_sid_digits >= 1.")
+
+
+@dataclass
+class ModelArguments:
+    """Which model is trained and its size."""
+
+    model_type: Literal["mindrec", "deftrec"] = field(
+        default="mindrec",
+        **_help("mindrec (discrete codes, masked diffusion) or deftrec (continuous tokens, DDPM)."),
+    )
+    model_setting: Literal["small", "llm"] = field(
+        default="small",
+        **_help("small: a MindRec model trained from scratch on item tokens; llm: a LLaDA backbone + LoRA."),
+    )
+    history_encoding: Literal["pooled", "tokens"] = field(
+        default="pooled",
+        **_help(
+            "pooled: one position per history item (fast); tokens: every history item as its code tokens."
+        ),
+    )
+    hidden_size: int = field(default=128, **_help("Small setting: model width."))
+    intermediate_size: int = field(default=512, **_help("Small setting: SwiGLU inner width."))
+    num_hidden_layers: int = field(default=2, **_help("Small setting: transformer blocks."))
+    num_attention_heads: int = field(default=4, **_help("Small setting: attention heads."))
+    backbone_path: str | None = field(
+        default=None, **_help("LLM setting: a converted LLaDA-layout MindRec checkpoint folder.")
+    )
+    text_tokenizer_path: str | None = field(default=None, **_help("LLM setting: the text tokenizer folder."))
+    backbone_dtype: Literal["float32", "bfloat16"] = field(
+        default="float32", **_help("LLM setting: dtype the backbone weights are loaded in.")
+    )
+    lora_r: int = field(default=8, **_help("LLM setting: LoRA rank."))
+    lora_alpha: int = field(default=32, **_help("LLM setting: LoRA alpha."))
+    lora_dropout: float = field(default=0.05, **_help("LLM setting: LoRA dropout."))
+    gradient_checkpointing: bool = field(
+        default=False, **_help("Recompute activations in the backward pass.")
+    )
+    deftrec_item_vectors: str = field(
+        default="text",
+        **_help(
+            "DeftRec item vectors: 'text' (TF-IDF + SVD of the item text) or a .npy file [num_items, dim]."
+        ),
+    )
+    deftrec_item_vector_dim: int = field(default=64, **_help("DeftRec: width of 'text' item vectors."))
+    deftrec_num_negatives: int = field(default=1, **_help("DeftRec: negatives per training row (BPR term)."))
+    deftrec_inference_steps: int = field(default=50, **_help("DeftRec: DDPM sampling steps at evaluation."))
+
+    def __post_init__(self):
+        _choice(self, "model_type", MODEL_TYPES)
+        _choice(self, "model_setting", MODEL_SETTINGS)
+        _choice(self, "history_encoding", ("pooled", "tokens"))
+        _positive(
+            self,
+            "hidden_size",
+            "intermediate_size",
+            "num_hidden_layers",
+            "num_attention_heads",
+            "lora_r",
+            "lora_alpha",
+            "deftrec_item_vector_dim",
+            "deftrec_inference_steps",
+        )
+        _non_negative(self, "deftrec_num_negatives")
+        if not 0.0 <= self.lora_dropout < 1.0:
+            raise ValueError(f"`lora_dropout` must be in [0, 1), got {self.lora_dropout}.")
+        if self.model_setting == "llm":
+            if self.model_type != "mindrec":
+                raise ValueError("model_setting='llm' is implemented for model_type='mindrec' only.")
+            missing = [
+                name for name in ("backbone_path", "text_tokenizer_path") if getattr(self, name) is None
+            ]
+            if missing:
+                raise ValueError(
+                    f"model_setting='llm' needs {missing} (a converted LLaDA folder and its text tokenizer)."
+                )
+            if self.history_encoding != "tokens":
+                raise ValueError(
+                    "model_setting='llm' writes the history as code tokens inside the prompt: set history_encoding='tokens'."
+                )
+
+
+@dataclass
+class TrainingArguments:
+    """Optimisation, checkpoints and reproducibility."""
+
+    output_dir: str = field(
+        default="runs/mindrec", **_help("Folder for checkpoints, best/, final/ and metrics.")
+    )
+    overwrite_output_dir: bool = field(
+        default=False,
+        **_help("Start over in an output_dir that already holds checkpoints (they are replaced)."),
+    )
+    seed: int = field(
+        default=42, **_help("Seeds initialisation, data order, masking noise and prompt templates.")
+    )
+    learning_rate: float = field(default=1e-3, **_help("Peak AdamW learning rate."))
+    weight_decay: float = field(default=0.01, **_help("AdamW weight decay."))
+    train_batch_size: int = field(default=256, **_help("Training rows per step and process."))
+    num_epochs: int = field(
+        default=10, **_help("Passes over the training rows (ignored when max_steps is set).")
+    )
+    max_steps: int | None = field(
+        default=None, **_help("Stop after this many optimizer steps (overrides num_epochs).")
+    )
+    lr_schedule: Literal["mindrec", "linear", "constant"] = field(
+        default="mindrec",
+        **_help(
+            "mindrec: warm-up, constant, linear decay over the last decay_fraction to final_lr_ratio; "
+            "linear: warm-up then linear decay to final_lr_ratio; constant: warm-up then constant."
+        ),
+    )
+    warmup_steps: int = field(default=50, **_help("Linear warm-up steps (MindRec: 50)."))
+    decay_fraction: float = field(
+        default=0.1, **_help("mindrec schedule: fraction of the steps at the end that decay.")
+    )
+    final_lr_ratio: float = field(
+        default=0.1, **_help("Learning rate at the last step, as a fraction of the peak.")
+    )
+    max_grad_norm: float | None = field(
+        default=1.0, **_help("Gradient clipping norm; unset disables clipping.")
+    )
+    mixed_precision: Literal["auto", "no", "bf16"] = field(
+        default="auto",
+        **_help(
+            "bf16 autocast: 'auto' uses it on a GPU with bf16, and on a CPU with native bf16 for models of "
+            "hidden_size >= 256 (narrower ones train faster in fp32 there)."
+        ),
+    )
+    mask_eps: float | None = field(
+        default=None,
+        **_help(
+            "Floor of the training mask rate p = eps + (1 - eps) t (MindRec: 0.4-0.7); unset keeps the model's."
+        ),
+    )
+    ocn: bool = field(
+        default=False,
+        **_help("DiffGRM on-policy coherent noising: nested views masking the least confident slots first."),
+    )
+    logging_steps: int = field(default=50, **_help("Log the mean loss every N steps."))
+    eval_steps: int | None = field(
+        default=None, **_help("Validate every N steps; unset validates at the end of every epoch.")
+    )
+    save_steps: int | None = field(
+        default=None,
+        **_help("Write a resumable checkpoint every N steps; unset writes one at every validation."),
+    )
+    save_total_limit: int = field(default=2, **_help("Keep the last N checkpoints."))
+    resume_from_checkpoint: str | None = field(
+        default=None,
+        **_help("A checkpoint folder, or 'latest' for the newest complete one in output_dir/checkpoints."),
+    )
+    show_progress: bool = field(default=True, **_help("Progress bars (main process only)."))
+
+    def __post_init__(self):
+        _positive(
+            self,
+            "learning_rate",
+            "train_batch_size",
+            "num_epochs",
+            "max_steps",
+            "logging_steps",
+            "eval_steps",
+            "save_steps",
+            "save_total_limit",
+            "max_grad_norm",
+        )
+        _non_negative(self, "weight_decay", "warmup_steps")
+        _choice(self, "lr_schedule", LR_SCHEDULES)
+        _choice(self, "mixed_precision", MIXED_PRECISION)
+        if not 0.0 < self.decay_fraction <= 1.0:
+            raise ValueError(f"`decay_fraction` must be in (0, 1], got {self.decay_fraction}.")
+        if not 0.0 <= self.final_lr_ratio <= 1.0:
+            raise ValueError(f"`final_lr_ratio` must be in [0, 1], got {self.final_lr_ratio}.")
+        if self.mask_eps is not None and not 0.0 <= self.mask_eps < 1.0:
+            raise ValueError(f"`mask_eps` must be in [0, 1), got {self.mask_eps}.")
+
+
+@dataclass
+class EvaluationArguments:
+    """How a split is decoded and scored (validation during training, test at the end)."""
+
+    strategy: str = field(
+        default="diffusion_beam_search", **_help(f"Decoding strategy, one of {list(DECODING_STRATEGIES)}.")
+    )
+    num_beams: int = field(default=10, **_help("Beams (hypotheses per user)."))
+    num_return_items: int = field(default=10, **_help("Items recommended per user (>= the largest K)."))
+    history_cache: Literal["exact", "prompt_cache"] = field(
+        default="exact",
+        **_help("exact: full forward per step; prompt_cache: reuse the prompt's keys/values (approximate)."),
+    )
+    exclude_history: bool = field(default=False, **_help("Never recommend an item of the user's history."))
+    eval_batch_size: int = field(default=128, **_help("Users per decoding batch."))
+    eval_ks: list[int] = field(default_factory=lambda: [1, 5, 10], **_help("Cut-offs K of HR@K and NDCG@K."))
+    validation_max_users: int | None = field(
+        default=1000,
+        **_help(
+            "Validate on a fixed random subset of this many users (bounds the cost of model selection); unset = all."
+        ),
+    )
+    selection_metric: str = field(
+        default="ndcg@10", **_help("Validation metric that chooses the best checkpoint.")
+    )
+    do_test: bool = field(
+        default=True, **_help("After training, evaluate the best model and popularity on test.")
+    )
+    metrics_json: str | None = field(default=None, **_help("Write the final metrics (JSON) to this file."))
+
+    def __post_init__(self):
+        _choice(self, "strategy", DECODING_STRATEGIES)
+        _choice(self, "history_cache", ("exact", "prompt_cache"))
+        _positive(self, "num_beams", "num_return_items", "eval_batch_size", "validation_max_users")
+        if not self.eval_ks or any(k < 1 for k in self.eval_ks):
+            raise ValueError(f"`eval_ks` must be cut-offs >= 1, got {self.eval_ks}.")
+        if max(self.eval_ks) > self.num_return_items:
+            raise ValueError(
+                f"`eval_ks` {self.eval_ks} asks for K={max(self.eval_ks)} but only num_return_items="
+                f"{self.num_return_items} items are recommended."
+            )
+        if self.num_beams < self.num_return_items:
+            raise ValueError(
+                f"`num_beams` ({self.num_beams}) must be >= `num_return_items` ({self.num_return_items})."
+            )
+        allowed = {f"{name}@{k}" for name in ("hr", "ndcg") for k in self.eval_ks} | {"mrr"}
+        if self.selection_metric not in allowed:
+            raise ValueError(
+                f"`selection_metric` must be one of {sorted(allowed)}, got {self.selection_metric!r}."
+            )
+
+
+@dataclass
+class EvaluateModelArguments:
+    """Which saved model and which split ``scripts/evaluate.py`` scores."""
+
+    model: str | None = field(default=None, **_help("A model folder written by training (best/ or final/)."))
+    split: Literal["validation", "test"] = field(default="test", **_help("Split to evaluate."))
+    seed: int = field(default=0, **_help("Seed of sampling decoders (DeftRec)."))
+    show_progress: bool = field(default=True, **_help("Progress bars."))
+
+    def __post_init__(self):
+        if self.model is None:
+            raise ValueError("--model is required: the model folder to evaluate.")
+        if not Path(self.model).is_dir():
+            raise FileNotFoundError(f"Model folder {self.model} does not exist.")
+        _choice(self, "split", ("validation", "test"))
+
+
+TRAIN_ARGUMENT_TYPES = (DataArguments, CodeArguments, ModelArguments, TrainingArguments, EvaluationArguments)
+
+__all__ = [
+    "CodeArguments",
+    "DataArguments",
+    "EvaluateModelArguments",
+    "EvaluationArguments",
+    "LR_SCHEDULES",
+    "MIXED_PRECISION",
+    "MODEL_SETTINGS",
+    "MODEL_TYPES",
+    "ModelArguments",
+    "TRAIN_ARGUMENT_TYPES",
+    "TrainingArguments",
+]

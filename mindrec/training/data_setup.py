@@ -1,0 +1,133 @@
+"""Data and item codes for a run: load the interactions, then build or load the code table.
+
+The dataset's item table defines the item index (docs/ARCHITECTURE.md); a code table loaded from a
+file is re-ordered to that index (and restricted to the dataset's items), and every dataset item must
+have a code.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from mindrec.data import PreparedData, load_dataset_from_path, load_prepared, make_synthetic_dataset
+
+from .arguments import CodeArguments, DataArguments
+
+logger = logging.getLogger(__name__)
+
+PREPARED_MARKER = "prepared.json"
+CODE_TABLE_FILE = "item_codes.json"
+
+
+def load_data(args: DataArguments) -> PreparedData:
+    """The run's ``PreparedData``: a prepared folder, any supported source, or the synthetic catalogue."""
+    if args.data is None:
+        logger.info(
+            "Generating the synthetic catalogue (%d users, %d items, seed %d)",
+            args.synthetic_num_users,
+            args.synthetic_num_items,
+            args.synthetic_seed,
+        )
+        return make_synthetic_dataset(
+            num_users=args.synthetic_num_users,
+            num_items=args.synthetic_num_items,
+            seed=args.synthetic_seed,
+            max_history=args.max_history,
+            max_users=args.max_users,
+        )
+    path = Path(args.data)
+    if (path / PREPARED_MARKER).is_file():
+        logger.info("%s is a prepared folder: the truncation it was saved with applies.", path)
+        return load_prepared(path)
+    return load_dataset_from_path(
+        path, format=args.data_format, max_history=args.max_history, max_users=args.max_users
+    )
+
+
+def align_code_table(
+    table: dict[str, Any], item_ids: list[str], source: str = "code table"
+) -> dict[str, Any]:
+    """Re-order an ``item_codes.json`` mapping to the dataset's item index.
+
+    Args:
+        table: a code table mapping (``item_ids``, ``codes`` and the layout keys).
+        item_ids: the dataset's item ids; row ``i`` of the result is ``item_ids[i]``.
+        source: how to name the table in errors (its file).
+
+    Returns:
+        A new mapping whose ``item_ids`` equal ``item_ids``; items of the table the dataset lacks are dropped.
+
+    Raises:
+        ValueError: some dataset items have no code (the count and the first few ids are named).
+    """
+    row_of = {item_id: row for row, item_id in enumerate(table["item_ids"])}
+    missing = [item_id for item_id in item_ids if item_id not in row_of]
+    if missing:
+        raise ValueError(
+            f"{source}: {len(missing)} of the dataset's {len(item_ids)} items have no code, e.g. {missing[:5]}; "
+            "build the code table from this dataset's item table."
+        )
+    dropped = len(table["item_ids"]) - len(item_ids)
+    if dropped:
+        logger.info("%s: %d items not in the dataset are left out of the catalogue", source, dropped)
+    aligned = dict(table)
+    aligned["item_ids"] = list(item_ids)
+    aligned["codes"] = [list(table["codes"][row_of[item_id]]) for item_id in item_ids]
+    return aligned
+
+
+def load_or_build_code_table(
+    data: PreparedData, args: CodeArguments, show_progress: bool = True
+) -> dict[str, Any]:
+    """The code table of ``data``'s items as an ``item_codes.json`` mapping, in ``data``'s item order.
+
+    With ``args.code_table`` it is read from that file (or folder) and aligned with
+    :func:`align_code_table`; otherwise it is built from the item table (``build_item_codes``).
+    """
+    from mindrec.tokenization.code_table import ItemCodeTable
+
+    if args.code_table is not None:
+        path = Path(args.code_table)
+        if path.is_dir():
+            path = path / CODE_TABLE_FILE
+        table = ItemCodeTable.load(path).to_json()
+        return align_code_table(table, data.item_ids, source=os.fspath(path))
+
+    from mindrec.tokenization.build_codes import build_item_codes
+
+    items = list(data.items)
+    embedding: Any = args.code_embedding
+    logger.info(
+        "Building item codes: %d items, %d category levels + %d SID digits (codebook %d, %s, %s)",
+        len(items),
+        args.num_category_levels,
+        args.num_sid_digits,
+        args.codebook_size,
+        embedding,
+        args.quantizer,
+    )
+    table = build_item_codes(
+        items,
+        num_category_levels=args.num_category_levels,
+        num_sid_digits=args.num_sid_digits,
+        codebook_size=args.codebook_size,
+        embedding=embedding,
+        quantizer=args.quantizer,
+        collision=args.collision,
+        seed=args.code_seed,
+        show_progress=show_progress,
+    )
+    stats = table.stats
+    logger.info(
+        "Item codes %s: collision rate before resolution %.4f, codebook usage %s",
+        table.code_slot_sizes,
+        stats.get("collision_rate_before", float("nan")),
+        stats.get("codebook_usage"),
+    )
+    return table.to_json()
+
+
+__all__ = ["align_code_table", "load_data", "load_or_build_code_table"]

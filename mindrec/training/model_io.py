@@ -1,0 +1,126 @@
+"""Save a trained model folder (``best/``, ``final/``) and load it back for evaluation.
+
+A folder holds what is needed to recommend without the training run:
+
+* small MindRec: ``save_pretrained`` of the model (config, weights, remote code), the tokenizer (with
+  ``item_codes.json``, the code table), ``generation_config.json`` and ``mindrec_run.json``;
+* LLM setting: the LoRA adapter (``adapter_config.json``, ``adapter_model.safetensors``, holding the
+  trained item-token rows too), the tokenizer (with ``text_tokenizer/``), ``generation_config.json`` and
+  ``mindrec_run.json``, whose ``backbone_path`` names the converted backbone the adapter goes on;
+* DeftRec: ``save_pretrained`` of the model and ``mindrec_run.json``.
+
+``mindrec_run.json`` records the run's data/model/code arguments, so that ``scripts/evaluate.py --model
+DIR`` re-creates the same splits without repeating them. Folders are written atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from peft import PeftModel
+
+from mindrec.io_utils import atomic_directory
+
+logger = logging.getLogger(__name__)
+
+RUN_FILE = "mindrec_run.json"
+ADAPTER_CONFIG = "adapter_config.json"
+
+
+@dataclass
+class TrainedModel:
+    """A loaded model folder: the model (eval mode), its tokenizer (None for DeftRec), generation
+    config (None for DeftRec) and the run record of ``mindrec_run.json``."""
+
+    model: torch.nn.Module
+    tokenizer: Any
+    generation_config: Any
+    run: dict[str, Any]
+
+
+def save_trained_model(
+    directory: str | os.PathLike, model, tokenizer, generation_config, run: dict[str, Any]
+) -> Path:
+    """Write ``directory`` atomically (see the module docstring); ``model`` is unwrapped (no DDP)."""
+    directory = Path(directory)
+    with atomic_directory(directory) as tmp:
+        if isinstance(model, PeftModel):
+            # The trainable-token rows live in the adapter; the resized embedding is rebuilt on load.
+            model.save_pretrained(tmp, save_embedding_layers=False)
+        else:
+            model.save_pretrained(tmp)
+        if tokenizer is not None:
+            tokenizer.save_pretrained(tmp)
+        if generation_config is not None:
+            generation_config.save_pretrained(tmp)
+        (tmp / RUN_FILE).write_text(json.dumps(run, indent=2, default=str) + "\n", encoding="utf-8")
+    logger.info("Saved model to %s", directory)
+    return directory
+
+
+def read_run(directory: str | os.PathLike) -> dict[str, Any]:
+    """The ``mindrec_run.json`` of a model folder (``{}`` for a folder from elsewhere)."""
+    path = Path(directory) / RUN_FILE
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def load_trained_model(
+    directory: str | os.PathLike, device: str | torch.device | None = None
+) -> TrainedModel:
+    """Load a folder written by :func:`save_trained_model` (or any MindRec ``save_pretrained`` folder).
+
+    Raises:
+        FileNotFoundError: the folder does not exist or holds no model.
+    """
+    from mindrec.modeling import MindRecForRecommendation
+    from mindrec.modeling.generation_mindrec import RecommendationGenerationConfig
+
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise FileNotFoundError(f"Model folder {directory} does not exist.")
+    run = read_run(directory)
+    model_type = run.get("model", {}).get("model_type", "mindrec")
+    if model_type == "deftrec":
+        from mindrec.modeling.modeling_deftrec import DeftRecForRecommendation
+
+        model = DeftRecForRecommendation.from_pretrained(directory)
+        return TrainedModel(model.to(device or "cpu").eval(), None, None, run)
+
+    from mindrec.tokenization.tokenization_mindrec import MindRecTokenizer
+
+    tokenizer = MindRecTokenizer.from_pretrained(directory, local_files_only=True)
+    if (directory / ADAPTER_CONFIG).is_file():
+        from .llm_setting import DTYPES, add_item_tokens
+
+        model_args = run.get("model", {})
+        backbone_path = model_args.get("backbone_path")
+        if not backbone_path:
+            raise FileNotFoundError(
+                f"{directory} holds a LoRA adapter but {RUN_FILE} names no backbone_path."
+            )
+        base = MindRecForRecommendation.from_pretrained(
+            backbone_path, dtype=DTYPES[model_args.get("backbone_dtype", "float32")]
+        )
+        add_item_tokens(base, tokenizer)
+        model = PeftModel.from_pretrained(base, directory).merge_and_unload()
+    elif (directory / "config.json").is_file():
+        model = MindRecForRecommendation.from_pretrained(directory)
+    else:
+        raise FileNotFoundError(
+            f"{directory} holds neither config.json nor {ADAPTER_CONFIG}: it is not a model folder."
+        )
+    generation_config = RecommendationGenerationConfig()
+    if (directory / "generation_config.json").is_file():
+        generation_config = RecommendationGenerationConfig.from_pretrained(directory)
+    model.generation_config = generation_config
+    tokenizer.check_compatible(model.config)
+    return TrainedModel(model.to(device or "cpu").eval(), tokenizer, generation_config, run)
+
+
+__all__ = ["RUN_FILE", "TrainedModel", "load_trained_model", "read_run", "save_trained_model"]

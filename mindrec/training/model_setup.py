@@ -1,0 +1,124 @@
+"""Build the tokenizer and the model of a run (small MindRec, DeftRec; the LLM setting is in ``llm_setting``)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from mindrec.data import PreparedData
+from mindrec.modeling import MaskedDiffusionSchedule, MindRecConfig, MindRecForRecommendation
+
+from .arguments import DataArguments, ModelArguments
+
+logger = logging.getLogger(__name__)
+
+
+def build_item_tokenizer(code_table: dict[str, Any], model_args: ModelArguments, data_args: DataArguments):
+    """The item-only :class:`MindRecTokenizer` (small setting) over ``code_table``."""
+    from mindrec.tokenization.tokenization_mindrec import MindRecTokenizer
+
+    return MindRecTokenizer.from_code_table(
+        code_table, history_encoding=model_args.history_encoding, max_history=data_args.max_history
+    )
+
+
+def set_mask_eps(model: MindRecForRecommendation, mask_eps: float | None) -> None:
+    """Use ``mask_eps`` as the floor of the training mask rate (config and schedule); None keeps the model's."""
+    if mask_eps is None:
+        return
+    model.config.mask_eps = float(mask_eps)
+    model.noise_schedule = MaskedDiffusionSchedule(
+        mask_token_id=model.config.mask_token_id, eps=float(mask_eps)
+    )
+
+
+def build_small_model(
+    tokenizer, model_args: ModelArguments, mask_eps: float | None = None
+) -> MindRecForRecommendation:
+    """A randomly initialised MindRec model whose token layout is the tokenizer's (seed first)."""
+    layout = tokenizer.model_config_kwargs()
+    longest = 2 + (tokenizer.max_history or 50) * (
+        1 if layout["history_encoding"] == "pooled" else tokenizer.code_length
+    )
+    config = MindRecConfig(
+        **layout,
+        hidden_size=model_args.hidden_size,
+        intermediate_size=model_args.intermediate_size,
+        num_hidden_layers=model_args.num_hidden_layers,
+        num_attention_heads=model_args.num_attention_heads,
+        max_position_embeddings=max(64, longest + tokenizer.code_length),
+    )
+    model = MindRecForRecommendation(config)
+    set_mask_eps(model, mask_eps)
+    parameters = sum(parameter.numel() for parameter in model.parameters())
+    logger.info(
+        "Small MindRec model: %.2fM parameters (hidden %d, %d layers), vocabulary %d, codes %s",
+        parameters / 1e6,
+        config.hidden_size,
+        config.num_hidden_layers,
+        config.vocab_size,
+        config.code_slot_sizes,
+    )
+    return model
+
+
+def deftrec_item_vectors(data: PreparedData, model_args: ModelArguments, seed: int) -> np.ndarray:
+    """Item vectors ``[num_items, dim]`` for DeftRec: TF-IDF + SVD of the item text, or a ``.npy`` file."""
+    if model_args.deftrec_item_vectors == "text":
+        from mindrec.tokenization.text_embeddings import embed_items
+
+        embedded = embed_items(
+            list(data.items), "tfidf-svd", dim=model_args.deftrec_item_vector_dim, seed=seed
+        )
+        return np.asarray(embedded.vectors, dtype=np.float32)
+    path = Path(model_args.deftrec_item_vectors)
+    if path.suffix != ".npy" or not path.is_file():
+        raise FileNotFoundError(f"deftrec_item_vectors must be 'text' or an existing .npy file, got {path}.")
+    vectors = np.load(path)
+    if vectors.ndim != 2 or vectors.shape[0] != data.num_items:
+        raise ValueError(
+            f"{path}: item vectors must be [num_items={data.num_items}, dim], got shape {vectors.shape}."
+        )
+    return vectors.astype(np.float32)
+
+
+def build_deftrec_model(data: PreparedData, model_args: ModelArguments, data_args: DataArguments, seed: int):
+    """A randomly initialised DeftRec model over ``data``'s catalogue with its item vectors installed."""
+    from mindrec.modeling.configuration_deftrec import DeftRecConfig
+    from mindrec.modeling.modeling_deftrec import DeftRecForRecommendation
+
+    vectors = deftrec_item_vectors(data, model_args, seed)
+    longest = max(len(history) for split in data.splits.values() for history in split["history"])
+    max_history = min(longest, data_args.max_history) if data_args.max_history else longest
+    max_history = max(1, max_history)
+    config = DeftRecConfig(
+        lm_config={
+            "hidden_size": model_args.hidden_size,
+            "intermediate_size": model_args.intermediate_size,
+            "num_hidden_layers": model_args.num_hidden_layers,
+            "num_attention_heads": model_args.num_attention_heads,
+            "max_position_embeddings": max(64, 2 * max_history + 1),
+        },
+        num_items=data.num_items,
+        item_vector_dim=int(vectors.shape[1]),
+        max_history=max_history,
+        num_negatives=model_args.deftrec_num_negatives,
+        bpr_weight=1.0 if model_args.deftrec_num_negatives else 0.0,
+        num_inference_steps=min(model_args.deftrec_inference_steps, 1000),
+    )
+    model = DeftRecForRecommendation(config)
+    model.set_item_vectors(torch.from_numpy(vectors))
+    return model
+
+
+__all__ = [
+    "build_deftrec_model",
+    "build_item_tokenizer",
+    "build_small_model",
+    "deftrec_item_vectors",
+    "set_mask_eps",
+]

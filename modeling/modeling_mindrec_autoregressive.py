@@ -1,0 +1,279 @@
+"""TIGER-style autoregressive control: the MindRec backbone with a causal mask, trained by teacher forcing.
+
+The same item codes, tokenizer inputs (left padding, the canvas of ``code_length`` slots last) and
+backbone as the diffusion model, with ``config.is_causal=True``. Slot ``j`` of the target code is
+predicted from the hidden state of the position before it (``[SEP]`` for slot 0, slot ``j - 1``
+otherwise), so the training input is the prompt followed by the target's code tokens and the loss is
+next-token cross-entropy on the code slots only, each slot's over its own values.
+
+Decoding reuses the diffusion model's machinery: :class:`MindRecAutoregressiveCanvasScorer` follows the
+canvas-scorer contract (``docs/ARCHITECTURE.md``), and ``generate()`` runs the ``"left_to_right"``
+constrained beam search over the catalogue index, i.e. the prefix-trie-constrained beam search of TIGER:
+slot ``j`` may only take values that keep a catalogue item consistent with slots ``< j``. The other
+strategies fill slots out of order, which a causal model cannot score, and are rejected.
+
+Remote code: imports only torch, transformers and single-dot relative imports.
+"""
+
+from typing import TYPE_CHECKING
+
+import torch
+from transformers.utils import logging
+
+from .canvas_scoring import HISTORY_CACHE_MODES, PromptKeyValueCache
+from .configuration_mindrec import MindRecConfig
+from .generation_mindrec import RecommendationGenerationConfig, RecommendationOutput
+from .modeling_mindrec import MindRecForRecommendation, MindRecOutput
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from .catalogue_index import CatalogueIndex
+
+logger = logging.get_logger(__name__)
+
+AUTOREGRESSIVE_DECODING_STRATEGY = "left_to_right"
+
+
+class MindRecAutoregressiveCanvasScorer:
+    """Scores canvases with a causal model (same contract as :class:`MindRecCanvasScorer`).
+
+    For every slot ``j`` the scorer returns the next-token log-probabilities read at the position before
+    it, which (causal mask) sees only the prompt and canvas slots ``< j``: the log-probs of the *next*
+    unfilled slot of a left-to-right fill are exact, and the still-masked later slots cannot change them.
+    Entries of a slot whose earlier slots are not all filled are conditioned on ``[MASK]`` inputs and
+    carry no meaning (left-to-right decoding never reads them).
+
+    Causality also makes the prompt's keys/values independent of the canvas, so ``"prompt_cache"``
+    (computed once per user, each call running only the ``code_length`` reading positions) is exact
+    here, not an approximation as for the bidirectional model.
+
+    Args:
+        model: a :class:`MindRecForAutoregressiveRecommendation`.
+        input_ids: ``[batch, seq]`` tokenized prompts whose last ``code_length`` positions are ``[MASK]``.
+        attention_mask: ``[batch, seq]`` (left padding); None = no padding.
+        history_code_ids: ``[batch, items, code_length]`` for the pooled history encoding.
+        history_cache: ``"exact"`` (full sequence every call) or ``"prompt_cache"`` (also exact).
+    """
+
+    def __init__(
+        self,
+        model: "MindRecForAutoregressiveRecommendation",
+        input_ids: torch.LongTensor,
+        attention_mask: torch.Tensor | None = None,
+        history_code_ids: torch.LongTensor | None = None,
+        history_cache: str = "prompt_cache",
+    ):
+        if history_cache not in HISTORY_CACHE_MODES:
+            raise ValueError(f"`history_cache` must be one of {HISTORY_CACHE_MODES}, got {history_cache!r}.")
+        config = model.config
+        self.model = model
+        self.history_cache = history_cache
+        self.code_slot_sizes = list(config.code_slot_sizes)
+        self.num_category_levels = config.num_category_levels
+        self.code_length = length = config.code_length
+        if input_ids.dim() != 2 or input_ids.shape[1] <= length:
+            raise ValueError(
+                f"`input_ids` must be [batch, seq] with seq > code_length={length}, got {tuple(input_ids.shape)}."
+            )
+        if attention_mask is None:
+            attention_mask = torch.ones_like(input_ids)
+        if attention_mask.shape != input_ids.shape:
+            raise ValueError(
+                f"`attention_mask` shape {tuple(attention_mask.shape)} != `input_ids` shape {tuple(input_ids.shape)}."
+            )
+        if not bool(attention_mask[:, -length - 1 :].bool().all()):
+            raise ValueError(
+                "The canvas (last code_length positions) and the position before it must not be padding: "
+                "pad on the left."
+            )
+        if not bool((input_ids[:, -length:] == config.mask_token_id).all()):
+            raise ValueError("The canvas (last code_length positions) of `input_ids` must be [MASK] tokens.")
+        self.slot_offsets = torch.tensor(config.code_slot_offsets, device=input_ids.device)
+        # The last canvas position predicts nothing: the reading positions are the one before the canvas
+        # and canvas slots 0 .. L-2, so the sequence the backbone sees is one shorter than the input.
+        self.attention_mask = attention_mask[:, :-1]
+        with torch.no_grad():
+            embeds = model.model.embed_inputs(input_ids, history_code_ids)[:, :-1]  # [B, T-1, d]
+            self.prompt_embeds = embeds[:, : -length + 1] if length > 1 else embeds  # [B, T-L, d]
+            self.cache = None
+            if history_cache == "prompt_cache":
+                # Everything before the first reading position is cached; it never sees the canvas.
+                self.cache = PromptKeyValueCache(prompt_length=self.prompt_embeds.shape[1] - 1)
+                model.model(inputs_embeds=embeds, attention_mask=self.attention_mask, prompt_cache=self.cache)
+                self.cache.recording = False
+
+    @property
+    def num_users(self) -> int:
+        return self.prompt_embeds.shape[0]
+
+    def canvas_input_ids(self, canvas: torch.LongTensor) -> torch.LongTensor:
+        """Slot values ``[N, L]`` (``-1`` = masked) -> token ids ``[N, L]``."""
+        tokens = self.slot_offsets + canvas.clamp(min=0)
+        return torch.where(canvas < 0, torch.full_like(tokens, self.model.config.mask_token_id), tokens)
+
+    @torch.no_grad()
+    def __call__(self, canvas: torch.LongTensor, row_to_user: torch.LongTensor) -> torch.FloatTensor:
+        """Score ``canvas [N, L]`` of rows belonging to users ``row_to_user [N]``.
+
+        Returns fp32 log-probabilities ``[N, L, max_slot_size]``: row ``j`` is the distribution of slot ``j``
+        given the prompt and canvas slots ``< j``, normalised within the slot's values.
+        """
+        length = self.code_length
+        if canvas.dim() != 2 or canvas.shape[1] != length:
+            raise ValueError(f"`canvas` must be [rows, {length}], got {tuple(canvas.shape)}.")
+        # Slots 0 .. L-2 are inputs; the last slot is only ever predicted.
+        canvas_embeds = self.model.model.embed_tokens(self.canvas_input_ids(canvas)[:, :-1])  # [N, L-1, d]
+        mask = self.attention_mask[row_to_user]
+        if self.cache is None:
+            embeds = torch.cat([self.prompt_embeds[row_to_user], canvas_embeds], dim=1)
+            hidden = self.model.model(inputs_embeds=embeds, attention_mask=mask).last_hidden_state[
+                :, -length:
+            ]
+        else:
+            self.cache.row_to_user = row_to_user
+            # Only the first reading position's embedding is needed; the rest of the prompt is in the cache.
+            embeds = torch.cat([self.prompt_embeds[:, -1:][row_to_user], canvas_embeds], dim=1)  # [N, L, d]
+            hidden = self.model.model(
+                inputs_embeds=embeds, attention_mask=mask, prompt_cache=self.cache
+            ).last_hidden_state
+        return self.model.canvas_log_probs(hidden)
+
+
+class MindRecForAutoregressiveRecommendation(MindRecForRecommendation):
+    """TIGER-style autoregressive recommender: causal MindRec backbone + untied LM head, teacher forcing.
+
+    Inputs are those of :class:`MindRecForRecommendation` (the tokenizer's output, canvas last); the
+    canvas content is replaced by the target's code tokens from ``labels``. Loss: mean over rows of
+    ``sum_j CE_j / code_length``, ``CE_j`` the cross-entropy of slot ``j`` over its own values, read at the
+    position before slot ``j``. ``generate()`` runs the prefix-constrained (left-to-right) beam search.
+
+    Args:
+        config: a :class:`MindRecConfig` with ``is_causal=True``.
+    """
+
+    def __init__(self, config: MindRecConfig):
+        if not config.is_causal:
+            raise ValueError(
+                "MindRecForAutoregressiveRecommendation needs a causal backbone: build its config with "
+                "`is_causal=True` (the bidirectional model is MindRecForRecommendation)."
+            )
+        super().__init__(config)
+        self.generation_config = RecommendationGenerationConfig(
+            decoding_strategy=AUTOREGRESSIVE_DECODING_STRATEGY, history_cache="prompt_cache"
+        )
+
+    def build_canvas_scorer(
+        self,
+        input_ids: torch.LongTensor,
+        attention_mask: torch.Tensor | None = None,
+        history_code_ids: torch.LongTensor | None = None,
+        history_cache: str = "prompt_cache",
+    ) -> MindRecAutoregressiveCanvasScorer:
+        """The causal scorer the left-to-right decoder calls once per step."""
+        return MindRecAutoregressiveCanvasScorer(
+            self, input_ids, attention_mask, history_code_ids, history_cache=history_cache
+        )
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        position_ids: torch.LongTensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        history_code_ids: torch.LongTensor | None = None,
+        labels: torch.LongTensor | None = None,
+        noise_mask: torch.BoolTensor | None = None,
+        loss_weights: torch.FloatTensor | None = None,
+        generator: torch.Generator | None = None,
+        logits_to_keep: int = 0,
+        **kwargs,
+    ) -> MindRecOutput:
+        """Logits, or the teacher-forced next-token loss on the code slots when ``labels`` are given.
+
+        Args:
+            input_ids: ``[batch, seq]``, left-padded, canvas last (its content is replaced by the labels).
+            attention_mask: ``[batch, seq]``.
+            history_code_ids: ``[batch, items, code_length]`` (pooled history encoding).
+            labels: ``[batch, seq]``, ``-100`` except the canvas, which holds the target code tokens.
+            noise_mask, loss_weights: masked-diffusion options; the autoregressive loss rejects them.
+            generator: accepted for the trainer's uniform call and unused (the loss draws nothing).
+            logits_to_keep: without labels, keep logits of the last ``logits_to_keep`` positions (0 = all).
+        Returns:
+            :class:`MindRecOutput` with ``loss`` and ``canvas_log_probs [batch, code_length, max_slot_size]``
+            (each slot's log-probs read at the position before it), or ``logits`` without labels.
+        """
+        del generator  # teacher forcing is deterministic
+        if labels is None:
+            return super().forward(
+                input_ids=input_ids,
+                attention_mask=attention_mask,
+                position_ids=position_ids,
+                inputs_embeds=inputs_embeds,
+                history_code_ids=history_code_ids,
+                noise_mask=noise_mask,
+                loss_weights=loss_weights,
+                logits_to_keep=logits_to_keep,
+                **kwargs,
+            )
+        if noise_mask is not None or loss_weights is not None:
+            raise ValueError(
+                "`noise_mask` and `loss_weights` are masked-diffusion options (e.g. OCN views); the "
+                "autoregressive model is trained by teacher forcing on every code slot."
+            )
+        if input_ids is None:
+            raise ValueError("The training loss needs `input_ids` (the canvas is rebuilt from `labels`).")
+        length = self.config.code_length
+        targets = self._canvas_targets(labels, input_ids)  # [B, L] slot values
+        if attention_mask is not None and not bool(attention_mask[:, -length - 1 :].bool().all()):
+            raise ValueError("The canvas and the position before it must not be padding: pad on the left.")
+        teacher_forced = torch.cat([input_ids[:, :-length], labels[:, -length:]], dim=1)
+        hidden = self.model(
+            input_ids=teacher_forced,
+            attention_mask=attention_mask,
+            position_ids=position_ids,
+            history_code_ids=history_code_ids,
+            **kwargs,
+        ).last_hidden_state
+        log_probs = self.canvas_log_probs(hidden[:, -length - 1 : -1])  # [B, L, Vmax]
+        nll = -log_probs.gather(-1, targets[..., None]).squeeze(-1)  # [B, L]
+        loss = (nll.sum(-1) / length).mean()
+        return MindRecOutput(loss=loss, canvas_log_probs=log_probs)
+
+    @torch.no_grad()
+    def generate(
+        self,
+        input_ids: torch.LongTensor,
+        attention_mask: torch.Tensor | None = None,
+        history_code_ids: torch.LongTensor | None = None,
+        catalogue: "CatalogueIndex | torch.Tensor | None" = None,
+        generation_config: RecommendationGenerationConfig | None = None,
+        excluded_items: "Sequence[Sequence[int]] | None" = None,
+        **kwargs,
+    ) -> RecommendationOutput:
+        """Prefix-constrained beam search (``decoding_strategy="left_to_right"``, the only one allowed).
+
+        Arguments and output as :meth:`MindRecGenerationMixin.generate`.
+        """
+        config = self._prepare_recommendation_config(generation_config, **kwargs)
+        if config.decoding_strategy != AUTOREGRESSIVE_DECODING_STRATEGY:
+            raise ValueError(
+                f"The autoregressive model decodes only with decoding_strategy={AUTOREGRESSIVE_DECODING_STRATEGY!r} "
+                f"(its causal scorer is exact only for the next slot of a left-to-right fill); got "
+                f"{config.decoding_strategy!r}."
+            )
+        return super().generate(
+            input_ids,
+            attention_mask=attention_mask,
+            history_code_ids=history_code_ids,
+            catalogue=catalogue,
+            generation_config=config,
+            excluded_items=excluded_items,
+        )
+
+
+__all__ = [
+    "AUTOREGRESSIVE_DECODING_STRATEGY",
+    "MindRecAutoregressiveCanvasScorer",
+    "MindRecForAutoregressiveRecommendation",
+]

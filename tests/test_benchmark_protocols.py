@@ -1,0 +1,163 @@
+"""Benchmark protocols and the end-to-end runner on a scaled-down synthetic-small protocol."""
+
+import dataclasses
+import json
+import math
+
+import pytest
+import torch
+
+from mindrec.benchmark.cli import benchmark_main, benchmark_parser, update_readme_main
+from mindrec.benchmark.protocols import (
+    BEAUTY_MINDREC,
+    DEFAULT_ROWS,
+    PROTOCOLS,
+    SYNTHETIC_SMALL,
+    BenchmarkProtocol,
+    ModelPlan,
+    get_protocol,
+)
+from mindrec.benchmark.readme import END_MARKER, START_MARKER
+from mindrec.benchmark.report import TABLE_METRICS, format_results_table, write_result_set
+from mindrec.benchmark.runner import resolve_data_path, run_benchmark
+
+
+@pytest.fixture(autouse=True, scope="module")
+def single_thread():
+    """Tiny models gain nothing from intra-op threads, and on a shared 2-core box they contend."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_protocol_lookup_and_row_planning():
+    assert sorted(PROTOCOLS) == ["beauty-full", "beauty-mindrec", "synthetic-small"]
+    assert get_protocol("beauty-mindrec") is BEAUTY_MINDREC
+    with pytest.raises(ValueError, match="unknown protocol 'beauty'; choose from"):
+        get_protocol("beauty")
+    # Rows group by plan (each plan trains once), in plan order.
+    assert SYNTHETIC_SMALL.plans_for(["mindrec-l2r", "popularity", "mindrec-dbs"]) == {
+        "popularity": ["popularity"],
+        "mindrec": ["mindrec-dbs", "mindrec-l2r"],
+    }
+    with pytest.raises(ValueError, match=r"unknown model\(s\) \['bert4rec'\] for protocol 'synthetic-small'"):
+        SYNTHETIC_SMALL.plans_for(["bert4rec"])
+    assert list(SYNTHETIC_SMALL.rows) == list(DEFAULT_ROWS)
+    assert SYNTHETIC_SMALL.plans["mindrec-sid"].codes == {"num_category_levels": 0}
+    assert BEAUTY_MINDREC.data == {"max_users": 5000, "max_history": 10}
+    assert BEAUTY_MINDREC.evaluation["num_beams"] == 10 and BEAUTY_MINDREC.time_budget_minutes == 90
+
+
+def test_protocol_validation_and_json():
+    with pytest.raises(ValueError, match="unknown model family 'bert'"):
+        ModelPlan("bert", rows={"bert": {}})
+    plan = ModelPlan("popularity", rows={"popularity": {}})
+    with pytest.raises(ValueError, match="row 'popularity' belongs to plans 'a' and 'b'"):
+        BenchmarkProtocol("p", "", None, {}, {}, {}, {"a": plan, "b": plan}, ("popularity",))
+    with pytest.raises(ValueError, match=r"default rows \['sasrec'\] belong to no plan"):
+        BenchmarkProtocol("p", "", None, {}, {}, {}, {"a": plan}, ("sasrec",))
+    config = BEAUTY_MINDREC.to_json()
+    assert json.loads(json.dumps(config)) == config
+    assert config["plans"]["mindrec"]["rows"]["mindrec-cpd"] == {"strategy": "parallel_denoising"}
+
+
+def test_with_overrides_reaches_every_trainable_plan():
+    smaller = SYNTHETIC_SMALL.with_overrides(data={"synthetic_num_users": 50}, max_steps=3, sasrec_num_epochs=2)
+    assert smaller.data["synthetic_num_users"] == 50 and smaller.data["max_history"] == 10
+    for name, plan in smaller.plans.items():
+        if plan.family in ("tiger", "mindrec", "deftrec"):
+            assert plan.training["max_steps"] == 3, name
+    assert smaller.plans["sasrec"].training["num_epochs"] == 2
+    assert "max_steps" not in smaller.plans["sasrec"].training
+    assert smaller.plans["mindrec-ocn"].training["ocn"] is True
+    assert SYNTHETIC_SMALL.plans["mindrec"].training.get("max_steps") is None  # the original is untouched
+
+
+def test_resolve_data_path(tmp_path):
+    assert resolve_data_path(SYNTHETIC_SMALL, None, tmp_path) is None
+    repo = tmp_path / "repo"
+    (tmp_path / "shared" / "data" / "amazon_beauty_2014").mkdir(parents=True)
+    repo.mkdir()
+    assert resolve_data_path(BEAUTY_MINDREC, None, repo) == tmp_path / "shared" / "data" / "amazon_beauty_2014"
+    with pytest.raises(FileNotFoundError, match="reads its data from .*nowhere, which does not exist; pass --data"):
+        resolve_data_path(BEAUTY_MINDREC, tmp_path / "nowhere", repo)
+
+
+def test_cli_rejects_unknown_protocols_and_seeds(capsys):
+    with pytest.raises(SystemExit):
+        benchmark_parser().parse_args(["--protocol", "beauty"])
+    assert "invalid choice: 'beauty'" in capsys.readouterr().err
+    with pytest.raises(ValueError, match=r"seeds must be distinct and at least one, got \[1, 1\]"):
+        run_benchmark(SYNTHETIC_SMALL, seeds=[1, 1])
+
+
+def tiny_synthetic_small():
+    """synthetic-small cut to seconds: 40 users, 60 items, 2 optimizer steps per model, 1 SASRec epoch."""
+    protocol = SYNTHETIC_SMALL.with_overrides(
+        data={"synthetic_num_users": 40, "synthetic_num_items": 60}, max_steps=2, sasrec_num_epochs=1
+    )
+    return dataclasses.replace(protocol, evaluation={**protocol.evaluation, "validation_max_users": 10})
+
+
+@pytest.mark.slow
+def test_synthetic_small_end_to_end(tmp_path):
+    result_set = run_benchmark(tiny_synthetic_small(), seeds=[0], repo_root=tmp_path, work_dir=tmp_path / "work")
+    assert result_set["models"] == list(DEFAULT_ROWS)
+    assert [row["model"] for row in result_set["summary"]] == list(DEFAULT_ROWS)
+    assert result_set["data"]["users"] == 40 and result_set["data"]["items"] == 60
+    assert result_set["git_commit"] is None  # tmp_path is no git checkout
+    runs = {run["model"]: run for run in result_set["runs"]}
+    for name, run in runs.items():
+        metrics = run["metrics"]
+        for k_small, k_large in ((1, 3), (3, 5), (5, 10)):
+            assert metrics[f"hr@{k_small}"] <= metrics[f"hr@{k_large}"], name
+        assert all(0.0 <= metrics[metric] <= 1.0 for metric in TABLE_METRICS), name
+        assert metrics["validity"] == 1.0, name  # K distinct catalogue items for every user
+        assert run["decode_users_per_second"] > 0 and math.isfinite(run["train_seconds"])
+    # The four decoder rows reuse one trained model.
+    decoders = [runs[f"mindrec-{name}"] for name in ("dbs", "cpd", "greedy", "l2r")]
+    assert len({(run["train_seconds"], run["num_parameters"], run["details"]["best_step"]) for run in decoders}) == 1
+    assert [run["details"]["decoding"] for run in decoders] == [
+        "diffusion_beam_search", "parallel_denoising", "low_confidence", "left_to_right"
+    ]
+    assert runs["tiger"]["details"]["decoding"] == "left_to_right"
+    assert runs["tiger"]["num_parameters"] == runs["mindrec-dbs"]["num_parameters"]  # same backbone and head
+    assert runs["mindrec-sid"]["details"]["code_slot_sizes"] == [16, 16, 16]
+    assert runs["mindrec-dbs"]["details"]["code_slot_sizes"][3:] == [16, 16, 16]
+    assert runs["popularity"]["num_parameters"] == 0
+    # One code table per layout (categories + SID, SID only), built once and shared.
+    assert [table["num_category_levels"] for table in result_set["code_tables"]] == [3, 0]
+    assert all(run["details"]["global_step"] == 2 for run in decoders)
+    # Cost profiles: one training step of the plan's batch, one decoding step of test users x beams.
+    profile = runs["mindrec-dbs"]["details"]["profile"]
+    assert profile["training_step"]["rows"] == 128 and profile["decoding_step"]["rows"] == 40 * 10
+    assert profile["decoding_step"]["gflop"] > 0 and "decoding_step" not in runs["deftrec"]["details"]["profile"]
+    assert runs["mindrec-ocn"]["details"]["profile"]["training_step"]["rows"] == 32
+    assert result_set["hardware"]["matmul_peak_gflops_fp32"] > 0
+
+    paths = write_result_set(result_set, tmp_path / "results")
+    table = format_results_table(result_set["summary"])
+    page = paths["md"].read_text()
+    assert table in page and "## Cost profile" in page
+    assert json.loads(paths["json"].read_text())["summary"] == result_set["summary"]
+
+
+def test_cli_writes_results_and_updates_the_readme(tmp_path, capsys):
+    output = tmp_path / "docs" / "results"
+    result_set = benchmark_main(
+        ["--protocol", "synthetic-small", "--models", "popularity", "--output", str(output)], repo_root=tmp_path
+    )
+    assert result_set["command"] == (
+        f"python scripts/benchmark.py --protocol synthetic-small --models popularity --output {output}"
+    )
+    assert capsys.readouterr().out == format_results_table(result_set["summary"])
+    assert sorted(path.name for path in output.iterdir()) == [
+        "synthetic-small.json", "synthetic-small.md", "synthetic-small.png"
+    ]
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# x\n{START_MARKER}\n{END_MARKER}\n")
+    section = update_readme_main([], repo_root=tmp_path)
+    assert readme.read_text() == f"# x\n{START_MARKER}\n{section}\n{END_MARKER}\n"
+    assert "![NDCG@10 against decoding speed](docs/results/synthetic-small.png)" in section
+    assert format_results_table(result_set["summary"]) in section + "\n"

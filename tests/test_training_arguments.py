@@ -1,0 +1,132 @@
+"""Options: YAML config < command line, unknown keys are errors, shipped configs parse; the LR schedule."""
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from mindrec.pipeline import MAIN_JOB_DEFAULTS
+from mindrec.training.arguments import TRAIN_ARGUMENT_TYPES
+from mindrec.training.config_loading import argument_fields, parse_arguments, read_yaml_config
+from mindrec.training.lr_schedule import build_lr_scheduler, lr_multiplier
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+
+
+def write(path: Path, text: str) -> str:
+    path.write_text(text)
+    return str(path)
+
+
+def test_yaml_values_then_command_line_overrides(tmp_path):
+    config = write(
+        tmp_path / "run.yaml",
+        "learning_rate: 1.0e-4\nmax_users: null\nocn: true\neval_ks: [1, 5]\nnum_return_items: 5\n"
+        "num_beams: 5\nselection_metric: ndcg@5\nmax_history: 7\n",
+    )
+    data, codes, model, training, evaluation = parse_arguments(
+        TRAIN_ARGUMENT_TYPES, ["--config", config, "--learning-rate", "3e-4", "--max_history", "4"]
+    )
+    assert training.learning_rate == 3e-4  # command line wins (hyphen alias accepted)
+    assert data.max_history == 4
+    assert data.max_users is None and training.ocn is True
+    assert evaluation.eval_ks == [1, 5] and evaluation.num_beams == 5
+    assert model.model_type == "mindrec" and codes.num_sid_digits == 4  # dataclass defaults
+
+
+def test_unknown_yaml_key_is_named_with_its_line_and_a_suggestion(tmp_path):
+    config = write(tmp_path / "bad.yaml", "seed: 1\nlearning_rat: 0.1\n")
+    with pytest.raises(
+        ValueError, match=r"bad\.yaml:2: unknown config key 'learning_rat'.*Did you mean 'learning_rate'"
+    ):
+        parse_arguments(TRAIN_ARGUMENT_TYPES, ["--config", config])
+
+
+def test_unknown_command_line_option_and_bad_values_are_errors(tmp_path):
+    with pytest.raises(ValueError, match=r"Unknown command-line arguments: \['--no_such_option', '1'\]"):
+        parse_arguments(TRAIN_ARGUMENT_TYPES, ["--no_such_option", "1"])
+    with pytest.raises(ValueError, match=r"`strategy` must be one of .*got 'beam'"):
+        parse_arguments(TRAIN_ARGUMENT_TYPES, ["--strategy", "beam"])
+    with pytest.raises(ValueError, match=r"`eval_ks` \[1, 20\] asks for K=20 but only num_return_items=10"):
+        parse_arguments(TRAIN_ARGUMENT_TYPES, ["--eval_ks", "1", "20"])
+    config = write(tmp_path / "list.yaml", "- 1\n- 2\n")
+    with pytest.raises(ValueError, match=r"a config must be a mapping"):
+        parse_arguments(TRAIN_ARGUMENT_TYPES, ["--config", config])
+    with pytest.raises(FileNotFoundError, match="missing.yaml does not exist"):
+        parse_arguments(TRAIN_ARGUMENT_TYPES, ["--config", str(tmp_path / "missing.yaml")])
+
+
+def test_llm_setting_requires_its_folders():
+    with pytest.raises(
+        ValueError, match=r"model_setting='llm' needs \['backbone_path', 'text_tokenizer_path'\]"
+    ):
+        parse_arguments(TRAIN_ARGUMENT_TYPES, ["--model_setting", "llm", "--history_encoding", "tokens"])
+
+
+def test_every_option_is_declared_once():
+    owners = argument_fields(TRAIN_ARGUMENT_TYPES)
+    assert len(owners) == sum(len(cls.__dataclass_fields__) for cls in TRAIN_ARGUMENT_TYPES)
+
+
+@pytest.mark.parametrize(
+    "name", ["default_synthetic.yaml", "mindrec_small_beauty.yaml", "mindrec_llada8b_beauty.yaml"]
+)
+def test_shipped_configs_use_only_known_options(name):
+    values = read_yaml_config(CONFIGS / name, TRAIN_ARGUMENT_TYPES)
+    assert values
+    extra = []
+    if values.get("model_setting") == "llm":
+        extra = ["--backbone_path", "backbone", "--text_tokenizer_path", "text"]
+    parse_arguments(TRAIN_ARGUMENT_TYPES, ["--config", str(CONFIGS / name), *extra])
+
+
+def test_llada_config_has_the_published_hyper_parameters():
+    values = read_yaml_config(CONFIGS / "mindrec_llada8b_beauty.yaml", TRAIN_ARGUMENT_TYPES)
+    published = {
+        "learning_rate": 1e-4,
+        "train_batch_size": 8,
+        "num_epochs": 3,
+        "warmup_steps": 50,
+        "max_history": 10,
+        "max_users": 5000,
+        "lora_r": 8,
+        "lora_alpha": 32,
+        "lora_dropout": 0.05,
+        "weight_decay": 0.01,
+        "lr_schedule": "mindrec",
+        "decay_fraction": 0.1,
+        "final_lr_ratio": 0.1,
+    }
+    assert {key: values[key] for key in published} == published
+    assert 0.4 <= values["mask_eps"] <= 0.7
+
+
+def test_default_synthetic_config_is_the_main_job():
+    assert read_yaml_config(CONFIGS / "default_synthetic.yaml", TRAIN_ARGUMENT_TYPES) == MAIN_JOB_DEFAULTS
+
+
+def test_mindrec_schedule_warms_up_then_decays_the_last_tenth():
+    values = [lr_multiplier(step, "mindrec", 100, warmup_steps=4) for step in range(100)]
+    assert values[:5] == [0.2, 0.4, 0.6, 0.8, 1.0]
+    assert values[4:90] == [1.0] * 86
+    assert values[90:] == pytest.approx([1.0 - 0.9 * k / 10 for k in range(1, 11)])
+    assert values[-1] == pytest.approx(0.1)
+
+
+def test_linear_and_constant_schedules_and_the_scheduler_object():
+    assert [
+        lr_multiplier(s, "linear", 6, warmup_steps=1, final_lr_ratio=0.0) for s in range(6)
+    ] == pytest.approx([0.5, 1.0, 0.75, 0.5, 0.25, 0.0])
+    assert [lr_multiplier(s, "constant", 6, warmup_steps=2) for s in range(6)] == pytest.approx(
+        [1 / 3, 2 / 3, 1, 1, 1, 1]
+    )
+    optimizer = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=0.5)
+    scheduler = build_lr_scheduler(optimizer, "mindrec", 10, warmup_steps=1)
+    rates = []
+    for _ in range(10):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    assert rates == pytest.approx([0.25] + [0.5] * 8 + [0.05])
+    with pytest.raises(ValueError, match="Unknown lr_schedule 'cosine'"):
+        build_lr_scheduler(optimizer, "cosine", 10, 1)

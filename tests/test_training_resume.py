@@ -1,0 +1,141 @@
+"""Checkpoints: exact resume, a kill while writing leaves the previous checkpoint usable, clear errors."""
+
+import pytest
+import torch
+from training_support import tiny_arguments
+
+from mindrec.pipeline import build_run
+from mindrec.training.checkpointing import list_checkpoints, read_trainer_state, resolve_checkpoint
+from mindrec.training.model_unwrap import unwrap_task_model
+from mindrec.training.trainer import Trainer, make_accelerator
+
+STEPS = 8
+
+
+class SimulatedKill(BaseException):
+    """Stands for SIGKILL: nothing in the trainer catches it, so no cleanup runs."""
+
+
+@pytest.fixture(scope="module")
+def code_table(tmp_path_factory):
+    """Build the tiny run's item codes once; every trainer below reads them."""
+    folder = tmp_path_factory.mktemp("codes")
+    arguments = tiny_arguments(folder, max_steps=1)
+    build_run(*arguments, make_accelerator("no"))
+    return folder / "item_codes.json"
+
+
+def make_trainer(output_dir, code_table, **overrides):
+    options = {
+        "max_steps": STEPS,
+        "save_steps": 4,
+        "eval_steps": 4,
+        "code_table": str(code_table),
+        **overrides,
+    }
+    arguments = tiny_arguments(output_dir, **options)
+    _, _, _, train_args, eval_args = arguments
+    accelerator = make_accelerator("no")
+    data, model, _, _, task, signature = build_run(*arguments, accelerator)
+    saved = []
+    return Trainer(
+        model,
+        task,
+        data.splits["train"],
+        data.splits["validation"],
+        train_args,
+        eval_args,
+        signature,
+        save_model=lambda directory, _model: saved.append(directory.name),
+        accelerator=accelerator,
+    )
+
+
+def weights(trainer):
+    return {key: value.clone() for key, value in unwrap_task_model(trainer.model).state_dict().items()}
+
+
+def scores(output):
+    return [
+        {key: value for key, value in entry.items() if key != "users_per_second"}
+        for entry in output.validation
+    ]
+
+
+@pytest.fixture(scope="module")
+def straight(tmp_path_factory, code_table):
+    trainer = make_trainer(tmp_path_factory.mktemp("straight"), code_table)
+    output = trainer.train()
+    return trainer, output
+
+
+def assert_same_run(trainer, output, straight):
+    reference_trainer, reference = straight
+    assert output.global_step == reference.global_step == STEPS
+    expected = weights(reference_trainer)
+    for key, value in weights(trainer).items():
+        assert torch.equal(value, expected[key]), key
+    assert scores(output) == scores(reference)
+    assert (output.best_step, output.best_metric) == (reference.best_step, reference.best_metric)
+
+
+def test_interrupted_then_resumed_run_equals_an_uninterrupted_one(tmp_path, code_table, straight):
+    first = make_trainer(tmp_path, code_table).train(stop_at_step=STEPS // 2)
+    assert first.stopped_early and first.global_step == STEPS // 2 and first.final_dir is None
+    state = read_trainer_state(resolve_checkpoint("latest", tmp_path))
+    assert (state["global_step"], state["num_processes"], state["total_steps"]) == (4, 1, STEPS)
+
+    resumed = make_trainer(tmp_path, code_table, resume_from_checkpoint="latest")  # a fresh Trainer and model
+    output = resumed.train()
+    assert_same_run(resumed, output, straight)
+    assert [entry["step"] for entry in output.validation] == [4, 8]  # the first half's validation is kept
+
+
+def test_kill_while_writing_a_checkpoint_keeps_the_previous_one_usable(tmp_path, code_table, straight):
+    trainer = make_trainer(tmp_path, code_table, save_steps=2)
+    original, calls = trainer.accelerator.save_state, []
+
+    def dies_in_second_save(output_dir=None, **kwargs):
+        calls.append(output_dir)
+        original(output_dir, **kwargs)
+        if len(calls) == 2:
+            (tmp_path / "checkpoints" / ".checkpoint-00000004.tmp" / "optimizer.bin").unlink()  # half written
+            raise SimulatedKill
+
+    trainer.accelerator.save_state = dies_in_second_save
+    with pytest.raises(SimulatedKill):
+        trainer.train()
+    root = tmp_path / "checkpoints"
+    assert sorted(path.name for path in root.iterdir()) == [".checkpoint-00000004.tmp", "checkpoint-00000002"]
+    assert [path.name for path in list_checkpoints(root)] == ["checkpoint-00000002"]
+    assert resolve_checkpoint("latest", tmp_path).name == "checkpoint-00000002"
+
+    resumed = make_trainer(tmp_path, code_table, save_steps=2, resume_from_checkpoint="latest")
+    output = resumed.train()
+    assert_same_run(resumed, output, straight)
+    assert sorted(path.name for path in root.iterdir()) == ["checkpoint-00000006", "checkpoint-00000008"]
+
+
+def test_resume_errors_are_clear(tmp_path, code_table, straight):
+    reference_trainer, _ = straight
+    output_dir = reference_trainer.output_dir
+    with pytest.raises(
+        ValueError,
+        match=r"different model:\n  config.head_dim: checkpoint 8, this run 16\n  config.hidden_size: checkpoint 16, this run 32$",
+    ):
+        make_trainer(output_dir, code_table, hidden_size=32, resume_from_checkpoint="latest").train()
+    with pytest.raises(
+        ValueError, match=r"cannot be resumed exactly.*\n  train_batch_size: checkpoint 32, this run 16"
+    ):
+        make_trainer(output_dir, code_table, train_batch_size=16, resume_from_checkpoint="latest").train()
+    with pytest.raises(
+        ValueError,
+        match=r"already holds checkpoints \(checkpoint-00000008\); pass --resume_from_checkpoint latest",
+    ):
+        make_trainer(output_dir, code_table).train()
+    with pytest.raises(FileNotFoundError, match=r"holds no complete checkpoint"):
+        make_trainer(tmp_path, code_table, resume_from_checkpoint="latest").train()
+    with pytest.raises(
+        FileNotFoundError, match=r"is not a complete training checkpoint \(trainer_state.json not found\)"
+    ):
+        make_trainer(tmp_path, code_table, resume_from_checkpoint=str(tmp_path)).train()
