@@ -12,11 +12,15 @@ from pathlib import Path
 from typing import Any
 
 
-def _default_file_mode() -> int:
-    """``0o666`` less the process umask: what ``open()`` would have given the file."""
+def _umask() -> int:
     umask = os.umask(0)
     os.umask(umask)
-    return 0o666 & ~umask
+    return umask
+
+
+def _default_file_mode() -> int:
+    """``0o666`` less the process umask: what ``open()`` would have given the file."""
+    return 0o666 & ~_umask()
 
 
 def atomic_write_text(path: str | os.PathLike, text: str, encoding: str = "utf-8") -> None:
@@ -57,6 +61,7 @@ def atomic_directory(path: str | os.PathLike, overwrite: bool = True) -> Iterato
         raise FileExistsError(f"{path} already exists; refusing to overwrite it")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp creates 0700; shipped folders must be readable
     try:
         yield tmp
         if path.exists():

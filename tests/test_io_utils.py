@@ -33,6 +33,9 @@ def test_atomic_directory_is_all_or_nothing(tmp_path):
     with atomic_directory(target) as tmp:
         (tmp / "f").write_text("v1")
     assert (target / "f").read_text() == "v1"
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o777 & ~umask
     with pytest.raises(RuntimeError), atomic_directory(target) as tmp:
         (tmp / "f").write_text("v2")
         raise RuntimeError("crash while writing")
