@@ -5,7 +5,7 @@ Importing this package registers MindRec and DeftRec with the transformers Auto 
 that ``save_pretrained`` writes an ``auto_map`` and copies the self-contained modeling files.
 """
 
-from transformers import AutoConfig, AutoModel
+from transformers import AutoConfig, AutoModel, AutoModelForCausalLM
 
 from .canvas_scoring import HISTORY_CACHE_MODES, MindRecCanvasScorer, PromptKeyValueCache
 from .catalogue_index import CatalogueIndex
@@ -25,6 +25,10 @@ from .modeling_deftrec import (
     DeftRecPreTrainedModel,
 )
 from .modeling_mindrec import MindRecForRecommendation, MindRecModel, MindRecOutput, MindRecPreTrainedModel
+from .modeling_mindrec_autoregressive import (
+    MindRecAutoregressiveCanvasScorer,
+    MindRecForAutoregressiveRecommendation,
+)
 from .scheduling_ddpm import DDPMSchedule, DDPMStepOutput
 from .scheduling_masked_diffusion import MaskedDiffusionNoiseOutput, MaskedDiffusionSchedule
 
@@ -32,6 +36,8 @@ AutoConfig.register(MindRecConfig.model_type, MindRecConfig, exist_ok=True)
 AutoModel.register(MindRecConfig, MindRecForRecommendation, exist_ok=True)
 MindRecConfig.register_for_auto_class()
 MindRecForRecommendation.register_for_auto_class("AutoModel")
+AutoModelForCausalLM.register(MindRecConfig, MindRecForAutoregressiveRecommendation, exist_ok=True)
+MindRecForAutoregressiveRecommendation.register_for_auto_class("AutoModelForCausalLM")
 AutoConfig.register(DeftRecConfig.model_type, DeftRecConfig, exist_ok=True)
 AutoModel.register(DeftRecConfig, DeftRecForRecommendation, exist_ok=True)
 DeftRecConfig.register_for_auto_class()
@@ -54,7 +60,9 @@ __all__ = [
     "HISTORY_CACHE_MODES",
     "MaskedDiffusionNoiseOutput",
     "MaskedDiffusionSchedule",
+    "MindRecAutoregressiveCanvasScorer",
     "MindRecCanvasScorer",
+    "MindRecForAutoregressiveRecommendation",
     "MindRecConfig",
     "MindRecForRecommendation",
     "MindRecModel",

@@ -5,15 +5,15 @@ import json
 
 import pytest
 import torch
+from tiny import random_batch, tiny_config
+
+from mindrec.baselines.tiger import autoregressive_config, build_autoregressive_model
 from mindrec.modeling import MindRecForRecommendation
 from mindrec.modeling.modeling_mindrec_autoregressive import (
     MindRecAutoregressiveCanvasScorer,
     MindRecForAutoregressiveRecommendation,
 )
 from mindrec.tokenization.tokenization_mindrec import MindRecTokenizer
-from tiny import random_batch, tiny_config
-
-from mindrec.baselines.tiger import autoregressive_config, build_autoregressive_model
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -47,6 +47,7 @@ def test_protocol_lookup_and_row_planning():
     assert SYNTHETIC_SMALL.plans["mindrec-sid"].codes == {"num_category_levels": 0}
     assert BEAUTY_MINDREC.data == {"max_users": 5000, "max_history": 10}
     assert BEAUTY_MINDREC.evaluation["num_beams"] == 10 and BEAUTY_MINDREC.time_budget_minutes == 90
+    assert SYNTHETIC_SMALL.smoke_test and not BEAUTY_MINDREC.smoke_test
 
 
 def test_protocol_validation_and_json():
@@ -157,7 +158,7 @@ def test_cli_writes_results_and_updates_the_readme(tmp_path, capsys):
     ]
     readme = tmp_path / "README.md"
     readme.write_text(f"# x\n{START_MARKER}\n{END_MARKER}\n")
-    section = update_readme_main([], repo_root=tmp_path)
+    section = update_readme_main([], repo_root=tmp_path)  # only a smoke test there: it is used
     assert readme.read_text() == f"# x\n{START_MARKER}\n{section}\n{END_MARKER}\n"
     assert "![NDCG@10 against decoding speed](docs/results/synthetic-small.png)" in section
     assert format_results_table(result_set["summary"]) in section + "\n"

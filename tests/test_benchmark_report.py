@@ -159,7 +159,9 @@ def test_update_readme_uses_the_latest_result_set(tmp_path):
     newer = result_set(date="2025-04-02T09:30:00+00:00", protocol="synthetic-small", runs=RUNS[2:])
     newer["seeds"] = [0, 1]
     write_result_set(newer, results)
-    latest = latest_result_file(results)
+    # The smoke test (synthetic-small) is newer but does not replace a measurement unless asked to.
+    assert latest_result_file(results).name == "beauty-mindrec.json"
+    latest = latest_result_file(results, include_smoke_tests=True)
     assert latest.name == "synthetic-small.json"
 
     readme = tmp_path / "README.md"
@@ -185,6 +187,8 @@ def test_latest_result_file_errors(tmp_path):
         latest_result_file(tmp_path / "missing")
     with pytest.raises(FileNotFoundError, match="holds no benchmark result"):
         latest_result_file(tmp_path)
+    write_result_set(result_set(protocol="synthetic-small"), tmp_path / "smoke")
+    assert latest_result_file(tmp_path / "smoke").name == "synthetic-small.json"  # nothing else: the smoke test
     (tmp_path / "other.json").write_text('{"protocol": "x"}')
     with pytest.raises(ValueError, match="other.json: not a benchmark result set, missing the key\\(s\\) \\['date'"):
         latest_result_file(tmp_path)

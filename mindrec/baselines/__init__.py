@@ -3,8 +3,12 @@
 from .popularity import PopularityRecommender, interaction_counts
 from .sasrec import SASRecConfig, SASRecModel, SASRecOutput, collate_histories
 from .sasrec_training import SASRecTrainingArguments, evaluate_sasrec, train_sasrec
+from .tiger import autoregressive_config, build_autoregressive_model, causal_config
 
 __all__ = [
+    "autoregressive_config",
+    "build_autoregressive_model",
+    "causal_config",
     "PopularityRecommender",
     "SASRecConfig",
     "SASRecModel",

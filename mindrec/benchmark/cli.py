@@ -105,6 +105,10 @@ def readme_parser() -> argparse.ArgumentParser:
     parser.add_argument("--results", default=None, help="results folder (default: <repo root>/docs/results)")
     parser.add_argument("--file", default=None, help="a specific <protocol>.json instead of the latest one")
     parser.add_argument("--readme", default=None, help="README to update (default: <repo root>/README.md)")
+    parser.add_argument(
+        "--include-smoke-tests", action="store_true",
+        help="let a smoke-test protocol's result (synthetic-small) be the latest one",
+    )
     return parser
 
 
@@ -114,7 +118,7 @@ def update_readme_main(argv: Sequence[str] | None, repo_root: Path) -> str:
 
     args = readme_parser().parse_args(argv)
     results = Path(args.results) if args.results else repo_root / "docs" / "results"
-    result_file = Path(args.file) if args.file else latest_result_file(results)
+    result_file = Path(args.file) if args.file else latest_result_file(results, args.include_smoke_tests)
     readme = Path(args.readme) if args.readme else repo_root / "README.md"
     section = update_readme(readme, result_file)
     sys.stdout.write(f"updated {readme} from {result_file}\n")

@@ -73,6 +73,8 @@ class BenchmarkProtocol:
         plans: plan name -> :class:`ModelPlan`.
         default_rows: the rows run when no ``--models`` are given, in table order.
         time_budget_minutes: wall-clock budget of all default rows for one seed on the reference machine.
+        smoke_test: a protocol that checks the pipeline rather than measures methods; the README section
+            skips its results (see :func:`~mindrec.benchmark.readme.latest_result_file`).
     """
 
     name: str
@@ -84,6 +86,7 @@ class BenchmarkProtocol:
     plans: Mapping[str, ModelPlan]
     default_rows: tuple[str, ...]
     time_budget_minutes: float | None = None
+    smoke_test: bool = False
 
     def __post_init__(self):
         owners: dict[str, str] = {}
@@ -261,6 +264,7 @@ SYNTHETIC_SMALL = BenchmarkProtocol(
     ),
     default_rows=DEFAULT_ROWS,
     time_budget_minutes=20,
+    smoke_test=True,
 )
 
 BEAUTY_MINDREC = BenchmarkProtocol(

@@ -110,7 +110,13 @@ def load_trained_model(
         add_item_tokens(base, tokenizer)
         model = PeftModel.from_pretrained(base, directory).merge_and_unload()
     elif (directory / "config.json").is_file():
-        model = MindRecForRecommendation.from_pretrained(directory)
+        from mindrec.modeling import MindRecConfig, MindRecForAutoregressiveRecommendation
+
+        # A causal config is the autoregressive control: loading it as the diffusion model would
+        # silently score canvases the wrong way.
+        causal = MindRecConfig.from_pretrained(directory).is_causal
+        model_class = MindRecForAutoregressiveRecommendation if causal else MindRecForRecommendation
+        model = model_class.from_pretrained(directory)
     else:
         raise FileNotFoundError(
             f"{directory} holds neither config.json nor {ADAPTER_CONFIG}: it is not a model folder."
