@@ -13,10 +13,9 @@ import argparse
 import json
 import logging
 
+from mindrec.io_utils import atomic_write_json
 from mindrec.tokenization.build_codes import build_item_codes, load_items_file
 from mindrec.tokenization.quantizers import COLLISION_STRATEGIES, QUANTIZERS
-
-from mindrec.io_utils import atomic_write_json
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -17,14 +17,6 @@ from mindrec.baselines.sasrec import sample_negatives
 NUM_ITEMS = 30
 
 
-@pytest.fixture(autouse=True)
-def single_thread():
-    """Tiny models run faster on one thread; with shared, oversubscribed cores OpenMP threads spin."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def tiny_config(**overrides) -> SASRecConfig:
     options = {"num_items": NUM_ITEMS, "hidden_size": 32, "max_history": 5, "num_attention_heads": 2}

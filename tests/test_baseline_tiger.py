@@ -16,15 +16,6 @@ from mindrec.modeling.modeling_mindrec_autoregressive import (
 from mindrec.tokenization.tokenization_mindrec import MindRecTokenizer
 
 
-@pytest.fixture(autouse=True, scope="module")
-def single_thread():
-    """Tiny tensors gain nothing from intra-op threads, and on a shared 2-core box they contend."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def tiny_ar(seed: int = 0, **overrides) -> MindRecForAutoregressiveRecommendation:
     torch.manual_seed(seed)
     return MindRecForAutoregressiveRecommendation(tiny_config(is_causal=True, **overrides)).eval()

@@ -5,7 +5,6 @@ import json
 import math
 
 import pytest
-import torch
 
 from mindrec.benchmark.cli import benchmark_main, benchmark_parser, update_readme_main
 from mindrec.benchmark.protocols import (
@@ -20,15 +19,6 @@ from mindrec.benchmark.protocols import (
 from mindrec.benchmark.readme import END_MARKER, START_MARKER
 from mindrec.benchmark.report import TABLE_METRICS, format_results_table, write_result_set
 from mindrec.benchmark.runner import resolve_data_path, run_benchmark
-
-
-@pytest.fixture(autouse=True, scope="module")
-def single_thread():
-    """Tiny models gain nothing from intra-op threads, and on a shared 2-core box they contend."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def test_protocol_lookup_and_row_planning():

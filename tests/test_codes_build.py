@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from mindrec.tokenization.build_codes import build_item_codes, load_items_file
 from mindrec.tokenization.code_table import ItemCodeTable
 

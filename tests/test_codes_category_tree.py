@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from mindrec.tokenization.category_tree import OTHER, CategoryTree, normalize_category_path
 
 BEAUTY_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "amazon_beauty_2014"

@@ -6,6 +6,7 @@ import types
 
 import numpy as np
 import pytest
+
 from mindrec.tokenization.text_embeddings import embed_items, item_text
 
 ITEMS = [

@@ -5,6 +5,7 @@ import logging
 import numpy as np
 import pytest
 import torch
+
 from mindrec.tokenization.quantizers import (
     OPQQuantizer,
     PQQuantizer,

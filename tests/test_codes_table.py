@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+
 from mindrec.tokenization.category_tree import CategoryTree
 from mindrec.tokenization.code_table import ItemCodeTable, code_statistics, collision_rate
 

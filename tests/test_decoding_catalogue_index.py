@@ -2,9 +2,10 @@
 
 import pytest
 import torch
+from reference_decoding import consistent_items, random_catalogue
+
 from mindrec.modeling import catalogue_index as catalogue_module
 from mindrec.modeling.catalogue_index import CatalogueIndex
-from reference_decoding import consistent_items, random_catalogue
 
 
 def random_partial_codes(generator, codes, sizes, num_rows):

@@ -5,6 +5,9 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from reference_decoding import RandomScorer
+from transformers import GenerationConfig
+
 from mindrec.modeling.catalogue_index import CatalogueIndex
 from mindrec.modeling.generation_mindrec import (
     MindRecGenerationMixin,
@@ -12,8 +15,6 @@ from mindrec.modeling.generation_mindrec import (
     RecommendationOutput,
     recommend,
 )
-from reference_decoding import RandomScorer
-from transformers import GenerationConfig
 
 SIZES, LEVELS = [2, 3, 4], 1
 CODES = torch.tensor([[0, 0, 0], [0, 1, 2], [1, 2, 3], [1, 0, 1], [0, 2, 1], [1, 1, 0]])

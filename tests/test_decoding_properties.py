@@ -3,20 +3,13 @@ items, never an excluded one, padding exactly when exclusions leave fewer than K
 
 import pytest
 import torch
+from reference_decoding import RandomScorer, random_catalogue
+
 from mindrec.modeling.catalogue_index import CatalogueIndex
 from mindrec.modeling.generation_mindrec import DECODING_STRATEGIES, RecommendationGenerationConfig, recommend
-from reference_decoding import RandomScorer, random_catalogue
 
 NUM_USERS = 4
 
-
-@pytest.fixture(autouse=True, scope="module")
-def single_thread():
-    """Tiny tensors: on a loaded 2-core machine the intra-op thread pool costs more than the work."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def check_recommendations(output, codes, excluded, num_return):

@@ -2,21 +2,14 @@
 
 import pytest
 import torch
+from reference_decoding import OneUserScorer, RandomScorer, random_catalogue, reference_recommend
+
 from mindrec.modeling.catalogue_index import CatalogueIndex
 from mindrec.modeling.generation_mindrec import RecommendationGenerationConfig, recommend
-from reference_decoding import OneUserScorer, RandomScorer, random_catalogue, reference_recommend
 
 STRATEGIES = ["diffusion_beam_search", "parallel_denoising", "low_confidence", "left_to_right"]
 NUM_USERS = 3
 
-
-@pytest.fixture(autouse=True, scope="module")
-def single_thread():
-    """Tiny tensors: on a loaded 2-core machine the intra-op thread pool costs more than the work."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def random_case(seed):

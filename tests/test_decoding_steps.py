@@ -4,22 +4,14 @@ The scorer records the canvases of every call; call ``t + 1`` shows what step ``
 the order of the kept hypotheses (best first).
 """
 
-import pytest
 import torch
+from reference_decoding import TableScorer, reference_recommend
+
 from mindrec.modeling.catalogue_index import CatalogueIndex
 from mindrec.modeling.generation_mindrec import RecommendationGenerationConfig, recommend
-from reference_decoding import TableScorer, reference_recommend
 
 M = -1  # a masked slot
 
-
-@pytest.fixture(autouse=True, scope="module")
-def single_thread():
-    """Tiny tensors: on a loaded 2-core machine the intra-op thread pool costs more than the work."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def run(scorer, codes, strategy, num_beams, num_return, **options):

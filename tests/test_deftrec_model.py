@@ -5,11 +5,11 @@ import math
 
 import pytest
 import torch
-from mindrec.modeling.configuration_deftrec import DeftRecConfig
-from mindrec.modeling.modeling_deftrec import ContinuousItemTokenizer, DeftRecForRecommendation
 from remote_loading import run_without_mindrec
 from transformers import AutoConfig, AutoModel
 
+from mindrec.modeling.configuration_deftrec import DeftRecConfig
+from mindrec.modeling.modeling_deftrec import ContinuousItemTokenizer, DeftRecForRecommendation
 from mindrec.training.deftrec_collator import DeftRecCollator
 
 # Until mindrec.modeling registers DeftRec itself (idempotent, so harmless afterwards).
@@ -20,14 +20,6 @@ DeftRecForRecommendation.register_for_auto_class("AutoModel")
 
 TINY_LM = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2)
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """These matrices are tiny: on a shared 2-core machine a second thread only adds contention."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def tiny_config(**overrides) -> DeftRecConfig:

@@ -4,6 +4,7 @@ import math
 
 import pytest
 import torch
+
 from mindrec.modeling.scheduling_ddpm import DDPMSchedule
 
 

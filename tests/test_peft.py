@@ -12,7 +12,7 @@ def perturb_adapter(peft_model, seed=0):
     """LoRA B starts at zero (a no-op); give every trainable tensor random values so the test can fail."""
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
-        for name, param in peft_model.named_parameters():
+        for param in peft_model.parameters():
             if param.requires_grad:
                 param.add_(torch.randn(param.shape, generator=g) * 0.1)
 

@@ -6,10 +6,9 @@ import json
 import torch
 from remote_loading import run_without_mindrec
 from tiny import random_batch, tiny_model
-
-import mindrec.modeling  # noqa: F401  (registers the Auto classes)
 from transformers import AutoConfig, AutoModel
 
+import mindrec.modeling  # noqa: F401  (registers the Auto classes)
 
 ALLOWED = {"torch", "transformers", "huggingface_hub", "typing", "dataclasses", "collections", "math", "json", "os", "re",
            "logging", "itertools", "functools", "copy", "warnings", "__future__", "html", "random"}

@@ -7,8 +7,9 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-from mindrec.tokenization.tokenization_mindrec import MindRecTokenizer
 from tokenizer_support import BOS, EOS, ITEM, ITEM_TOKEN_IDS, MASK, PAD, SEP, UNK, make_table
+
+from mindrec.tokenization.tokenization_mindrec import MindRecTokenizer
 
 APPLE, BANANA, CHERRY = ITEM_TOKEN_IDS["apple"], ITEM_TOKEN_IDS["banana"], ITEM_TOKEN_IDS["cherry"]
 

@@ -6,6 +6,8 @@ import json
 
 import numpy as np
 import pytest
+from tokenizer_support import THREE_ITEM_TABLE, make_table
+
 from mindrec.tokenization.category_tree import CategoryTree
 from mindrec.tokenization.code_table import ItemCodeTable
 from mindrec.tokenization.tokenization_mindrec import (
@@ -14,7 +16,6 @@ from mindrec.tokenization.tokenization_mindrec import (
     validate_item_codes,
     write_item_codes,
 )
-from tokenizer_support import THREE_ITEM_TABLE, make_table
 
 
 def write_raw(path, table) -> str:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 import torch
-from mindrec.tokenization.tokenization_mindrec import ALPACA_PREAMBLE, PROMPT_TEMPLATES, MindRecTokenizer
 from tokenizer_support import make_table, make_text_tokenizer
+
+from mindrec.tokenization.tokenization_mindrec import ALPACA_PREAMBLE, PROMPT_TEMPLATES, MindRecTokenizer
 
 BOS, EOT, MDM_MASK, START = 0, 1, 2, 3
 # Default code_token_offset = len(text tokenizer) = 300: <C0_v> = 300 + v, <S0_v> = 302 + v, <S1_v> = 305 + v.

@@ -9,8 +9,9 @@ import sysconfig
 
 import pytest
 import torch
-from mindrec.tokenization.tokenization_mindrec import MindRecTokenizer
 from tokenizer_support import THREE_ITEM_TABLE, make_table, make_text_tokenizer
+
+from mindrec.tokenization.tokenization_mindrec import MindRecTokenizer
 
 HISTORIES, TARGETS = [[0, 1, 2, 1], ["cherry"], []], [2, "apple", 1]
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import copy
 
-from mindrec.tokenization.tokenization_mindrec import ALPACA_PREAMBLE, PROMPT_TEMPLATES
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast
+
+from mindrec.tokenization.tokenization_mindrec import ALPACA_PREAMBLE, PROMPT_TEMPLATES
 
 THREE_ITEM_TABLE = {
     "format_version": 1,
