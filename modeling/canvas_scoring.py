@@ -53,6 +53,41 @@ class PromptKeyValueCache:
         return torch.cat([cached_k, key], dim=2), torch.cat([cached_v, value], dim=2)
 
 
+def check_scorer_inputs(
+    config,
+    input_ids: torch.LongTensor,
+    attention_mask: torch.Tensor | None,
+    history_cache: str,
+    unpadded_tail: int = 0,
+) -> torch.Tensor:
+    """Validate a scorer's prompts; return the attention mask (all ones when None was given).
+
+    The canvas (last ``code_length`` positions, plus ``unpadded_tail`` positions before it) must be
+    unpadded ``[MASK]`` tokens: inputs are left-padded.
+    """
+    if history_cache not in HISTORY_CACHE_MODES:
+        raise ValueError(f"`history_cache` must be one of {HISTORY_CACHE_MODES}, got {history_cache!r}.")
+    length = config.code_length
+    if input_ids.dim() != 2 or input_ids.shape[1] <= length:
+        raise ValueError(
+            f"`input_ids` must be [batch, seq] with seq > code_length={length}, got {tuple(input_ids.shape)}."
+        )
+    if attention_mask is None:
+        attention_mask = torch.ones_like(input_ids)
+    if attention_mask.shape != input_ids.shape:
+        raise ValueError(
+            f"`attention_mask` shape {tuple(attention_mask.shape)} != `input_ids` shape {tuple(input_ids.shape)}."
+        )
+    if not bool(attention_mask[:, -length - unpadded_tail :].bool().all()):
+        where = "The canvas (last code_length positions)" + (
+            " and the position before it" if unpadded_tail else ""
+        )
+        raise ValueError(f"{where} must not be padding: pad on the left.")
+    if not bool((input_ids[:, -length:] == config.mask_token_id).all()):
+        raise ValueError("The canvas (last code_length positions) of `input_ids` must be [MASK] tokens.")
+    return attention_mask
+
+
 class MindRecCanvasScorer:
     """Scores canvases for the decoders (see ``docs/ARCHITECTURE.md``, "Canvas scorer").
 
@@ -72,28 +107,13 @@ class MindRecCanvasScorer:
         history_code_ids: torch.LongTensor | None = None,
         history_cache: str = "exact",
     ):
-        if history_cache not in HISTORY_CACHE_MODES:
-            raise ValueError(f"`history_cache` must be one of {HISTORY_CACHE_MODES}, got {history_cache!r}.")
         config = model.config
         self.model = model
         self.history_cache = history_cache
         self.code_slot_sizes = list(config.code_slot_sizes)
         self.num_category_levels = config.num_category_levels
         self.code_length = length = config.code_length
-        if input_ids.dim() != 2 or input_ids.shape[1] <= length:
-            raise ValueError(
-                f"`input_ids` must be [batch, seq] with seq > code_length={length}, got {tuple(input_ids.shape)}."
-            )
-        if attention_mask is None:
-            attention_mask = torch.ones_like(input_ids)
-        if attention_mask.shape != input_ids.shape:
-            raise ValueError(
-                f"`attention_mask` shape {tuple(attention_mask.shape)} != `input_ids` shape {tuple(input_ids.shape)}."
-            )
-        if not bool(attention_mask[:, -length:].bool().all()):
-            raise ValueError("The canvas (last code_length positions) must not be padding: pad on the left.")
-        if not bool((input_ids[:, -length:] == config.mask_token_id).all()):
-            raise ValueError("The canvas (last code_length positions) of `input_ids` must be [MASK] tokens.")
+        attention_mask = check_scorer_inputs(config, input_ids, attention_mask, history_cache)
         self.attention_mask = attention_mask
         self.slot_offsets = torch.tensor(config.code_slot_offsets, device=input_ids.device)
         with torch.no_grad():
@@ -137,4 +157,4 @@ class MindRecCanvasScorer:
         return self.model.canvas_log_probs(hidden)
 
 
-__all__ = ["HISTORY_CACHE_MODES", "MindRecCanvasScorer", "PromptKeyValueCache"]
+__all__ = ["HISTORY_CACHE_MODES", "MindRecCanvasScorer", "PromptKeyValueCache", "check_scorer_inputs"]

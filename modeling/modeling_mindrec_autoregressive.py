@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import torch
 from transformers.utils import logging
 
-from .canvas_scoring import HISTORY_CACHE_MODES, PromptKeyValueCache
+from .canvas_scoring import PromptKeyValueCache, check_scorer_inputs
 from .configuration_mindrec import MindRecConfig
 from .generation_mindrec import RecommendationGenerationConfig, RecommendationOutput
 from .modeling_mindrec import MindRecForRecommendation, MindRecOutput
@@ -64,31 +64,15 @@ class MindRecAutoregressiveCanvasScorer:
         history_code_ids: torch.LongTensor | None = None,
         history_cache: str = "prompt_cache",
     ):
-        if history_cache not in HISTORY_CACHE_MODES:
-            raise ValueError(f"`history_cache` must be one of {HISTORY_CACHE_MODES}, got {history_cache!r}.")
         config = model.config
         self.model = model
         self.history_cache = history_cache
         self.code_slot_sizes = list(config.code_slot_sizes)
         self.num_category_levels = config.num_category_levels
         self.code_length = length = config.code_length
-        if input_ids.dim() != 2 or input_ids.shape[1] <= length:
-            raise ValueError(
-                f"`input_ids` must be [batch, seq] with seq > code_length={length}, got {tuple(input_ids.shape)}."
-            )
-        if attention_mask is None:
-            attention_mask = torch.ones_like(input_ids)
-        if attention_mask.shape != input_ids.shape:
-            raise ValueError(
-                f"`attention_mask` shape {tuple(attention_mask.shape)} != `input_ids` shape {tuple(input_ids.shape)}."
-            )
-        if not bool(attention_mask[:, -length - 1 :].bool().all()):
-            raise ValueError(
-                "The canvas (last code_length positions) and the position before it must not be padding: "
-                "pad on the left."
-            )
-        if not bool((input_ids[:, -length:] == config.mask_token_id).all()):
-            raise ValueError("The canvas (last code_length positions) of `input_ids` must be [MASK] tokens.")
+        attention_mask = check_scorer_inputs(
+            config, input_ids, attention_mask, history_cache, unpadded_tail=1
+        )
         self.slot_offsets = torch.tensor(config.code_slot_offsets, device=input_ids.device)
         # The last canvas position predicts nothing: the reading positions are the one before the canvas
         # and canvas slots 0 .. L-2, so the sequence the backbone sees is one shorter than the input.
