@@ -29,7 +29,7 @@ DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / 
 def main(argv: list[str] | None = None) -> dict:
     parser = HfArgumentParser(DecodingBenchmarkArguments, description=__doc__.split("\n\n")[0])
     argv = sys.argv[1:] if argv is None else argv
-    if "--synthetic" not in argv and not any(arg.split("=")[0] == "--data" for arg in argv):
+    if not {arg.split("=")[0] for arg in argv} & {"--synthetic", "--data"}:
         argv = [*argv, "--data", str(DEFAULT_DATA)]
     (args,) = parser.parse_args_into_dataclasses(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")

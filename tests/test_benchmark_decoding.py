@@ -16,6 +16,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from mindrec.benchmark.decoding import (
     CaseResult,
+    CaseRun,
     DecodeClock,
     DecodingBenchmarkArguments,
     DecodingCase,
@@ -28,6 +29,7 @@ from mindrec.benchmark.decoding import (
     measure_matmul_peak,
     profile_decoding,
     random_model,
+    run_cases,
     step_split,
 )
 from mindrec.modeling.canvas_scoring import HISTORY_CACHE_MODES
@@ -107,6 +109,37 @@ def test_decode_flops_equal_flop_counter(strategy, mode, encoding):
     assert clock.calls == len(clock.marks) >= model.config.code_length
     assert items.shape == (len(HISTORIES), 10)
     assert seconds > 0 and clock.model_seconds > 0
+
+
+class LoggedRun(CaseRun):
+    """Records the order in which :func:`run_cases` decodes batches."""
+
+    log: list[str] = []
+
+    def decode_next_batch(self) -> None:
+        self.log.append(self.case.history_cache)
+        super().decode_next_batch()
+
+
+def test_run_cases_interleaves_batches_and_honours_the_time_limit():
+    model, tokenizer, index = tiny_setup("pooled")
+    base = RecommendationGenerationConfig()
+    histories = HISTORIES + HISTORIES[:2]  # 6 users
+    exact = DecodingCase("left_to_right", 10, "exact", "pooled", "fp32")
+    cached = DecodingCase("left_to_right", 10, "prompt_cache", "pooled", "fp32")
+    LoggedRun.log = []
+    runs = [
+        LoggedRun(model, tokenizer, index, histories, exact, base, batch_rows=20),  # 2 users per batch
+        LoggedRun(model, tokenizer, index, histories, cached, base, batch_rows=20, time_limit=1e-9),
+    ]
+    first, second = run_cases(runs, latency_users=2)
+    assert LoggedRun.log == ["exact", "prompt_cache", "exact", "exact"]
+    assert (first.users, second.users) == (6, 2)
+    assert first.item_lists.shape == (6, 10) and second.item_lists.shape == (2, 10)
+    assert len(first.batch_users_per_second) == 3 and len(second.batch_users_per_second) == 1
+    assert first.latency_ms > 0 and second.latency_ms > 0
+    # Left-to-right fills one slot per call: at least 4 calls per batch (more if users need a second pass).
+    assert first.scorer_calls >= 3 * 4 and second.scorer_calls >= 4
 
 
 def test_timed_index_answers_like_the_index():
@@ -209,6 +242,7 @@ def test_profile_step_out_of_range_raises():
         (dict(synthetic=True, users=0), "`users` must be >= 1, got 0"),
         (dict(synthetic=True, threads=0), "`threads` must be > 0, got 0"),
         (dict(synthetic=True, split="train"), "`split` must be 'test' or 'validation'"),
+        (dict(synthetic=True, model="m", code_table="c"), "drop --code-table"),
     ],
 )
 def test_arguments_reject_bad_values(kwargs, message):
@@ -244,6 +278,7 @@ def test_script_prints_one_row_per_combination(tmp_path, capsys):
     assert sorted(combinations) == sorted(itertools.product(strategies, [10], modes, ["pooled"], dtypes))
     for row in rows:
         assert row["users"] == 6
+        assert len(row["batch_users_per_second"]) == 1  # 6 users x 10 beams fit one batch of 2000 rows
         assert row["scorer_calls"] >= 4  # code length 4, at least one pass
         for key in ("users_per_second", "ms_per_user", "latency_ms", "gflop_per_user", "achieved_gflops",
                     "peak_fraction", "forward_peak_fraction", "rows_per_user"):  # fmt: skip

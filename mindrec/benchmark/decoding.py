@@ -4,6 +4,8 @@ Every combination of decoding strategy x beam width x history cache mode (``"exa
 ``"prompt_cache"``) x history encoding (``"tokens"`` / ``"pooled"``) x dtype (fp32 / bf16 autocast) is
 decoded on the same users with the same weights, next to this machine's matmul peak measured in the
 same run (:func:`measure_matmul_peak`), so "fraction of peak" compares like with like (threads, load).
+The combinations are decoded in rounds, one batch of each per round (:func:`run_cases`), so that a
+change of load on a shared machine affects all of them alike.
 
 FLOP count (model forward only, analytic; :func:`forward_flops`)
 -----------------------------------------------------------------
@@ -144,7 +146,7 @@ class DecodingBenchmarkArguments:
         default=None, **_help("Scorer call to profile (0-based); unset = the first semantic-ID step.")
     )
     output_json: str | None = field(default=None, **_help("Also write every number to this JSON file."))
-    show_progress: bool = field(default=True, **_help("tqdm bars over the combinations."))
+    show_progress: bool = field(default=True, **_help("tqdm bar over the decoding batches."))
 
     def __post_init__(self):
         choices = {
@@ -168,6 +170,8 @@ class DecodingBenchmarkArguments:
             raise ValueError("Pass either --data or --synthetic, not both.")
         if not self.synthetic and self.data is None:
             raise ValueError("Pass --data PATH (a dataset) or --synthetic.")
+        if self.model is not None and self.code_table is not None:
+            raise ValueError("--model decodes with the code table of its tokenizer; drop --code-table.")
         for name in ("users", "max_history", "batch_rows", "peak_size", "synthetic_num_items"):
             if getattr(self, name) < 1:
                 raise ValueError(f"`{name}` must be >= 1, got {getattr(self, name)}.")
@@ -376,7 +380,8 @@ class DecodingCase:
 
 @dataclass
 class CaseResult:
-    """Measurements of one :class:`DecodingCase` (``item_lists [users, K]`` is kept for quality, not saved)."""
+    """Measurements of one :class:`DecodingCase` (``item_lists [users, K]`` is kept for quality, not saved;
+    ``batch_users_per_second`` shows how much the load moved the throughput from batch to batch)."""
 
     case: DecodingCase
     users: int
@@ -388,6 +393,7 @@ class CaseResult:
     flops: int
     latency_ms: float | None
     item_lists: torch.LongTensor
+    batch_users_per_second: list[float] = field(default_factory=list)
 
     @property
     def users_per_second(self) -> float:
@@ -411,6 +417,7 @@ class CaseResult:
             "users": self.users,
             "seconds": self.seconds,
             "users_per_second": self.users_per_second,
+            "batch_users_per_second": self.batch_users_per_second,
             "ms_per_user": 1e3 / self.users_per_second,
             "latency_ms": self.latency_ms,
             "scorer_calls": self.scorer_calls,
@@ -442,11 +449,6 @@ def case_generation_config(
             "tokens_per_step": base.tokens_per_step if case.strategy == "low_confidence" else None,
         }
     )
-
-
-def _batches(histories: Sequence[list[int]], size: int) -> Iterator[list[list[int]]]:
-    for start in range(0, len(histories), size):
-        yield [list(history) for history in histories[start : start + size]]
 
 
 def decode_batch(
@@ -495,51 +497,109 @@ def decode_batch(
     return output.item_indices, seconds
 
 
-def decode_case(
-    model: MindRecForRecommendation,
-    tokenizer: MindRecTokenizer,
-    index: CatalogueIndex,
-    histories: Sequence[list[int]],
-    case: DecodingCase,
-    base_config: RecommendationGenerationConfig,
-    batch_rows: int = 2000,
-    latency_users: int = 10,
-    time_limit: float | None = None,
-) -> CaseResult:
-    """Decode ``histories`` in batches of ``batch_rows // num_beams`` users and measure (see :class:`CaseResult`).
+class CaseRun:
+    """One combination decoded batch by batch (``batch_rows // num_beams`` users each), so that
+    :func:`run_cases` can interleave combinations: on a shared machine the load then drifts over all of
+    them alike instead of favouring whichever ran in a quiet minute.
 
-    One untimed warm-up batch of two users runs first. With ``time_limit`` the decode stops after the
-    batch that passes it. Latency: median wall time of decoding each of the first ``latency_users``
-    users alone (None when 0).
+    Args:
+        histories: the users, in order; every combination decodes the same ones.
+        base_config: decoding options the case overrides (:func:`case_generation_config`).
+        time_limit: stop after the batch that passes this many seconds of decoding (None = every user).
     """
-    config = case_generation_config(base_config, case)
-    batch_users = max(1, batch_rows // case.num_beams)
-    decode_batch(model, tokenizer, index, [list(h) for h in histories[:2]], case, config, DecodeClock())
-    clock, lists, seconds, decoded = DecodeClock(), [], 0.0, 0
-    for batch in _batches(histories, batch_users):
-        items, batch_seconds = decode_batch(model, tokenizer, index, batch, case, config, clock)
-        lists.append(items)
-        seconds += batch_seconds
-        decoded += len(batch)
-        if time_limit is not None and seconds >= time_limit and decoded < len(histories):
-            logger.info("%s: time limit reached after %d of %d users", case, decoded, len(histories))
-            break
-    latencies = [
-        decode_batch(model, tokenizer, index, [list(history)], case, config, DecodeClock())[1]
-        for history in histories[:latency_users]
-    ]
-    return CaseResult(
-        case=case,
-        users=decoded,
-        seconds=seconds,
-        model_seconds=clock.model_seconds,
-        index_seconds=clock.index_seconds,
-        scorer_calls=clock.calls,
-        scored_rows=clock.rows,
-        flops=clock.flops,
-        latency_ms=1e3 * statistics.median(latencies) if latencies else None,
-        item_lists=torch.cat(lists),
-    )
+
+    def __init__(
+        self,
+        model: MindRecForRecommendation,
+        tokenizer: MindRecTokenizer,
+        index: CatalogueIndex,
+        histories: Sequence[list[int]],
+        case: DecodingCase,
+        base_config: RecommendationGenerationConfig,
+        batch_rows: int = 2000,
+        time_limit: float | None = None,
+    ):
+        self.model, self.tokenizer, self.index, self.case = model, tokenizer, index, case
+        self.histories = [list(history) for history in histories]
+        self.config = case_generation_config(base_config, case)
+        self.batch_users = max(1, batch_rows // case.num_beams)
+        self.time_limit = time_limit
+        self.clock = DecodeClock()
+        self.lists: list[torch.LongTensor] = []
+        self.batch_seconds: list[float] = []
+        self.latencies: list[float] = []
+
+    def _decode(self, histories: list[list[int]], clock: DecodeClock) -> tuple[torch.LongTensor, float]:
+        return decode_batch(self.model, self.tokenizer, self.index, histories, self.case, self.config, clock)
+
+    @property
+    def users(self) -> int:
+        return min(len(self.lists) * self.batch_users, len(self.histories))
+
+    @property
+    def done(self) -> bool:
+        if self.users == len(self.histories):
+            return True
+        return self.time_limit is not None and sum(self.batch_seconds) >= self.time_limit
+
+    def warm_up(self) -> None:
+        """Decode two users untimed (first-call costs: kernel selection, allocations)."""
+        self._decode(self.histories[:2], DecodeClock())
+
+    def decode_next_batch(self) -> None:
+        start = len(self.lists) * self.batch_users
+        items, seconds = self._decode(self.histories[start : start + self.batch_users], self.clock)
+        self.lists.append(items)
+        self.batch_seconds.append(seconds)
+        if self.done and self.users < len(self.histories):
+            logger.info(
+                "%s: time limit reached after %d of %d users", self.case, self.users, len(self.histories)
+            )
+
+    def measure_latency(self, user: int) -> None:
+        """Wall time of decoding user ``user`` alone (a batch of one)."""
+        self.latencies.append(self._decode([self.histories[user]], DecodeClock())[1])
+
+    def result(self) -> CaseResult:
+        clock = self.clock
+        sizes = [len(items) for items in self.lists]
+        return CaseResult(
+            case=self.case,
+            users=self.users,
+            seconds=sum(self.batch_seconds),
+            model_seconds=clock.model_seconds,
+            index_seconds=clock.index_seconds,
+            scorer_calls=clock.calls,
+            scored_rows=clock.rows,
+            flops=clock.flops,
+            latency_ms=1e3 * statistics.median(self.latencies) if self.latencies else None,
+            item_lists=torch.cat(self.lists),
+            batch_users_per_second=[
+                size / seconds for size, seconds in zip(sizes, self.batch_seconds, strict=True)
+            ],
+        )
+
+
+def run_cases(
+    runs: Sequence[CaseRun], latency_users: int = 10, show_progress: bool = False
+) -> list[CaseResult]:
+    """Warm every run up, then decode in rounds (one batch of every unfinished run per round), then
+    measure the latency of the first ``latency_users`` users, again one user of every run in turn."""
+    for run in runs:
+        run.warm_up()
+    total = sum(-(-len(run.histories) // run.batch_users) for run in runs)
+    with tqdm(total=total, desc="decoding batches", disable=not show_progress) as progress:
+        while active := [run for run in runs if not run.done]:
+            for run in active:
+                run.decode_next_batch()
+                progress.update()
+    for user in range(min(latency_users, min(len(run.histories) for run in runs))):
+        for run in runs:
+            run.measure_latency(user)
+    results = [run.result() for run in runs]
+    for result in results:
+        logger.info("%s: %d users, %.2f users/s", result.case, result.users, result.users_per_second)
+    return results
 
 
 def profile_decoding(
@@ -656,13 +716,17 @@ def _load_data(args: DecodingBenchmarkArguments):
 
 
 def _code_table(args: DecodingBenchmarkArguments, data) -> dict[str, Any]:
-    try:
-        from mindrec.training.arguments import CodeArguments
-        from mindrec.training.data_setup import load_or_build_code_table
-    except ImportError as error:
-        raise FileNotFoundError(
-            f"Cannot build item codes here ({error}); pass --code-table PATH (an item_codes.json)."
-        ) from error
+    """``--code-table`` aligned with the dataset's items, or codes built from the item table (as training does)."""
+    from mindrec.training.arguments import CodeArguments
+    from mindrec.training.data_setup import load_or_build_code_table
+
+    if args.code_table is None:
+        try:
+            import mindrec.tokenization.build_codes  # noqa: F401  (numpy/sklearn code building)
+        except ImportError as error:
+            raise ImportError(
+                f"Cannot build item codes here ({error}); pass --code-table PATH (an item_codes.json)."
+            ) from error
     code_args = CodeArguments(
         code_table=args.code_table,
         num_category_levels=args.num_category_levels,
@@ -811,12 +875,11 @@ def run_decoding_benchmark(args: DecodingBenchmarkArguments) -> dict[str, Any]:
             name: measure_matmul_peak(DTYPES[name], args.peak_size, args.peak_seconds) for name in DTYPES
         }
         logger.info("matmul peak (GFLOP/s): %s", peaks)
-        results = []
-        cases = benchmark_cases(args)
-        for case in tqdm(cases, desc="decoding benchmark", disable=not args.show_progress):
+        runs = []
+        for case in benchmark_cases(args):
             model, tokenizer = setup.models[case.history_encoding]
-            results.append(
-                decode_case(
+            runs.append(
+                CaseRun(
                     model,
                     tokenizer,
                     setup.index,
@@ -824,11 +887,10 @@ def run_decoding_benchmark(args: DecodingBenchmarkArguments) -> dict[str, Any]:
                     case,
                     setup.generation_config,
                     batch_rows=args.batch_rows,
-                    latency_users=args.latency_users,
                     time_limit=args.case_time_limit,
                 )
             )
-            logger.info("%s: %d users, %.2f users/s", case, results[-1].users, results[-1].users_per_second)
+        results = run_cases(runs, args.latency_users, args.show_progress)
         profile = None
         if args.profile:
             case = _profile_case(args)
@@ -1039,9 +1101,10 @@ __all__ = [
     "TimedCatalogueIndex",
     "benchmark_cases",
     "case_generation_config",
+    "CaseRun",
     "compare_cache_modes",
     "decode_batch",
-    "decode_case",
+    "run_cases",
     "format_quality_table",
     "format_report",
     "format_results_table",
