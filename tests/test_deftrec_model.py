@@ -98,6 +98,8 @@ def test_tokenizer_is_a_shared_base_plus_k_blocks():
 
 def test_feature_masking_zeroes_features_and_keeps_the_expectation():
     tokenizer = ContinuousItemTokenizer(8, 32, num_tokens=2, intermediate_size=16, feature_mask_prob=0.25)
+    for parameter in tokenizer.parameters():  # outside a PreTrainedModel nothing initialises them
+        torch.nn.init.normal_(parameter)
     masked = tokenizer.mask_features(torch.ones(100_000), generator=torch.Generator().manual_seed(0))
     assert masked.unique().tolist() == pytest.approx([0.0, 1 / 0.75])
     assert (masked == 0).float().mean().item() == pytest.approx(0.25, abs=0.01)
