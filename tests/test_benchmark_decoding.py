@@ -27,6 +27,7 @@ from mindrec.benchmark.decoding import (
     forward_flops,
     linear_flops_per_token,
     measure_matmul_peak,
+    prepare_benchmark,
     profile_decoding,
     random_model,
     run_cases,
@@ -298,17 +299,46 @@ def test_script_prints_one_row_per_combination(tmp_path, capsys):
     assert json.loads(output.read_text())["results"] == json.loads(json.dumps(rows))
 
 
-def test_script_with_a_trained_model_folder(tmp_path):
-    """--model: the checkpoint's tokenizer and weights are decoded; encodings must match the checkpoint."""
+@pytest.fixture(scope="module")
+def synthetic_code_table():
+    """The code table the script builds for TINY_ARGS (same data, same options), as an item_codes.json mapping."""
     from mindrec.data import make_synthetic_dataset
     from mindrec.tokenization.build_codes import build_item_codes
-    from mindrec.training.model_io import save_trained_model
 
     data = make_synthetic_dataset(num_users=6, num_items=60, seed=0, max_history=10)
     table = build_item_codes(
         list(data.items), num_category_levels=2, num_sid_digits=2, codebook_size=8, show_progress=False
     )
-    tokenizer = MindRecTokenizer.from_code_table(table.to_json(), history_encoding="pooled")
+    return table.to_json()
+
+
+def test_code_table_is_aligned_with_the_dataset_items(tmp_path, synthetic_code_table):
+    from mindrec.tokenization.tokenization_mindrec import write_item_codes
+
+    order = list(reversed(range(len(synthetic_code_table["item_ids"]))))  # the dataset's order is restored
+    shuffled = dict(synthetic_code_table)
+    shuffled["item_ids"] = [synthetic_code_table["item_ids"][row] for row in order]
+    shuffled["codes"] = [synthetic_code_table["codes"][row] for row in order]
+    path = tmp_path / "item_codes.json"
+    write_item_codes(path, shuffled)
+    args = DecodingBenchmarkArguments(
+        synthetic=True,
+        users=6,
+        synthetic_num_items=60,
+        code_table=str(path),
+        encodings=["pooled"],
+        **TINY_SIZES,
+    )
+    setup = prepare_benchmark(args)
+    assert setup.index.item_codes.tolist() == synthetic_code_table["codes"]
+    assert len(setup.histories) == len(setup.targets) == 6
+
+
+def test_script_with_a_trained_model_folder(tmp_path, synthetic_code_table):
+    """--model: the checkpoint's tokenizer and weights are decoded; encodings must match the checkpoint."""
+    from mindrec.training.model_io import save_trained_model
+
+    tokenizer = MindRecTokenizer.from_code_table(synthetic_code_table, history_encoding="pooled")
     model = random_model(tokenizer, DecodingBenchmarkArguments(synthetic=True, **TINY_SIZES))
     folder = save_trained_model(tmp_path / "best", model, tokenizer, RecommendationGenerationConfig(), run={})
     script = load_script()
