@@ -23,22 +23,61 @@ if TYPE_CHECKING:
 HISTORY_CACHE_MODES = ("exact", "prompt_cache")
 
 
+class RowPacking:
+    """The rows of one scorer call (users x hypotheses) packed per user: ``[U, W]`` slots.
+
+    The prompt-cache replay runs each user's rows as one sequence of ``W * T`` new tokens that share one
+    copy of the user's cached prompt keys/values (a block-diagonal mask keeps the rows apart), instead
+    of copying the prompt keys/values once per row: that copy, not the matmuls, dominated a step.
+
+    Attributes:
+        users: ``[U]`` the distinct users of the call (sorted).
+        row_user: ``[N]`` each row's index into ``users``.
+        row_slot: ``[N]`` each row's place among its user's rows (``0 .. W-1``).
+        width: ``W``, the most rows any user has (users with fewer get unused slots).
+    """
+
+    def __init__(self, row_to_user: torch.LongTensor):
+        users, row_user, counts = torch.unique(row_to_user, return_inverse=True, return_counts=True)
+        order = torch.argsort(row_user, stable=True)
+        starts = counts.cumsum(0) - counts
+        row_slot = torch.empty_like(row_user)
+        row_slot[order] = torch.arange(row_user.numel(), device=row_user.device) - starts[row_user[order]]
+        self.users, self.row_user, self.row_slot = users, row_user, row_slot
+        self.width = int(counts.max())
+
+    def pack(self, rows: torch.Tensor) -> torch.Tensor:
+        """``[N, T, d]`` -> ``[U, W * T, d]`` (unused slots are zeros)."""
+        _, tokens, dim = rows.shape
+        packed = rows.new_zeros(self.users.numel(), self.width, tokens, dim)
+        packed[self.row_user, self.row_slot] = rows
+        return packed.view(self.users.numel(), self.width * tokens, dim)
+
+    def unpack(self, packed: torch.Tensor, tokens: int) -> torch.Tensor:
+        """``[U, W * T, d]`` -> ``[N, T, d]``."""
+        return packed.view(self.users.numel(), self.width, tokens, -1)[self.row_user, self.row_slot]
+
+
 class PromptKeyValueCache:
     """Keys/values of the prompt positions, computed once per user and reused at every decoding step.
 
     Bidirectional attention means the prompt's states depend on the canvas, so reusing them (computed
     with a fully masked canvas) is an approximation: the ``"prompt_cache"`` decoding mode trades that
     for running only the canvas tokens through the layers at each step. ``record`` keeps the first
-    ``prompt_length`` positions of every layer's keys/values; ``replay`` prepends them (gathered per
-    row) to the canvas' own keys/values.
+    ``prompt_length`` positions of every layer's keys/values; after :meth:`replay` the layers prepend
+    them (one copy per user of the call) to the packed new tokens' own keys/values.
+
+    Args:
+        prompt_mask: ``[B, P]`` padding mask of the cached prompt positions (1 = token).
     """
 
-    def __init__(self, prompt_length: int):
-        self.prompt_length = prompt_length
+    def __init__(self, prompt_mask: torch.Tensor):
+        self.prompt_mask = prompt_mask.bool()
+        self.prompt_length = prompt_mask.shape[1]
         self.keys: dict[int, torch.Tensor] = {}
         self.values: dict[int, torch.Tensor] = {}
         self.recording = True
-        self.row_to_user: torch.LongTensor | None = None
+        self.users: torch.LongTensor | None = None
 
     def update(
         self, key: torch.Tensor, value: torch.Tensor, layer_idx: int
@@ -48,9 +87,35 @@ class PromptKeyValueCache:
             self.keys[layer_idx] = key[:, :, : self.prompt_length]
             self.values[layer_idx] = value[:, :, : self.prompt_length]
             return key, value
-        cached_k = self.keys[layer_idx][self.row_to_user]
-        cached_v = self.values[layer_idx][self.row_to_user]
+        cached_k = self.keys[layer_idx][self.users]
+        cached_v = self.values[layer_idx][self.users]
         return torch.cat([cached_k, key], dim=2), torch.cat([cached_v, value], dim=2)
+
+    def replay(
+        self, packing: RowPacking, tokens_per_row: int, causal: bool = False
+    ) -> tuple[torch.BoolTensor, torch.LongTensor]:
+        """Prepare a pass over packed rows (``[U, W * T]`` new tokens, see :class:`RowPacking`).
+
+        Returns the backbone's inputs: a bool mask ``[U, 1, W*T, P + W*T]`` (True = attend: the user's
+        unpadded prompt, and the tokens of the query's own row -- earlier ones only when ``causal``) and
+        ``position_ids [U, W*T]`` (each row's tokens follow the user's prompt).
+        """
+        self.users = packing.users
+        prompt = self.prompt_mask[packing.users]  # [U, P]
+        num_users, new = prompt.shape[0], packing.width * tokens_per_row
+        index = torch.arange(new, device=prompt.device)
+        row, slot = index // tokens_per_row, index % tokens_per_row
+        own_row = row[:, None] == row[None, :]
+        if causal:
+            own_row &= slot[None, :] <= slot[:, None]
+        mask = torch.cat(
+            [
+                prompt[:, None, None, :].expand(num_users, 1, new, self.prompt_length),
+                own_row[None, None].expand(num_users, 1, new, new),
+            ],
+            dim=-1,
+        )
+        return mask, prompt.sum(-1, keepdim=True) + slot[None]
 
 
 def check_scorer_inputs(
@@ -88,6 +153,30 @@ def check_scorer_inputs(
     return attention_mask
 
 
+def replay_prompt_cache(
+    backbone: torch.nn.Module,
+    cache: PromptKeyValueCache,
+    new_embeds: torch.Tensor,
+    row_to_user: torch.LongTensor,
+    causal: bool = False,
+) -> torch.Tensor:
+    """Run ``new_embeds [N, T, d]`` (rows of users ``row_to_user [N]``) after the cached prompts.
+
+    Rows are packed per user (:class:`RowPacking`) so each user's prompt keys/values are gathered once
+    per call, not once per row. Returns the last hidden states ``[N, T, d]``.
+    """
+    packing = RowPacking(row_to_user)
+    tokens = new_embeds.shape[1]
+    mask, position_ids = cache.replay(packing, tokens, causal=causal)
+    hidden = backbone(
+        inputs_embeds=packing.pack(new_embeds),
+        attention_mask=mask,
+        position_ids=position_ids,
+        prompt_cache=cache,
+    ).last_hidden_state
+    return packing.unpack(hidden, tokens)
+
+
 class MindRecCanvasScorer:
     """Scores canvases for the decoders (see ``docs/ARCHITECTURE.md``, "Canvas scorer").
 
@@ -121,7 +210,7 @@ class MindRecCanvasScorer:
             self.prompt_embeds = embeds[:, :-length]
             self.cache = None
             if history_cache == "prompt_cache":
-                self.cache = PromptKeyValueCache(prompt_length=input_ids.shape[1] - length)
+                self.cache = PromptKeyValueCache(attention_mask[:, :-length])
                 model.model(inputs_embeds=embeds, attention_mask=attention_mask, prompt_cache=self.cache)
                 self.cache.recording = False
 
@@ -143,18 +232,21 @@ class MindRecCanvasScorer:
         if canvas.dim() != 2 or canvas.shape[1] != self.code_length:
             raise ValueError(f"`canvas` must be [rows, {self.code_length}], got {tuple(canvas.shape)}.")
         canvas_embeds = self.model.model.embed_tokens(self.canvas_input_ids(canvas))
-        mask = self.attention_mask[row_to_user]
         if self.cache is None:
             embeds = torch.cat([self.prompt_embeds[row_to_user], canvas_embeds], dim=1)
+            mask = self.attention_mask[row_to_user]
             hidden = self.model.model(inputs_embeds=embeds, attention_mask=mask).last_hidden_state
             hidden = hidden[:, -self.code_length :]
         else:
-            # Positions of the canvas follow from the full (prompt + canvas) mask inside the backbone.
-            self.cache.row_to_user = row_to_user
-            hidden = self.model.model(
-                inputs_embeds=canvas_embeds, attention_mask=mask, prompt_cache=self.cache
-            ).last_hidden_state
+            hidden = replay_prompt_cache(self.model.model, self.cache, canvas_embeds, row_to_user)
         return self.model.canvas_log_probs(hidden)
 
 
-__all__ = ["HISTORY_CACHE_MODES", "MindRecCanvasScorer", "PromptKeyValueCache", "check_scorer_inputs"]
+__all__ = [
+    "HISTORY_CACHE_MODES",
+    "MindRecCanvasScorer",
+    "PromptKeyValueCache",
+    "RowPacking",
+    "check_scorer_inputs",
+    "replay_prompt_cache",
+]

@@ -320,8 +320,11 @@ class MindRecModel(MindRecPreTrainedModel):
     ) -> torch.Tensor | None:
         """Bool ``[batch, 1, q or 1, kv]`` mask (True = attend) from a 2-D padding mask ``[batch, kv]``.
 
+        A 4-D mask is taken as given (cast to bool): it already holds every rule, causality included.
         Returns None when nothing is masked (lets SDPA take its fastest path).
         """
+        if attention_mask is not None and attention_mask.dim() == 4:
+            return attention_mask.bool()
         if self.config.is_causal:
             kv_length = attention_mask.shape[-1] if attention_mask is not None else query_length
             device = attention_mask.device if attention_mask is not None else self.embed_tokens.weight.device
@@ -351,7 +354,8 @@ class MindRecModel(MindRecPreTrainedModel):
         Args:
             input_ids: ``[batch, seq]`` token ids (or pass ``inputs_embeds [batch, seq, hidden]``).
             attention_mask: ``[batch, kv_seq]`` 1 for tokens, 0 for padding; with a replaying
-                ``prompt_cache`` it covers the cached prompt followed by the new tokens.
+                ``prompt_cache`` it covers the cached prompt followed by the new tokens. Or a full bool
+                mask ``[batch, 1, seq, kv_seq]`` (True = attend; needs ``position_ids``).
             position_ids: ``[batch, seq]``; default ``cumsum(attention_mask) - 1`` (padding-invariant).
             history_code_ids: ``[batch, items, code_length]`` for the pooled history encoding.
             prompt_cache: see :class:`PromptKeyValueCache` (decoding only).
@@ -365,7 +369,13 @@ class MindRecModel(MindRecPreTrainedModel):
         batch, seq = inputs_embeds.shape[:2]
         if attention_mask is not None and attention_mask.shape[0] != batch:
             raise ValueError(f"`attention_mask` batch {attention_mask.shape[0]} != input batch {batch}.")
+        if attention_mask is not None and attention_mask.dim() not in (2, 4):
+            raise ValueError(
+                f"`attention_mask` must be [batch, kv_seq] or [batch, 1, seq, kv_seq], got {tuple(attention_mask.shape)}."
+            )
         if position_ids is None:
+            if attention_mask is not None and attention_mask.dim() == 4:
+                raise ValueError("A 4-D `attention_mask` needs explicit `position_ids`.")
             if attention_mask is None:
                 position_ids = torch.arange(seq, device=inputs_embeds.device).expand(batch, seq)
             else:

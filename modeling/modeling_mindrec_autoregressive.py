@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import torch
 from transformers.utils import logging
 
-from .canvas_scoring import PromptKeyValueCache, check_scorer_inputs
+from .canvas_scoring import PromptKeyValueCache, check_scorer_inputs, replay_prompt_cache
 from .configuration_mindrec import MindRecConfig
 from .generation_mindrec import RecommendationGenerationConfig, RecommendationOutput
 from .modeling_mindrec import MindRecForRecommendation, MindRecOutput
@@ -83,7 +83,7 @@ class MindRecAutoregressiveCanvasScorer:
             self.cache = None
             if history_cache == "prompt_cache":
                 # Everything before the first reading position is cached; it never sees the canvas.
-                self.cache = PromptKeyValueCache(prompt_length=self.prompt_embeds.shape[1] - 1)
+                self.cache = PromptKeyValueCache(self.attention_mask[:, : self.prompt_embeds.shape[1] - 1])
                 model.model(inputs_embeds=embeds, attention_mask=self.attention_mask, prompt_cache=self.cache)
                 self.cache.recording = False
 
@@ -108,19 +108,16 @@ class MindRecAutoregressiveCanvasScorer:
             raise ValueError(f"`canvas` must be [rows, {length}], got {tuple(canvas.shape)}.")
         # Slots 0 .. L-2 are inputs; the last slot is only ever predicted.
         canvas_embeds = self.model.model.embed_tokens(self.canvas_input_ids(canvas)[:, :-1])  # [N, L-1, d]
-        mask = self.attention_mask[row_to_user]
         if self.cache is None:
             embeds = torch.cat([self.prompt_embeds[row_to_user], canvas_embeds], dim=1)
+            mask = self.attention_mask[row_to_user]
             hidden = self.model.model(inputs_embeds=embeds, attention_mask=mask).last_hidden_state[
                 :, -length:
             ]
         else:
-            self.cache.row_to_user = row_to_user
             # Only the first reading position's embedding is needed; the rest of the prompt is in the cache.
             embeds = torch.cat([self.prompt_embeds[:, -1:][row_to_user], canvas_embeds], dim=1)  # [N, L, d]
-            hidden = self.model.model(
-                inputs_embeds=embeds, attention_mask=mask, prompt_cache=self.cache
-            ).last_hidden_state
+            hidden = replay_prompt_cache(self.model.model, self.cache, embeds, row_to_user, causal=True)
         return self.model.canvas_log_probs(hidden)
 
 

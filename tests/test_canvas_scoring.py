@@ -52,6 +52,37 @@ def test_prompt_cache_is_exact_on_a_fully_masked_canvas_and_approximate_after():
     assert not torch.allclose(cached(filled, rows), exact(filled, rows), atol=1e-5)
 
 
+def test_prompt_cache_packs_rows_per_user_without_mixing_them():
+    """A call with several rows per user (uneven counts, any order) equals one call per row: the packed
+    replay shares each user's prompt keys/values, and rows of one user never attend to each other."""
+    model = tiny_model(seed=4)
+    batch = random_batch(model.config, pad=(0, 3, 5))
+    cached = model.build_canvas_scorer(batch["input_ids"], batch["attention_mask"], history_cache="prompt_cache")
+    generator = torch.Generator().manual_seed(0)
+    rows = torch.tensor([2, 0, 2, 2, 1, 0])
+    sizes = torch.tensor(model.config.code_slot_sizes)
+    canvas = (torch.rand(6, 5, generator=generator) * sizes).long()
+    canvas[torch.rand(6, 5, generator=generator) < 0.5] = -1
+    together = cached(canvas, rows)
+    one_by_one = torch.cat([cached(canvas[i : i + 1], rows[i : i + 1]) for i in range(6)])
+    torch.testing.assert_close(together, one_by_one, atol=1e-5, rtol=0)
+
+
+def test_backbone_4d_mask_needs_positions():
+    model = tiny_model()
+    batch = random_batch(model.config)
+    mask = batch["attention_mask"].bool()[:, None, None, :].expand(-1, 1, batch["input_ids"].shape[1], -1)
+    with pytest.raises(ValueError, match="needs explicit `position_ids`"):
+        model.model(input_ids=batch["input_ids"], attention_mask=mask)
+    with pytest.raises(ValueError, match=r"`attention_mask` must be \[batch, kv_seq\]"):
+        model.model(input_ids=batch["input_ids"], attention_mask=mask[:, 0])
+    positions = (batch["attention_mask"].cumsum(-1) - 1).clamp(min=0)
+    torch.testing.assert_close(
+        model.model(input_ids=batch["input_ids"], attention_mask=mask, position_ids=positions).last_hidden_state,
+        model.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state,
+    )
+
+
 def test_scorer_input_errors():
     model = tiny_model()
     batch = random_batch(model.config)

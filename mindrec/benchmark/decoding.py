@@ -23,7 +23,9 @@ the batch's padded sequence length (prompt + canvas) and ``L = code_length``:
 * ``"exact"``: each scorer call over ``N`` rows costs ``forward_flops(N, q=T, kv=T, h=L)`` (the scorer
   runs the LM head on the canvas positions only);
 * ``"prompt_cache"``: the prompt pass, once per batch of ``B`` users, costs
-  ``forward_flops(B, q=T, kv=T, h=0)``; each call then costs ``forward_flops(N, q=L, kv=T, h=L)``.
+  ``forward_flops(B, q=T, kv=T, h=0)``; each call then packs its ``N`` rows per user (``U`` users, at
+  most ``W`` rows each, :class:`~mindrec.modeling.canvas_scoring.RowPacking`) and costs
+  ``forward_flops(U, q=W*L, kv=T-L+W*L, h=0) + forward_flops(N, q=0, kv=0, h=L)``.
 
 The calls and their rows are the ones the decoders actually made (:class:`InstrumentedScorer` wraps
 the scorer), so re-decoding passes (``collect_distinct_items``) are included. The count equals
@@ -55,7 +57,7 @@ from tqdm.auto import tqdm
 
 from mindrec.evaluation.metrics import ranking_metrics
 from mindrec.modeling import MindRecConfig, MindRecForRecommendation
-from mindrec.modeling.canvas_scoring import HISTORY_CACHE_MODES, MindRecCanvasScorer
+from mindrec.modeling.canvas_scoring import HISTORY_CACHE_MODES, MindRecCanvasScorer, RowPacking
 from mindrec.modeling.catalogue_index import CatalogueExpansion, CatalogueIndex
 from mindrec.modeling.generation_mindrec import (
     DECODING_STRATEGIES,
@@ -286,11 +288,21 @@ class InstrumentedScorer:
         self.profiling = False
         self.num_calls = 0
 
-    def call_flops(self, rows: int) -> int:
-        """FLOPs of one call over ``rows`` canvases in this scorer's history-cache mode."""
-        config, length = self.scorer.model.config, self.scorer.code_length
-        query = self.sequence_length if self.scorer.history_cache == "exact" else length
-        return forward_flops(config, rows, query, self.sequence_length, length)
+    def call_flops(self, row_to_user: torch.LongTensor) -> int:
+        """FLOPs of one call over the canvases of users ``row_to_user [N]`` in this scorer's cache mode.
+
+        ``"prompt_cache"`` runs each user's rows packed into one sequence of ``W * L`` tokens
+        (:class:`~mindrec.modeling.canvas_scoring.RowPacking`; ``W`` = most rows of a user), all of them
+        attending to the cached prompt and the packed tokens: that is the work counted.
+        """
+        config, length, rows = self.scorer.model.config, self.scorer.code_length, row_to_user.numel()
+        if self.scorer.history_cache == "exact":
+            return forward_flops(config, rows, self.sequence_length, self.sequence_length, length)
+        packing = RowPacking(row_to_user)
+        packed = packing.width * length
+        prompt = self.sequence_length - length
+        layers = forward_flops(config, packing.users.numel(), packed, prompt + packed, head_positions=0)
+        return layers + forward_flops(config, rows, 0, 0, head_positions=length)
 
     def __call__(self, canvas: torch.LongTensor, row_to_user: torch.LongTensor) -> torch.FloatTensor:
         if self.profiling:
@@ -307,7 +319,7 @@ class InstrumentedScorer:
         self.clock.model_seconds += time.perf_counter() - start
         self.clock.calls += 1
         self.clock.rows += rows
-        self.clock.flops += self.call_flops(rows)
+        self.clock.flops += self.call_flops(row_to_user)
         return log_probs
 
 
