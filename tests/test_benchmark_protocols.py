@@ -4,7 +4,9 @@ import dataclasses
 import json
 import math
 
+import numpy as np
 import pytest
+import torch
 
 from mindrec.benchmark.cli import benchmark_main, benchmark_parser, update_readme_main
 from mindrec.benchmark.protocols import (
@@ -19,6 +21,7 @@ from mindrec.benchmark.protocols import (
 from mindrec.benchmark.readme import END_MARKER, START_MARKER
 from mindrec.benchmark.report import TABLE_METRICS, format_results_table, write_result_set
 from mindrec.benchmark.runner import resolve_data_path, run_benchmark
+from mindrec.modeling.modeling_deftrec import DeftRecForRecommendation
 
 
 def test_protocol_lookup_and_row_planning():
@@ -36,7 +39,7 @@ def test_protocol_lookup_and_row_planning():
     assert list(SYNTHETIC_SMALL.rows) == list(DEFAULT_ROWS)
     assert SYNTHETIC_SMALL.plans["mindrec-sid"].codes == {"num_category_levels": 0}
     assert BEAUTY_MINDREC.data == {"max_users": 5000, "max_history": 10}
-    assert BEAUTY_MINDREC.evaluation["num_beams"] == 10 and BEAUTY_MINDREC.time_budget_minutes == 90
+    assert BEAUTY_MINDREC.evaluation["num_beams"] == 10 and BEAUTY_MINDREC.time_budget_minutes == 30
     assert SYNTHETIC_SMALL.smoke_test and not BEAUTY_MINDREC.smoke_test
 
 
@@ -126,12 +129,22 @@ def test_synthetic_small_end_to_end(tmp_path):
     assert profile["decoding_step"]["gflop"] > 0 and "decoding_step" not in runs["deftrec"]["details"]["profile"]
     assert runs["mindrec-ocn"]["details"]["profile"]["training_step"]["rows"] == 32
     assert result_set["hardware"]["matmul_peak_gflops_fp32"] > 0
+    # DeftRec diffuses over the item embeddings of the SASRec trained in the same seed.
+    sasrec_vectors = np.load(tmp_path / "work" / "sasrec" / "seed0" / "item_vectors.npy")
+    assert sasrec_vectors.shape == (60, 64)
+    deftrec = DeftRecForRecommendation.from_pretrained(tmp_path / "work" / "deftrec" / "seed0" / "final")
+    torch.testing.assert_close(deftrec.item_vectors, torch.from_numpy(sasrec_vectors))
 
     paths = write_result_set(result_set, tmp_path / "results")
     table = format_results_table(result_set["summary"])
     page = paths["md"].read_text()
     assert table in page and "## Cost profile" in page
     assert json.loads(paths["json"].read_text())["summary"] == result_set["summary"]
+
+
+def test_deftrec_on_sasrec_vectors_needs_the_sasrec_row(tmp_path):
+    with pytest.raises(ValueError, match=r"run the sasrec row before it in the same benchmark"):
+        run_benchmark(tiny_synthetic_small(), seeds=[0], models=["deftrec"], repo_root=tmp_path)
 
 
 def test_cli_writes_results_and_updates_the_readme(tmp_path, capsys):

@@ -39,7 +39,9 @@ class ModelPlan:
     Attributes:
         family: ``"popularity"``, ``"sasrec"``, ``"tiger"``, ``"mindrec"`` or ``"deftrec"``.
         rows: table row name -> ``EvaluationArguments`` overrides of the test decoding of that row.
-        model: ``ModelArguments`` overrides (``SASRecConfig`` fields for SASRec).
+        model: ``ModelArguments`` overrides (``SASRecConfig`` fields for SASRec). For DeftRec,
+            ``deftrec_item_vectors="sasrec"`` diffuses over the item embeddings of the SASRec trained
+            earlier in the same run and seed (DESIGN §6: collaborative vectors).
         training: ``TrainingArguments`` overrides (``SASRecTrainingArguments`` fields for SASRec): the budget.
         codes: ``CodeArguments`` overrides of the protocol's code settings (e.g. no category levels).
         evaluation: ``EvaluationArguments`` overrides for validation and test (e.g. the history cache).
@@ -72,7 +74,8 @@ class BenchmarkProtocol:
         evaluation: ``EvaluationArguments`` fields shared by the plans (beam, K, validation users ...).
         plans: plan name -> :class:`ModelPlan`.
         default_rows: the rows run when no ``--models`` are given, in table order.
-        time_budget_minutes: wall-clock budget of all default rows for one seed on the reference machine.
+        time_budget_minutes: wall-clock budget of all default rows for one seed on the reference machine
+            (``beauty-mindrec``: 30, so that its three seeds fit in 90 minutes).
         smoke_test: a protocol that checks the pipeline rather than measures methods; the README section
             skips its results (see :func:`~mindrec.benchmark.readme.latest_result_file`).
     """
@@ -259,7 +262,7 @@ SYNTHETIC_SMALL = BenchmarkProtocol(
         deftrec_training={**_COMMON_TRAINING, "learning_rate": 3e-3, "train_batch_size": 128, "num_epochs": 8},
         sasrec_training={"num_epochs": 40, "patience": 5, "train_batch_size": 128},
         sasrec_model={"hidden_size": 64, "max_history": 10},
-        deftrec_model={"deftrec_inference_steps": 20},
+        deftrec_model={"deftrec_inference_steps": 20, "deftrec_item_vectors": "sasrec"},
         diffusion_evaluation={"history_cache": "exact"},
     ),
     default_rows=DEFAULT_ROWS,
@@ -271,8 +274,9 @@ BEAUTY_MINDREC = BenchmarkProtocol(
     name="beauty-mindrec",
     description=(
         "MindRec's protocol applied to Amazon Beauty 2014 (5-core): the first 5,000 users, history <= 10, "
-        "leave-one-out, exact-item full ranking over all 12,101 items, beam 10. Every model's training "
-        "budget is fixed so that all models together finish within 90 minutes on a 2-core CPU; the "
+        "leave-one-out, exact-item full ranking over all 12,101 items, beam 10; every model excludes the "
+        "user's history items (no train or validation target of this 5-core data repeats one). Every model's training "
+        "budget is fixed so that all models and three seeds together finish within 90 minutes on a 2-core CPU; the "
         "checkpoint kept is the one with the best validation NDCG@10 (on a fixed 500-user subset). "
         "On this subset ID-based models have little data (DESIGN §9): read it next to beauty-full."
     ),
@@ -285,29 +289,33 @@ BEAUTY_MINDREC = BenchmarkProtocol(
         "eval_ks": [1, 3, 5, 10],
         "validation_max_users": 500,
         "eval_batch_size": 250,
-        "exclude_history": False,
+        "exclude_history": True,
     },
     plans=_plans(
-        mindrec_training={**_COMMON_TRAINING, "learning_rate": 3e-3, "train_batch_size": 256, "num_epochs": 6, "mask_eps": 0.4},
-        tiger_training={**_COMMON_TRAINING, "learning_rate": 3e-3, "train_batch_size": 256, "num_epochs": 6},
-        ocn_training={"train_batch_size": 64, "num_epochs": 1, "eval_steps": 200},
-        deftrec_training={**_COMMON_TRAINING, "learning_rate": 3e-3, "train_batch_size": 256, "num_epochs": 6},
+        # 4 epochs (620 steps) per generative model: three seeds of every model fit in 90 minutes.
+        mindrec_training={**_COMMON_TRAINING, "learning_rate": 3e-3, "train_batch_size": 256, "num_epochs": 4, "mask_eps": 0.4},
+        tiger_training={**_COMMON_TRAINING, "learning_rate": 3e-3, "train_batch_size": 256, "num_epochs": 4},
+        # An OCN row costs ~8x per training row (its on-policy views): 400 steps of 64 rows match the
+        # plain model's training seconds, so the ablation compares equal compute, not equal data.
+        ocn_training={"train_batch_size": 64, "max_steps": 400, "eval_steps": 100},
+        deftrec_training={**_COMMON_TRAINING, "learning_rate": 3e-3, "train_batch_size": 256, "num_epochs": 4},
         sasrec_training={"num_epochs": 30, "patience": 3, "train_batch_size": 256, "max_train_minutes": 5.0},
         sasrec_model={"hidden_size": 64, "max_history": 10},
-        deftrec_model={"deftrec_inference_steps": 20},
+        deftrec_model={"deftrec_inference_steps": 20, "deftrec_item_vectors": "sasrec"},
         # The exact history treatment costs ~2x per decoding step; the prompt cache keeps the four
         # decoders' test decoding of 5,000 users inside the budget.
         diffusion_evaluation={"history_cache": "prompt_cache"},
     ),
     default_rows=DEFAULT_ROWS,
-    time_budget_minutes=90,
+    time_budget_minutes=30,
 )
 
 BEAUTY_FULL = BenchmarkProtocol(
     name="beauty-full",
     description=(
         "Full Amazon Beauty 2014 (5-core): all 22,363 users, history <= 20, leave-one-out, exact-item full "
-        "ranking over 12,101 items, beam 10. Meant for a GPU; budgets sized for about an hour there."
+        "ranking over 12,101 items, beam 10, history items excluded. Meant for a GPU; budgets sized for "
+        "about an hour there."
     ),
     data_path="../shared/data/amazon_beauty_2014",
     data={"max_users": None, "max_history": 20},
@@ -318,7 +326,7 @@ BEAUTY_FULL = BenchmarkProtocol(
         "eval_ks": [1, 3, 5, 10],
         "validation_max_users": 2000,
         "eval_batch_size": 500,
-        "exclude_history": False,
+        "exclude_history": True,
     },
     plans=_plans(
         mindrec_training={**_COMMON_TRAINING, "learning_rate": 2e-3, "train_batch_size": 256, "num_epochs": 20, "mask_eps": 0.4},
@@ -327,7 +335,7 @@ BEAUTY_FULL = BenchmarkProtocol(
         deftrec_training={**_COMMON_TRAINING, "learning_rate": 2e-3, "train_batch_size": 256, "num_epochs": 20},
         sasrec_training={"num_epochs": 200, "patience": 10, "train_batch_size": 256},
         sasrec_model={"hidden_size": 100, "max_history": 50},
-        deftrec_model={"deftrec_inference_steps": 50},
+        deftrec_model={"deftrec_inference_steps": 50, "deftrec_item_vectors": "sasrec"},
         diffusion_evaluation={"history_cache": "exact"},
     ),
     default_rows=DEFAULT_ROWS,

@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from accelerate.utils import set_seed
 
@@ -43,6 +44,7 @@ from .report import TABLE_METRICS, git_commit, hardware_info, summarize_runs
 logger = logging.getLogger(__name__)
 
 DEFTREC_MODULE = "mindrec.modeling.modeling_deftrec"
+SASREC_ITEM_VECTORS = "item_vectors.npy"
 
 
 @dataclass
@@ -57,6 +59,8 @@ class BenchmarkContext:
         peak_gflops: the machine's measured fp32 matmul throughput (reference of the cost profiles).
         code_tables: built code tables by ``(seed, layout key)``, reused across plans.
         code_table_stats: the statistics of every code table built (collision rate, codebook usage).
+        sasrec_item_vectors: per seed, the ``.npy`` file of the SASRec item embeddings trained in this
+            run (what a DeftRec plan with ``deftrec_item_vectors="sasrec"`` diffuses over).
     """
 
     protocol: BenchmarkProtocol
@@ -67,6 +71,7 @@ class BenchmarkContext:
     peak_gflops: float = 0.0
     code_tables: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
     code_table_stats: list[dict[str, Any]] = field(default_factory=list)
+    sasrec_item_vectors: dict[int, Path] = field(default_factory=dict)
 
     @property
     def ks(self) -> list[int]:
@@ -210,6 +215,10 @@ def run_sasrec(context: BenchmarkContext, plan: ModelPlan, rows: Sequence[str], 
     model, history = train_sasrec(context.data.splits, context.data.num_items, SASRecConfig(**plan.model), args)
     train_seconds = time.perf_counter() - started
     best = max(history, key=lambda entry: entry["validation_ndcg@10"])
+    vectors_path = context.work_dir / "sasrec" / f"seed{seed}" / SASREC_ITEM_VECTORS
+    vectors_path.parent.mkdir(parents=True, exist_ok=True)
+    np.save(vectors_path, model.item_embeddings.weight[: context.data.num_items].detach().cpu().float().numpy())
+    context.sasrec_item_vectors[seed] = vectors_path
 
     def recommend(histories: list[list[int]]):
         return model.recommend(histories, evaluation.num_return_items, exclude_history=evaluation.exclude_history)
@@ -342,7 +351,15 @@ def run_deftrec(context: BenchmarkContext, plan_name: str, plan: ModelPlan, rows
     from mindrec.training.model_setup import build_deftrec_model
     from mindrec.training.tasks import DeftRecTask
 
-    model_args = ModelArguments(**{**plan.model, "model_type": "deftrec", "model_setting": "small"})
+    model_options = dict(plan.model)
+    if model_options.get("deftrec_item_vectors") == "sasrec":
+        if seed not in context.sasrec_item_vectors:
+            raise ValueError(
+                "This DeftRec plan diffuses over SASRec's item vectors (deftrec_item_vectors='sasrec'): run the "
+                "sasrec row before it in the same benchmark (e.g. --models sasrec deftrec)."
+            )
+        model_options["deftrec_item_vectors"] = str(context.sasrec_item_vectors[seed])
+    model_args = ModelArguments(**{**model_options, "model_type": "deftrec", "model_setting": "small"})
     evaluation = context.evaluation_args(plan)
     set_seed(seed)
     model = build_deftrec_model(context.data, model_args, context.data_args, seed=seed)
