@@ -186,7 +186,14 @@ class MindRecCanvasScorer:
         attention_mask: ``[batch, seq]`` (left padding); None = no padding.
         history_code_ids: ``[batch, items, code_length]`` for the pooled history encoding.
         history_cache: ``"exact"`` or ``"prompt_cache"``.
+
+    Subclasses for a next-token (causal) model set ``next_token_shift = 1``: slot ``j`` is then read at
+    the position before it, so the backbone sees the input without its last position, the last canvas
+    slot is never an input, and the last prompt position is run with the canvas (it reads slot 0).
     """
+
+    #: 0: slot ``j`` is read at its own position (masked diffusion); 1: at the position before it.
+    next_token_shift = 0
 
     def __init__(
         self,
@@ -197,21 +204,26 @@ class MindRecCanvasScorer:
         history_cache: str = "exact",
     ):
         config = model.config
+        shift = self.next_token_shift
         self.model = model
         self.history_cache = history_cache
         self.code_slot_sizes = list(config.code_slot_sizes)
         self.num_category_levels = config.num_category_levels
         self.code_length = length = config.code_length
-        attention_mask = check_scorer_inputs(config, input_ids, attention_mask, history_cache)
-        self.attention_mask = attention_mask
+        attention_mask = check_scorer_inputs(config, input_ids, attention_mask, history_cache, unpadded_tail=shift)
         self.slot_offsets = torch.tensor(config.code_slot_offsets, device=input_ids.device)
+        # The sequence the backbone sees: the input without its last ``shift`` positions.
+        self.attention_mask = attention_mask[:, : attention_mask.shape[1] - shift]
         with torch.no_grad():
             embeds = model.model.embed_inputs(input_ids, history_code_ids)  # [B, T, d]
-            self.prompt_embeds = embeds[:, :-length]
+            embeds = embeds[:, : embeds.shape[1] - shift]
+            self.prompt_embeds = embeds[:, : input_ids.shape[1] - length]  # [B, T - L, d]
             self.cache = None
             if history_cache == "prompt_cache":
-                self.cache = PromptKeyValueCache(attention_mask[:, :-length])
-                model.model(inputs_embeds=embeds, attention_mask=attention_mask, prompt_cache=self.cache)
+                # The positions before the first one that is run with the canvas.
+                cached = self.prompt_embeds.shape[1] - shift
+                self.cache = PromptKeyValueCache(self.attention_mask[:, :cached])
+                model.model(inputs_embeds=embeds, attention_mask=self.attention_mask, prompt_cache=self.cache)
                 self.cache.recording = False
 
     @property
@@ -229,16 +241,18 @@ class MindRecCanvasScorer:
 
         Returns fp32 log-probabilities ``[N, L, max_slot_size]`` normalised within each slot's values.
         """
-        if canvas.dim() != 2 or canvas.shape[1] != self.code_length:
-            raise ValueError(f"`canvas` must be [rows, {self.code_length}], got {tuple(canvas.shape)}.")
-        canvas_embeds = self.model.model.embed_tokens(self.canvas_input_ids(canvas))
+        length, shift = self.code_length, self.next_token_shift
+        if canvas.dim() != 2 or canvas.shape[1] != length:
+            raise ValueError(f"`canvas` must be [rows, {length}], got {tuple(canvas.shape)}.")
+        canvas_embeds = self.model.model.embed_tokens(self.canvas_input_ids(canvas)[:, : length - shift])
         if self.cache is None:
             embeds = torch.cat([self.prompt_embeds[row_to_user], canvas_embeds], dim=1)
             mask = self.attention_mask[row_to_user]
-            hidden = self.model.model(inputs_embeds=embeds, attention_mask=mask).last_hidden_state
-            hidden = hidden[:, -self.code_length :]
+            hidden = self.model.model(inputs_embeds=embeds, attention_mask=mask).last_hidden_state[:, -length:]
         else:
-            hidden = replay_prompt_cache(self.model.model, self.cache, canvas_embeds, row_to_user)
+            uncached = self.prompt_embeds[:, self.prompt_embeds.shape[1] - shift :]  # [B, shift, d]
+            new = torch.cat([uncached[row_to_user], canvas_embeds], dim=1)  # [N, L, d]
+            hidden = replay_prompt_cache(self.model.model, self.cache, new, row_to_user, causal=shift > 0)
         return self.model.canvas_log_probs(hidden)
 
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import torch
 from transformers.utils import logging
 
-from .canvas_scoring import PromptKeyValueCache, check_scorer_inputs, replay_prompt_cache
+from .canvas_scoring import MindRecCanvasScorer
 from .configuration_mindrec import MindRecConfig
 from .generation_mindrec import RecommendationGenerationConfig, RecommendationOutput
 from .modeling_mindrec import MindRecForRecommendation, MindRecOutput
@@ -35,7 +35,7 @@ logger = logging.get_logger(__name__)
 AUTOREGRESSIVE_DECODING_STRATEGY = "left_to_right"
 
 
-class MindRecAutoregressiveCanvasScorer:
+class MindRecAutoregressiveCanvasScorer(MindRecCanvasScorer):
     """Scores canvases with a causal model (same contract as :class:`MindRecCanvasScorer`).
 
     For every slot ``j`` the scorer returns the next-token log-probabilities read at the position before
@@ -56,6 +56,8 @@ class MindRecAutoregressiveCanvasScorer:
         history_cache: ``"exact"`` (full sequence every call) or ``"prompt_cache"`` (also exact).
     """
 
+    next_token_shift = 1
+
     def __init__(
         self,
         model: "MindRecForAutoregressiveRecommendation",
@@ -64,61 +66,7 @@ class MindRecAutoregressiveCanvasScorer:
         history_code_ids: torch.LongTensor | None = None,
         history_cache: str = "prompt_cache",
     ):
-        config = model.config
-        self.model = model
-        self.history_cache = history_cache
-        self.code_slot_sizes = list(config.code_slot_sizes)
-        self.num_category_levels = config.num_category_levels
-        self.code_length = length = config.code_length
-        attention_mask = check_scorer_inputs(
-            config, input_ids, attention_mask, history_cache, unpadded_tail=1
-        )
-        self.slot_offsets = torch.tensor(config.code_slot_offsets, device=input_ids.device)
-        # The last canvas position predicts nothing: the reading positions are the one before the canvas
-        # and canvas slots 0 .. L-2, so the sequence the backbone sees is one shorter than the input.
-        self.attention_mask = attention_mask[:, :-1]
-        with torch.no_grad():
-            embeds = model.model.embed_inputs(input_ids, history_code_ids)[:, :-1]  # [B, T-1, d]
-            self.prompt_embeds = embeds[:, : -length + 1] if length > 1 else embeds  # [B, T-L, d]
-            self.cache = None
-            if history_cache == "prompt_cache":
-                # Everything before the first reading position is cached; it never sees the canvas.
-                self.cache = PromptKeyValueCache(self.attention_mask[:, : self.prompt_embeds.shape[1] - 1])
-                model.model(inputs_embeds=embeds, attention_mask=self.attention_mask, prompt_cache=self.cache)
-                self.cache.recording = False
-
-    @property
-    def num_users(self) -> int:
-        return self.prompt_embeds.shape[0]
-
-    def canvas_input_ids(self, canvas: torch.LongTensor) -> torch.LongTensor:
-        """Slot values ``[N, L]`` (``-1`` = masked) -> token ids ``[N, L]``."""
-        tokens = self.slot_offsets + canvas.clamp(min=0)
-        return torch.where(canvas < 0, torch.full_like(tokens, self.model.config.mask_token_id), tokens)
-
-    @torch.no_grad()
-    def __call__(self, canvas: torch.LongTensor, row_to_user: torch.LongTensor) -> torch.FloatTensor:
-        """Score ``canvas [N, L]`` of rows belonging to users ``row_to_user [N]``.
-
-        Returns fp32 log-probabilities ``[N, L, max_slot_size]``: row ``j`` is the distribution of slot ``j``
-        given the prompt and canvas slots ``< j``, normalised within the slot's values.
-        """
-        length = self.code_length
-        if canvas.dim() != 2 or canvas.shape[1] != length:
-            raise ValueError(f"`canvas` must be [rows, {length}], got {tuple(canvas.shape)}.")
-        # Slots 0 .. L-2 are inputs; the last slot is only ever predicted.
-        canvas_embeds = self.model.model.embed_tokens(self.canvas_input_ids(canvas)[:, :-1])  # [N, L-1, d]
-        if self.cache is None:
-            embeds = torch.cat([self.prompt_embeds[row_to_user], canvas_embeds], dim=1)
-            mask = self.attention_mask[row_to_user]
-            hidden = self.model.model(inputs_embeds=embeds, attention_mask=mask).last_hidden_state[
-                :, -length:
-            ]
-        else:
-            # Only the first reading position's embedding is needed; the rest of the prompt is in the cache.
-            embeds = torch.cat([self.prompt_embeds[:, -1:][row_to_user], canvas_embeds], dim=1)  # [N, L, d]
-            hidden = replay_prompt_cache(self.model.model, self.cache, embeds, row_to_user, causal=True)
-        return self.model.canvas_log_probs(hidden)
+        super().__init__(model, input_ids, attention_mask, history_code_ids, history_cache)
 
 
 class MindRecForAutoregressiveRecommendation(MindRecForRecommendation):
