@@ -26,13 +26,13 @@ from mindrec.benchmark.decoding import (
     decode_batch,
     forward_flops,
     linear_flops_per_token,
-    measure_matmul_peak,
     prepare_benchmark,
     profile_decoding,
     random_model,
     run_cases,
     step_split,
 )
+from mindrec.benchmark.profiling import matmul_peak_gflops
 from mindrec.modeling.canvas_scoring import HISTORY_CACHE_MODES
 from mindrec.modeling.catalogue_index import CatalogueIndex
 from mindrec.modeling.generation_mindrec import RecommendationGenerationConfig
@@ -162,7 +162,7 @@ def test_timed_index_answers_like_the_index():
 
 
 def test_matmul_peak_is_positive():
-    assert measure_matmul_peak(torch.float32, size=32, min_seconds=0.01) > 0
+    assert matmul_peak_gflops(size=32, min_seconds=0.01, dtype=torch.bfloat16) > 0
 
 
 # --------------------------------------------------------------------------------------------------

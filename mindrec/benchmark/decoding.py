@@ -3,7 +3,7 @@
 Every combination of decoding strategy x beam width x history cache mode (``"exact"`` /
 ``"prompt_cache"``) x history encoding (``"tokens"`` / ``"pooled"``) x dtype (fp32 / bf16 autocast) is
 decoded on the same users with the same weights, next to this machine's matmul peak measured in the
-same run (:func:`measure_matmul_peak`), so "fraction of peak" compares like with like (threads, load).
+same run (:func:`~mindrec.benchmark.profiling.matmul_peak_gflops`), so "fraction of peak" compares like with like (threads, load).
 The combinations are decoded in rounds, one batch of each per round (:func:`run_cases`), so that a
 change of load on a shared machine affects all of them alike.
 
@@ -65,6 +65,8 @@ from mindrec.modeling.generation_mindrec import (
     recommend,
 )
 from mindrec.tokenization.tokenization_mindrec import HISTORY_ENCODINGS, MindRecTokenizer
+
+from .profiling import matmul_peak_gflops
 
 logger = logging.getLogger(__name__)
 
@@ -189,7 +191,7 @@ class DecodingBenchmarkArguments:
 
 
 # --------------------------------------------------------------------------------------------------
-# FLOPs and the matmul peak
+# FLOPs
 
 
 def linear_flops_per_token(config: MindRecConfig) -> int:
@@ -218,21 +220,6 @@ def forward_flops(
     )
     head = 2 * config.hidden_size * config.vocab_size * head_positions
     return rows * (linear + attention + head)
-
-
-def measure_matmul_peak(dtype: torch.dtype, size: int = 2048, min_seconds: float = 2.0) -> float:
-    """GFLOP/s of a loop of ``[size, size] @ [size, size]`` matmuls in ``dtype`` (``2 * size**3`` FLOPs each)."""
-    generator = torch.Generator().manual_seed(0)
-    left = torch.randn(size, size, generator=generator).to(dtype)
-    right = torch.randn(size, size, generator=generator).to(dtype)
-    out = torch.matmul(left, right)  # warm-up (kernel selection, page faults)
-    iterations, start = 0, time.perf_counter()
-    while True:
-        torch.matmul(left, right, out=out)
-        iterations += 1
-        elapsed = time.perf_counter() - start
-        if elapsed >= min_seconds:
-            return 2 * size**3 * iterations / elapsed / 1e9
 
 
 # --------------------------------------------------------------------------------------------------
@@ -884,7 +871,7 @@ def run_decoding_benchmark(args: DecodingBenchmarkArguments) -> dict[str, Any]:
         setup = prepare_benchmark(args)
         # Both peaks whatever dtypes are decoded, at the start and the end: the load may change meanwhile.
         peaks = {
-            name: measure_matmul_peak(DTYPES[name], args.peak_size, args.peak_seconds) for name in DTYPES
+            name: matmul_peak_gflops("cpu", args.peak_size, args.peak_seconds, DTYPES[name]) for name in DTYPES
         }
         logger.info("matmul peak (GFLOP/s): %s", peaks)
         runs = []
@@ -913,7 +900,7 @@ def run_decoding_benchmark(args: DecodingBenchmarkArguments) -> dict[str, Any]:
                 model, tokenizer, setup.index, setup.histories[:users], case, setup.generation_config, step
             )
         peaks_end = {
-            name: measure_matmul_peak(DTYPES[name], args.peak_size, args.peak_seconds) for name in DTYPES
+            name: matmul_peak_gflops("cpu", args.peak_size, args.peak_seconds, DTYPES[name]) for name in DTYPES
         }
         load_end = os.getloadavg()
     return {
@@ -1123,7 +1110,6 @@ __all__ = [
     "format_step_table",
     "forward_flops",
     "linear_flops_per_token",
-    "measure_matmul_peak",
     "prepare_benchmark",
     "profile_decoding",
     "random_model",

@@ -18,17 +18,24 @@ from torch.utils.flop_counter import FlopCounterMode
 _REPEATS = 3
 
 
-def matmul_peak_gflops(device: str | torch.device = "cpu", size: int = 512, min_seconds: float = 0.3) -> float:
-    """Measured fp32 matmul throughput (GFLOP/s) of ``size x size`` products on ``device``: the reference
-    the profiled steps are compared with (a practical peak, not the datasheet one)."""
-    a = torch.randn(size, size, device=device)
-    b = torch.randn(size, size, device=device)
-    for _ in range(2):  # warm-up (thread pool, caches)
-        a @ b
+def matmul_peak_gflops(
+    device: str | torch.device = "cpu",
+    size: int = 512,
+    min_seconds: float = 0.3,
+    dtype: torch.dtype = torch.float32,
+) -> float:
+    """Measured matmul throughput (GFLOP/s) of ``size x size`` products in ``dtype`` on ``device``: the
+    reference measured steps are compared with (a practical peak, not the datasheet one)."""
+    generator = torch.Generator().manual_seed(0)
+    a = torch.randn(size, size, generator=generator).to(device=device, dtype=dtype)
+    b = torch.randn(size, size, generator=generator).to(device=device, dtype=dtype)
+    out = a @ b
+    for _ in range(2):  # warm-up (thread pool, kernel selection, caches)
+        torch.matmul(a, b, out=out)
     _synchronize(device)
     count, started = 0, time.perf_counter()
     while time.perf_counter() - started < min_seconds:
-        a @ b
+        torch.matmul(a, b, out=out)
         count += 1
     _synchronize(device)
     seconds = time.perf_counter() - started
