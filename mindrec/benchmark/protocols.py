@@ -235,6 +235,18 @@ def _plans(
     }
 
 
+def _evaluation(validation_max_users: int, eval_batch_size: int, exclude_history: bool) -> dict[str, Any]:
+    """The protocols' shared evaluation: beam 10, top-10 lists, HR/NDCG at 1, 3, 5, 10."""
+    return {
+        "num_beams": 10,
+        "num_return_items": 10,
+        "eval_ks": [1, 3, 5, 10],
+        "validation_max_users": validation_max_users,
+        "eval_batch_size": eval_batch_size,
+        "exclude_history": exclude_history,
+    }
+
+
 _COMMON_TRAINING = {"lr_schedule": "mindrec", "warmup_steps": 20, "weight_decay": 0.01, "logging_steps": 50}
 
 SYNTHETIC_SMALL = BenchmarkProtocol(
@@ -247,14 +259,7 @@ SYNTHETIC_SMALL = BenchmarkProtocol(
     data_path=None,
     data={"synthetic_num_users": 600, "synthetic_num_items": 300, "synthetic_seed": 0, "max_history": 10},
     codes={"num_category_levels": 3, "num_sid_digits": 3, "codebook_size": 16, "quantizer": "rq-kmeans"},
-    evaluation={
-        "num_beams": 10,
-        "num_return_items": 10,
-        "eval_ks": [1, 3, 5, 10],
-        "validation_max_users": 200,
-        "eval_batch_size": 200,
-        "exclude_history": False,
-    },
+    evaluation=_evaluation(validation_max_users=200, eval_batch_size=200, exclude_history=False),
     plans=_plans(
         mindrec_training={**_COMMON_TRAINING, "learning_rate": 3e-3, "train_batch_size": 128, "num_epochs": 8, "mask_eps": 0.4},
         tiger_training={**_COMMON_TRAINING, "learning_rate": 3e-3, "train_batch_size": 128, "num_epochs": 8},
@@ -283,14 +288,7 @@ BEAUTY_MINDREC = BenchmarkProtocol(
     data_path="../shared/data/amazon_beauty_2014",
     data={"max_users": 5000, "max_history": 10},
     codes={"num_category_levels": 3, "num_sid_digits": 4, "codebook_size": 256, "quantizer": "rq-kmeans"},
-    evaluation={
-        "num_beams": 10,
-        "num_return_items": 10,
-        "eval_ks": [1, 3, 5, 10],
-        "validation_max_users": 500,
-        "eval_batch_size": 250,
-        "exclude_history": True,
-    },
+    evaluation=_evaluation(validation_max_users=500, eval_batch_size=250, exclude_history=True),
     plans=_plans(
         # 4 epochs (620 steps) per generative model: three seeds of every model fit in 90 minutes.
         mindrec_training={**_COMMON_TRAINING, "learning_rate": 3e-3, "train_batch_size": 256, "num_epochs": 4, "mask_eps": 0.4},
@@ -320,14 +318,7 @@ BEAUTY_FULL = BenchmarkProtocol(
     data_path="../shared/data/amazon_beauty_2014",
     data={"max_users": None, "max_history": 20},
     codes={"num_category_levels": 3, "num_sid_digits": 4, "codebook_size": 256, "quantizer": "rq-kmeans"},
-    evaluation={
-        "num_beams": 10,
-        "num_return_items": 10,
-        "eval_ks": [1, 3, 5, 10],
-        "validation_max_users": 2000,
-        "eval_batch_size": 500,
-        "exclude_history": True,
-    },
+    evaluation=_evaluation(validation_max_users=2000, eval_batch_size=500, exclude_history=True),
     plans=_plans(
         mindrec_training={**_COMMON_TRAINING, "learning_rate": 2e-3, "train_batch_size": 256, "num_epochs": 20, "mask_eps": 0.4},
         tiger_training={**_COMMON_TRAINING, "learning_rate": 2e-3, "train_batch_size": 256, "num_epochs": 20},
