@@ -448,6 +448,7 @@ def run_benchmark(
     path = resolve_data_path(protocol, data_path, repo_root)
     started = time.perf_counter()
     date = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    commit = git_commit(repo_root)  # the code that starts the run, not what the checkout holds at its end
     data, data_args = load_protocol_data(protocol, path)
 
     from .profiling import matmul_peak_gflops
@@ -490,7 +491,7 @@ def run_benchmark(
         "models": [row for plan_rows in plans.values() for row in plan_rows],
         "skipped": skipped,
         "date": date,
-        "git_commit": git_commit(repo_root),
+        "git_commit": commit,
         "hardware": {**hardware_info(), "matmul_peak_gflops_fp32": round(peak, 2)},
         "command": command,
         "wall_seconds": round(time.perf_counter() - started, 1),
