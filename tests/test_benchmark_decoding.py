@@ -31,6 +31,7 @@ from mindrec.benchmark.decoding import (
     random_model,
     run_cases,
     step_split,
+    target_summary,
 )
 from mindrec.benchmark.profiling import matmul_peak_gflops
 from mindrec.modeling.canvas_scoring import HISTORY_CACHE_MODES
@@ -360,3 +361,28 @@ def test_script_with_a_trained_model_folder(tmp_path, synthetic_code_table):
     (row,) = report["quality"]
     assert (row["strategy"], row["users"]) == ("left_to_right", 6)
     assert report["profile"] is None
+
+
+def test_target_summary_names_the_fastest_rows_and_the_model_size():
+    def row(strategy, beams, cache, seconds, users=5000):
+        return {
+            "strategy": strategy, "num_beams": beams, "history_cache": cache, "history_encoding": "pooled",
+            "dtype": "bf16", "users": users, "projected_seconds_5000_users": seconds,
+        }  # fmt: skip
+
+    rows = [
+        row("diffusion_beam_search", 10, "prompt_cache", 91.2),
+        row("diffusion_beam_search", 10, "exact", 286.0, users=3600),
+        row("left_to_right", 10, "prompt_cache", 50.0),  # other strategies do not count
+        row("diffusion_beam_search", 50, "prompt_cache", 20.0),  # nor other beams
+    ]
+    head = "Target: 5000 users, diffusion_beam_search beam 10, < 180 s: "
+    verdicts = (
+        "fastest prompt_cache/pooled/bf16 91 s (measured on 5000 users; target met); "
+        "fastest exact exact/pooled/bf16 286 s (measured on 3600 users; target NOT met)"
+    )
+    assert target_summary(rows, 4_740_000) == head + verdicts
+    assert target_summary(rows, 800_000) == (
+        head + verdicts + " [the target is stated for a ~5M-parameter model; this one has 0.80M]"
+    )
+    assert target_summary(rows[2:], 4_740_000) is None
