@@ -294,6 +294,8 @@ class MindRecGenerationMixin:
     """
 
     generation_config_class = RecommendationGenerationConfig
+    #: The decoding strategies this model can score (a causal model: left-to-right only).
+    decoding_strategies: tuple[str, ...] = DECODING_STRATEGIES
 
     def _prepare_recommendation_config(
         self, generation_config: RecommendationGenerationConfig | None, **kwargs
@@ -344,6 +346,13 @@ class MindRecGenerationMixin:
         """
         # 1. Options and catalogue, checked before any forward pass.
         config = self._prepare_recommendation_config(generation_config, **kwargs)
+        if config.decoding_strategy not in self.decoding_strategies:
+            allowed = self.decoding_strategies
+            expected = repr(allowed[0]) if len(allowed) == 1 else f"one of {allowed}"
+            raise ValueError(
+                f"{type(self).__name__} decodes only with decoding_strategy={expected}; "
+                f"got {config.decoding_strategy!r}."
+            )
         index = as_catalogue_index(catalogue, self.config.code_slot_sizes, self.config.num_category_levels)
         index = index.to(input_ids.device)
         # 2. The scorer: prompt embeddings (and, optionally, the prompt cache) computed once.

@@ -15,22 +15,12 @@ strategies fill slots out of order, which a causal model cannot score, and are r
 Remote code: imports only torch, transformers and single-dot relative imports.
 """
 
-from typing import TYPE_CHECKING
-
 import torch
-from transformers.utils import logging
 
 from .canvas_scoring import MindRecCanvasScorer
 from .configuration_mindrec import MindRecConfig
-from .generation_mindrec import RecommendationGenerationConfig, RecommendationOutput
+from .generation_mindrec import RecommendationGenerationConfig
 from .modeling_mindrec import MindRecForRecommendation, MindRecOutput
-
-if TYPE_CHECKING:
-    from collections.abc import Sequence
-
-    from .catalogue_index import CatalogueIndex
-
-logger = logging.get_logger(__name__)
 
 AUTOREGRESSIVE_DECODING_STRATEGY = "left_to_right"
 
@@ -80,6 +70,9 @@ class MindRecForAutoregressiveRecommendation(MindRecForRecommendation):
     Args:
         config: a :class:`MindRecConfig` with ``is_causal=True``.
     """
+
+    # Its causal scorer is exact only for the next slot of a left-to-right fill.
+    decoding_strategies = (AUTOREGRESSIVE_DECODING_STRATEGY,)
 
     def __init__(self, config: MindRecConfig):
         if not config.is_causal:
@@ -168,37 +161,6 @@ class MindRecForAutoregressiveRecommendation(MindRecForRecommendation):
         nll = -log_probs.gather(-1, targets[..., None]).squeeze(-1)  # [B, L]
         loss = (nll.sum(-1) / length).mean()
         return MindRecOutput(loss=loss, canvas_log_probs=log_probs)
-
-    @torch.no_grad()
-    def generate(
-        self,
-        input_ids: torch.LongTensor,
-        attention_mask: torch.Tensor | None = None,
-        history_code_ids: torch.LongTensor | None = None,
-        catalogue: "CatalogueIndex | torch.Tensor | None" = None,
-        generation_config: RecommendationGenerationConfig | None = None,
-        excluded_items: "Sequence[Sequence[int]] | None" = None,
-        **kwargs,
-    ) -> RecommendationOutput:
-        """Prefix-constrained beam search (``decoding_strategy="left_to_right"``, the only one allowed).
-
-        Arguments and output as :meth:`MindRecGenerationMixin.generate`.
-        """
-        config = self._prepare_recommendation_config(generation_config, **kwargs)
-        if config.decoding_strategy != AUTOREGRESSIVE_DECODING_STRATEGY:
-            raise ValueError(
-                f"The autoregressive model decodes only with decoding_strategy={AUTOREGRESSIVE_DECODING_STRATEGY!r} "
-                f"(its causal scorer is exact only for the next slot of a left-to-right fill); got "
-                f"{config.decoding_strategy!r}."
-            )
-        return super().generate(
-            input_ids,
-            attention_mask=attention_mask,
-            history_code_ids=history_code_ids,
-            catalogue=catalogue,
-            generation_config=config,
-            excluded_items=excluded_items,
-        )
 
 
 __all__ = [
