@@ -65,6 +65,7 @@ from mindrec.modeling.generation_mindrec import (
     recommend,
 )
 from mindrec.tokenization.tokenization_mindrec import HISTORY_ENCODINGS, MindRecTokenizer
+from mindrec.training.arguments import help_metadata
 
 from .profiling import matmul_peak_gflops
 
@@ -81,77 +82,73 @@ TARGET_PARAMETERS = (4_000_000, 6_000_000)  # "a ~5M-parameter model"
 # Options
 
 
-def _help(text: str) -> dict:
-    return {"metadata": {"help": text}}
-
-
 @dataclass
 class DecodingBenchmarkArguments:
     """Options of ``scripts/benchmark_decoding.py`` (declared once; parsed with ``HfArgumentParser``)."""
 
     data: str | None = field(
         default=None,
-        **_help("Dataset folder or file (any format of load_dataset_from_path); see --synthetic."),
+        **help_metadata("Dataset folder or file (any format of load_dataset_from_path); see --synthetic."),
     )
-    synthetic: bool = field(default=False, **_help("Use the synthetic catalogue instead of --data."))
-    synthetic_num_items: int = field(default=1000, **_help("Synthetic catalogue: number of items."))
-    users: int = field(default=5000, **_help("Decode the first N users (MindRec protocol: 5000)."))
-    max_history: int = field(default=10, **_help("Keep the last N history items."))
-    split: str = field(default="test", **_help("Split whose users are decoded: test or validation."))
+    synthetic: bool = field(default=False, **help_metadata("Use the synthetic catalogue instead of --data."))
+    synthetic_num_items: int = field(default=1000, **help_metadata("Synthetic catalogue: number of items."))
+    users: int = field(default=5000, **help_metadata("Decode the first N users (MindRec protocol: 5000)."))
+    max_history: int = field(default=10, **help_metadata("Keep the last N history items."))
+    split: str = field(default="test", **help_metadata("Split whose users are decoded: test or validation."))
     model: str | None = field(
         default=None,
-        **_help(
+        **help_metadata(
             "A trained model folder (scripts/train.py output): also compares the quality of the cache modes."
         ),
     )
     code_table: str | None = field(
         default=None,
-        **_help("An item_codes.json (or a folder holding one); unset builds codes from the items."),
+        **help_metadata("An item_codes.json (or a folder holding one); unset builds codes from the items."),
     )
-    num_category_levels: int = field(default=3, **_help("Built codes: D, category slots."))
-    num_sid_digits: int = field(default=4, **_help("Built codes: n, semantic-ID digits."))
-    codebook_size: int = field(default=256, **_help("Built codes: values per semantic-ID digit."))
-    hidden_size: int = field(default=256, **_help("Random model: hidden size."))
-    intermediate_size: int = field(default=1024, **_help("Random model: MLP size."))
-    num_hidden_layers: int = field(default=4, **_help("Random model: layers."))
-    num_attention_heads: int = field(default=4, **_help("Random model: attention heads."))
-    seed: int = field(default=0, **_help("Seed of the random weights (the same for every encoding)."))
+    num_category_levels: int = field(default=3, **help_metadata("Built codes: D, category slots."))
+    num_sid_digits: int = field(default=4, **help_metadata("Built codes: n, semantic-ID digits."))
+    codebook_size: int = field(default=256, **help_metadata("Built codes: values per semantic-ID digit."))
+    hidden_size: int = field(default=256, **help_metadata("Random model: hidden size."))
+    intermediate_size: int = field(default=1024, **help_metadata("Random model: MLP size."))
+    num_hidden_layers: int = field(default=4, **help_metadata("Random model: layers."))
+    num_attention_heads: int = field(default=4, **help_metadata("Random model: attention heads."))
+    seed: int = field(default=0, **help_metadata("Seed of the random weights (the same for every encoding)."))
     strategies: list[str] = field(
-        default_factory=lambda: list(DECODING_STRATEGIES), **_help("Decoding strategies to measure.")
+        default_factory=lambda: list(DECODING_STRATEGIES), **help_metadata("Decoding strategies to measure.")
     )
     beams: list[int] = field(
-        default_factory=lambda: [10, 50], **_help("Beam widths (>= 10, the items returned).")
+        default_factory=lambda: [10, 50], **help_metadata("Beam widths (>= 10, the items returned).")
     )
     modes: list[str] = field(
         default_factory=lambda: list(HISTORY_CACHE_MODES),
-        **_help("History cache modes: exact, prompt_cache."),
+        **help_metadata("History cache modes: exact, prompt_cache."),
     )
     encodings: list[str] = field(
-        default_factory=lambda: list(HISTORY_ENCODINGS), **_help("History encodings: tokens, pooled.")
+        default_factory=lambda: list(HISTORY_ENCODINGS), **help_metadata("History encodings: tokens, pooled.")
     )
     dtypes: list[str] = field(
-        default_factory=lambda: list(DTYPES), **_help("fp32, and bf16 (torch.autocast on the CPU).")
+        default_factory=lambda: list(DTYPES), **help_metadata("fp32, and bf16 (torch.autocast on the CPU).")
     )
-    threads: int | None = field(default=None, **_help("torch.set_num_threads; unset = every core."))
+    threads: int | None = field(default=None, **help_metadata("torch.set_num_threads; unset = every core."))
     batch_rows: int = field(
         default=2000,
-        **_help("Rows (users x beams) per decoding batch: users per batch = batch_rows // beams."),
+        **help_metadata("Rows (users x beams) per decoding batch: users per batch = batch_rows // beams."),
     )
-    latency_users: int = field(default=10, **_help("Users decoded one at a time for the latency column."))
+    latency_users: int = field(default=10, **help_metadata("Users decoded one at a time for the latency column."))
     case_time_limit: float | None = field(
         default=None,
-        **_help(
+        **help_metadata(
             "Stop a combination after the batch that passes this many seconds (its row says how many users)."
         ),
     )
-    peak_size: int = field(default=2048, **_help("Side of the square matrices of the matmul peak."))
-    peak_seconds: float = field(default=2.0, **_help("Seconds each matmul peak measurement runs."))
-    profile: bool = field(default=True, **_help("Profile one decoding step (--no-profile skips it)."))
+    peak_size: int = field(default=2048, **help_metadata("Side of the square matrices of the matmul peak."))
+    peak_seconds: float = field(default=2.0, **help_metadata("Seconds each matmul peak measurement runs."))
+    profile: bool = field(default=True, **help_metadata("Profile one decoding step (--no-profile skips it)."))
     profile_step: int | None = field(
-        default=None, **_help("Scorer call to profile (0-based); unset = the first semantic-ID step.")
+        default=None, **help_metadata("Scorer call to profile (0-based); unset = the first semantic-ID step.")
     )
-    output_json: str | None = field(default=None, **_help("Also write every number to this JSON file."))
-    show_progress: bool = field(default=True, **_help("tqdm bar over the decoding batches."))
+    output_json: str | None = field(default=None, **help_metadata("Also write every number to this JSON file."))
+    show_progress: bool = field(default=True, **help_metadata("tqdm bar over the decoding batches."))
 
     def __post_init__(self):
         choices = {

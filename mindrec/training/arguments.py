@@ -20,7 +20,8 @@ LR_SCHEDULES = ("mindrec", "linear", "constant")
 MIXED_PRECISION = ("auto", "no", "bf16")
 
 
-def _help(text: str, **extra) -> dict:
+def help_metadata(text: str, **extra) -> dict:
+    """``dataclasses.field`` keywords carrying the ``--help`` text HfArgumentParser shows."""
     return {"metadata": {"help": text, **extra}}
 
 
@@ -50,23 +51,23 @@ class DataArguments:
 
     data: str | None = field(
         default=None,
-        **_help(
+        **help_metadata(
             "Dataset: a prepared folder (PreparedData.save_to_disk), any source load_dataset_from_path reads "
             "(e.g. the amazon_beauty_2014 folder), or unset for the built-in synthetic catalogue."
         ),
     )
     data_format: str = field(
-        default="auto", **_help("Source format for load_dataset_from_path ('auto' detects it).")
+        default="auto", **help_metadata("Source format for load_dataset_from_path ('auto' detects it).")
     )
     max_history: int | None = field(
-        default=10, **_help("Keep the last N history items of every row (MindRec: 10).")
+        default=10, **help_metadata("Keep the last N history items of every row (MindRec: 10).")
     )
     max_users: int | None = field(
-        default=None, **_help("Keep the first N users (MindRec protocol: 5000); unset keeps all.")
+        default=None, **help_metadata("Keep the first N users (MindRec protocol: 5000); unset keeps all.")
     )
-    synthetic_num_users: int = field(default=2000, **_help("Synthetic catalogue: number of users."))
-    synthetic_num_items: int = field(default=1000, **_help("Synthetic catalogue: number of items."))
-    synthetic_seed: int = field(default=0, **_help("Synthetic catalogue: generator seed."))
+    synthetic_num_users: int = field(default=2000, **help_metadata("Synthetic catalogue: number of users."))
+    synthetic_num_items: int = field(default=1000, **help_metadata("Synthetic catalogue: number of items."))
+    synthetic_seed: int = field(default=0, **help_metadata("Synthetic catalogue: generator seed."))
 
     def __post_init__(self):
         _positive(self, "max_users", "synthetic_num_users", "synthetic_num_items")
@@ -79,24 +80,24 @@ class CodeArguments:
 
     code_table: str | None = field(
         default=None,
-        **_help(
+        **help_metadata(
             "An existing item_codes.json (or a folder holding one); unset builds codes from the item table."
         ),
     )
-    num_category_levels: int = field(default=3, **_help("D, category slots per code (0 = semantic ID only)."))
-    num_sid_digits: int = field(default=4, **_help("n, semantic-ID digits per code."))
-    codebook_size: int = field(default=256, **_help("Values per semantic-ID digit."))
+    num_category_levels: int = field(default=3, **help_metadata("D, category slots per code (0 = semantic ID only)."))
+    num_sid_digits: int = field(default=4, **help_metadata("n, semantic-ID digits per code."))
+    codebook_size: int = field(default=256, **help_metadata("Values per semantic-ID digit."))
     code_embedding: str = field(
         default="tfidf-svd",
-        **_help("Item content embedding: 'tfidf-svd' (offline), or a .npy path [items, dim]."),
+        **help_metadata("Item content embedding: 'tfidf-svd' (offline), or a .npy path [items, dim]."),
     )
     quantizer: str = field(
-        default="rq-kmeans", **_help("Semantic-ID quantiser: rq-kmeans, rq-vae, opq or pq.")
+        default="rq-kmeans", **help_metadata("Semantic-ID quantiser: rq-kmeans, rq-vae, opq or pq.")
     )
     collision: str = field(
-        default="reassign", **_help("Collision strategy making codes one-to-one: reassign or extra_digit.")
+        default="reassign", **help_metadata("Collision strategy making codes one-to-one: reassign or extra_digit.")
     )
-    code_seed: int = field(default=0, **_help("Seed of the embedding SVD and the quantiser."))
+    code_seed: int = field(default=0, **help_metadata("Seed of the embedding SVD and the quantiser."))
 
     def __post_init__(self):
         _non_negative(self, "num_category_levels", "num_sid_digits")
@@ -111,44 +112,44 @@ class ModelArguments:
 
     model_type: Literal["mindrec", "deftrec"] = field(
         default="mindrec",
-        **_help("mindrec (discrete codes, masked diffusion) or deftrec (continuous tokens, DDPM)."),
+        **help_metadata("mindrec (discrete codes, masked diffusion) or deftrec (continuous tokens, DDPM)."),
     )
     model_setting: Literal["small", "llm"] = field(
         default="small",
-        **_help("small: a MindRec model trained from scratch on item tokens; llm: a LLaDA backbone + LoRA."),
+        **help_metadata("small: a MindRec model trained from scratch on item tokens; llm: a LLaDA backbone + LoRA."),
     )
     history_encoding: Literal["pooled", "tokens"] = field(
         default="pooled",
-        **_help(
+        **help_metadata(
             "pooled: one position per history item (fast); tokens: every history item as its code tokens."
         ),
     )
-    hidden_size: int = field(default=128, **_help("Small setting: model width."))
-    intermediate_size: int = field(default=512, **_help("Small setting: SwiGLU inner width."))
-    num_hidden_layers: int = field(default=2, **_help("Small setting: transformer blocks."))
-    num_attention_heads: int = field(default=4, **_help("Small setting: attention heads."))
+    hidden_size: int = field(default=128, **help_metadata("Small setting: model width."))
+    intermediate_size: int = field(default=512, **help_metadata("Small setting: SwiGLU inner width."))
+    num_hidden_layers: int = field(default=2, **help_metadata("Small setting: transformer blocks."))
+    num_attention_heads: int = field(default=4, **help_metadata("Small setting: attention heads."))
     backbone_path: str | None = field(
-        default=None, **_help("LLM setting: a converted LLaDA-layout MindRec checkpoint folder.")
+        default=None, **help_metadata("LLM setting: a converted LLaDA-layout MindRec checkpoint folder.")
     )
-    text_tokenizer_path: str | None = field(default=None, **_help("LLM setting: the text tokenizer folder."))
+    text_tokenizer_path: str | None = field(default=None, **help_metadata("LLM setting: the text tokenizer folder."))
     backbone_dtype: Literal["float32", "bfloat16"] = field(
-        default="float32", **_help("LLM setting: dtype the backbone weights are loaded in.")
+        default="float32", **help_metadata("LLM setting: dtype the backbone weights are loaded in.")
     )
-    lora_r: int = field(default=8, **_help("LLM setting: LoRA rank."))
-    lora_alpha: int = field(default=32, **_help("LLM setting: LoRA alpha."))
-    lora_dropout: float = field(default=0.05, **_help("LLM setting: LoRA dropout."))
+    lora_r: int = field(default=8, **help_metadata("LLM setting: LoRA rank."))
+    lora_alpha: int = field(default=32, **help_metadata("LLM setting: LoRA alpha."))
+    lora_dropout: float = field(default=0.05, **help_metadata("LLM setting: LoRA dropout."))
     gradient_checkpointing: bool = field(
-        default=False, **_help("Recompute activations in the backward pass.")
+        default=False, **help_metadata("Recompute activations in the backward pass.")
     )
     deftrec_item_vectors: str = field(
         default="text",
-        **_help(
+        **help_metadata(
             "DeftRec item vectors: 'text' (TF-IDF + SVD of the item text) or a .npy file [num_items, dim]."
         ),
     )
-    deftrec_item_vector_dim: int = field(default=64, **_help("DeftRec: width of 'text' item vectors."))
-    deftrec_num_negatives: int = field(default=1, **_help("DeftRec: negatives per training row (BPR term)."))
-    deftrec_inference_steps: int = field(default=50, **_help("DeftRec: DDPM sampling steps at evaluation."))
+    deftrec_item_vector_dim: int = field(default=64, **help_metadata("DeftRec: width of 'text' item vectors."))
+    deftrec_num_negatives: int = field(default=1, **help_metadata("DeftRec: negatives per training row (BPR term)."))
+    deftrec_inference_steps: int = field(default=50, **help_metadata("DeftRec: DDPM sampling steps at evaluation."))
 
     def __post_init__(self):
         _choice(self, "model_type", MODEL_TYPES)
@@ -189,72 +190,72 @@ class TrainingArguments:
     """Optimisation, checkpoints and reproducibility."""
 
     output_dir: str = field(
-        default="runs/mindrec", **_help("Folder for checkpoints, best/, final/ and metrics.")
+        default="runs/mindrec", **help_metadata("Folder for checkpoints, best/, final/ and metrics.")
     )
     overwrite_output_dir: bool = field(
         default=False,
-        **_help("Start over in an output_dir that already holds checkpoints (they are replaced)."),
+        **help_metadata("Start over in an output_dir that already holds checkpoints (they are replaced)."),
     )
     seed: int = field(
-        default=42, **_help("Seeds initialisation, data order, masking noise and prompt templates.")
+        default=42, **help_metadata("Seeds initialisation, data order, masking noise and prompt templates.")
     )
-    learning_rate: float = field(default=1e-3, **_help("Peak AdamW learning rate."))
-    weight_decay: float = field(default=0.01, **_help("AdamW weight decay."))
-    train_batch_size: int = field(default=256, **_help("Training rows per step and process."))
+    learning_rate: float = field(default=1e-3, **help_metadata("Peak AdamW learning rate."))
+    weight_decay: float = field(default=0.01, **help_metadata("AdamW weight decay."))
+    train_batch_size: int = field(default=256, **help_metadata("Training rows per step and process."))
     num_epochs: int = field(
-        default=10, **_help("Passes over the training rows (ignored when max_steps is set).")
+        default=10, **help_metadata("Passes over the training rows (ignored when max_steps is set).")
     )
     max_steps: int | None = field(
-        default=None, **_help("Stop after this many optimizer steps (overrides num_epochs).")
+        default=None, **help_metadata("Stop after this many optimizer steps (overrides num_epochs).")
     )
     lr_schedule: Literal["mindrec", "linear", "constant"] = field(
         default="mindrec",
-        **_help(
+        **help_metadata(
             "mindrec: warm-up, constant, linear decay over the last decay_fraction to final_lr_ratio; "
             "linear: warm-up then linear decay to final_lr_ratio; constant: warm-up then constant."
         ),
     )
-    warmup_steps: int = field(default=50, **_help("Linear warm-up steps (MindRec: 50)."))
+    warmup_steps: int = field(default=50, **help_metadata("Linear warm-up steps (MindRec: 50)."))
     decay_fraction: float = field(
-        default=0.1, **_help("mindrec schedule: fraction of the steps at the end that decay.")
+        default=0.1, **help_metadata("mindrec schedule: fraction of the steps at the end that decay.")
     )
     final_lr_ratio: float = field(
-        default=0.1, **_help("Learning rate at the last step, as a fraction of the peak.")
+        default=0.1, **help_metadata("Learning rate at the last step, as a fraction of the peak.")
     )
     max_grad_norm: float | None = field(
-        default=1.0, **_help("Gradient clipping norm; unset disables clipping.")
+        default=1.0, **help_metadata("Gradient clipping norm; unset disables clipping.")
     )
     mixed_precision: Literal["auto", "no", "bf16"] = field(
         default="auto",
-        **_help(
+        **help_metadata(
             "bf16 autocast: 'auto' uses it on a GPU with bf16, and on a CPU with native bf16 for models of "
             "hidden_size >= 256 (narrower ones train faster in fp32 there)."
         ),
     )
     mask_eps: float | None = field(
         default=None,
-        **_help(
+        **help_metadata(
             "Floor of the training mask rate p = eps + (1 - eps) t (MindRec: 0.4-0.7); unset keeps the model's."
         ),
     )
     ocn: bool = field(
         default=False,
-        **_help("DiffGRM on-policy coherent noising: nested views masking the least confident slots first."),
+        **help_metadata("DiffGRM on-policy coherent noising: nested views masking the least confident slots first."),
     )
-    logging_steps: int = field(default=50, **_help("Log the mean loss every N steps."))
+    logging_steps: int = field(default=50, **help_metadata("Log the mean loss every N steps."))
     eval_steps: int | None = field(
-        default=None, **_help("Validate every N steps; unset validates at the end of every epoch.")
+        default=None, **help_metadata("Validate every N steps; unset validates at the end of every epoch.")
     )
     save_steps: int | None = field(
         default=None,
-        **_help("Write a resumable checkpoint every N steps; unset writes one at every validation."),
+        **help_metadata("Write a resumable checkpoint every N steps; unset writes one at every validation."),
     )
-    save_total_limit: int = field(default=2, **_help("Keep the last N checkpoints."))
+    save_total_limit: int = field(default=2, **help_metadata("Keep the last N checkpoints."))
     resume_from_checkpoint: str | None = field(
         default=None,
-        **_help("A checkpoint folder, or 'latest' for the newest complete one in output_dir/checkpoints."),
+        **help_metadata("A checkpoint folder, or 'latest' for the newest complete one in output_dir/checkpoints."),
     )
-    show_progress: bool = field(default=True, **_help("Progress bars (main process only)."))
+    show_progress: bool = field(default=True, **help_metadata("Progress bars (main process only)."))
 
     def __post_init__(self):
         _positive(
@@ -285,30 +286,30 @@ class EvaluationArguments:
     """How a split is decoded and scored (validation during training, test at the end)."""
 
     strategy: str = field(
-        default="diffusion_beam_search", **_help(f"Decoding strategy, one of {list(DECODING_STRATEGIES)}.")
+        default="diffusion_beam_search", **help_metadata(f"Decoding strategy, one of {list(DECODING_STRATEGIES)}.")
     )
-    num_beams: int = field(default=10, **_help("Beams (hypotheses per user)."))
-    num_return_items: int = field(default=10, **_help("Items recommended per user (>= the largest K)."))
+    num_beams: int = field(default=10, **help_metadata("Beams (hypotheses per user)."))
+    num_return_items: int = field(default=10, **help_metadata("Items recommended per user (>= the largest K)."))
     history_cache: Literal["exact", "prompt_cache"] = field(
         default="exact",
-        **_help("exact: full forward per step; prompt_cache: reuse the prompt's keys/values (approximate)."),
+        **help_metadata("exact: full forward per step; prompt_cache: reuse the prompt's keys/values (approximate)."),
     )
-    exclude_history: bool = field(default=False, **_help("Never recommend an item of the user's history."))
-    eval_batch_size: int = field(default=128, **_help("Users per decoding batch."))
-    eval_ks: list[int] = field(default_factory=lambda: [1, 5, 10], **_help("Cut-offs K of HR@K and NDCG@K."))
+    exclude_history: bool = field(default=False, **help_metadata("Never recommend an item of the user's history."))
+    eval_batch_size: int = field(default=128, **help_metadata("Users per decoding batch."))
+    eval_ks: list[int] = field(default_factory=lambda: [1, 5, 10], **help_metadata("Cut-offs K of HR@K and NDCG@K."))
     validation_max_users: int | None = field(
         default=1000,
-        **_help(
+        **help_metadata(
             "Validate on a fixed random subset of this many users (bounds the cost of model selection); unset = all."
         ),
     )
     selection_metric: str = field(
-        default="ndcg@10", **_help("Validation metric that chooses the best checkpoint.")
+        default="ndcg@10", **help_metadata("Validation metric that chooses the best checkpoint.")
     )
     do_test: bool = field(
-        default=True, **_help("After training, evaluate the best model and popularity on test.")
+        default=True, **help_metadata("After training, evaluate the best model and popularity on test.")
     )
-    metrics_json: str | None = field(default=None, **_help("Write the final metrics (JSON) to this file."))
+    metrics_json: str | None = field(default=None, **help_metadata("Write the final metrics (JSON) to this file."))
 
     def __post_init__(self):
         _choice(self, "strategy", DECODING_STRATEGIES)
@@ -336,10 +337,10 @@ class EvaluationArguments:
 class EvaluateModelArguments:
     """Which saved model and which split ``scripts/evaluate.py`` scores."""
 
-    model: str | None = field(default=None, **_help("A model folder written by training (best/ or final/)."))
-    split: Literal["validation", "test"] = field(default="test", **_help("Split to evaluate."))
-    seed: int = field(default=0, **_help("Seed of sampling decoders (DeftRec)."))
-    show_progress: bool = field(default=True, **_help("Progress bars."))
+    model: str | None = field(default=None, **help_metadata("A model folder written by training (best/ or final/)."))
+    split: Literal["validation", "test"] = field(default="test", **help_metadata("Split to evaluate."))
+    seed: int = field(default=0, **help_metadata("Seed of sampling decoders (DeftRec)."))
+    show_progress: bool = field(default=True, **help_metadata("Progress bars."))
 
     def __post_init__(self):
         if self.model is None:
@@ -363,4 +364,5 @@ __all__ = [
     "ModelArguments",
     "TRAIN_ARGUMENT_TYPES",
     "TrainingArguments",
+    "help_metadata",
 ]
