@@ -45,6 +45,17 @@ class MindRecConfig(PreTrainedConfig):
             of the sequence, DiffGRM-style).
         is_causal: use a causal mask (the autoregressive TIGER-style control); LLaDA is bidirectional.
         mask_eps: floor of the training mask rate, ``p = mask_eps + (1 - mask_eps) * t`` with t ~ U(0, 1).
+        prompt_attends_canvas: ``True`` (LLaDA): every position attends to every other. ``False``: the
+            prompt (history) attends only to the prompt, while the canvas (the last ``code_length``
+            positions) attends to prompt and canvas. The prompt's keys/values then do not depend on the
+            canvas, so one prompt encoding serves many noisy canvases in a training step
+            (``num_random_views`` / ``num_path_views``) and the decoding prompt cache is exact.
+        num_random_views: training noise draws per row and step, each with its own mask rate ``t``
+            (views > 1 need ``prompt_attends_canvas=False``: they share the row's prompt encoding).
+        num_path_views: also train on this many of the ``code_length`` nested states a coarse-to-fine
+            decoder visits (drawn per row without replacement; ``code_length`` = all): category levels
+            filled coarse to fine, then semantic-ID digits in a random order per row (state 0 is fully
+            masked, the last has one slot masked). Needs ``prompt_attends_canvas=False``.
     """
 
     model_type = "mindrec"
@@ -88,6 +99,9 @@ class MindRecConfig(PreTrainedConfig):
     history_encoding: Literal["tokens", "pooled"] = "tokens"
     is_causal: bool = False
     mask_eps: float = 0.5
+    prompt_attends_canvas: bool = True
+    num_random_views: int = 1
+    num_path_views: int = 0
 
     def __post_init__(self, **kwargs):
         if self.head_dim is None:
@@ -147,6 +161,22 @@ class MindRecConfig(PreTrainedConfig):
             raise ValueError(f"`rms_norm_eps` must be > 0, got {self.rms_norm_eps}.")
         if not 0.0 <= self.mask_eps < 1.0:
             raise ValueError(f"`mask_eps` must be in [0, 1), got {self.mask_eps}.")
+
+    def validate_training_views(self):
+        """Several noise views per row share one prompt encoding, so the prompt must not see the canvas."""
+        if self.num_random_views < 0:
+            raise ValueError(f"`num_random_views` must be >= 0, got {self.num_random_views}.")
+        if not 0 <= self.num_path_views <= self.code_length:
+            raise ValueError(f"`num_path_views` must be in [0, code_length={self.code_length}], got {self.num_path_views}.")
+        if self.num_random_views + self.num_path_views == 0:
+            raise ValueError("No training views: set `num_random_views` or `num_path_views` >= 1.")
+        several = self.num_random_views + self.num_path_views > 1
+        if several and (self.prompt_attends_canvas or self.is_causal):
+            raise ValueError(
+                f"`num_random_views={self.num_random_views}` + `num_path_views={self.num_path_views}` views "
+                "need a bidirectional model whose prompt does not attend to the canvas "
+                "(`prompt_attends_canvas=False`, `is_causal=False`)."
+            )
 
     def validate_code_layout(self):
         """The item-code slots fit in the vocabulary and agree with the slot counts."""

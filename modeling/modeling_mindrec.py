@@ -335,9 +335,25 @@ class MindRecModel(MindRecPreTrainedModel):
             if attention_mask is not None:
                 mask = mask & attention_mask.bool()[:, None, None, :]
             return mask
+        if not self.config.prompt_attends_canvas:
+            return self.prompt_isolation_mask(attention_mask, query_length)
         if attention_mask is None or bool(attention_mask.all()):
             return None
         return attention_mask.bool()[:, None, None, :]
+
+    def prompt_isolation_mask(self, attention_mask: torch.Tensor | None, seq_length: int) -> torch.BoolTensor:
+        """Bool ``[batch or 1, 1, seq, seq]``: prompt queries see the prompt only, canvas queries see all.
+
+        The canvas is the last ``code_length`` positions (``prompt_attends_canvas=False``); padding keys
+        (``attention_mask [batch, seq]`` zeros) are never attended.
+        """
+        device = attention_mask.device if attention_mask is not None else self.embed_tokens.weight.device
+        positions = torch.arange(seq_length, device=device)
+        is_canvas = positions >= seq_length - self.config.code_length
+        layout = is_canvas[:, None] | ~is_canvas[None, :]  # [query, key]
+        if attention_mask is None:
+            return layout[None, None]
+        return layout[None, None] & attention_mask.bool()[:, None, None, :]
 
     def forward(
         self,
@@ -394,6 +410,23 @@ class MindRecModel(MindRecPreTrainedModel):
         return BaseModelOutput(last_hidden_state=self.norm(hidden_states))
 
 
+def packed_views_mask(prompt_mask: torch.BoolTensor, num_views: int, code_length: int) -> torch.BoolTensor:
+    """Bool attention mask ``[B, 1, P + V*L, P + V*L]`` of a row packed as ``prompt | canvas_1 .. canvas_V``.
+
+    Prompt queries attend to the prompt's tokens (``prompt_mask [B, P]``, 1 = token); the queries of
+    canvas ``v`` attend to the prompt's tokens and to canvas ``v``'s own ``code_length`` slots.
+    """
+    batch, prompt_length = prompt_mask.shape
+    device = prompt_mask.device
+    block = torch.arange(prompt_length + num_views * code_length, device=device)
+    # Block id of every packed position: -1 = prompt, v = canvas v.
+    view = torch.where(block < prompt_length, -1, (block - prompt_length) // code_length)
+    is_prompt_key = view[None, :] < 0
+    layout = is_prompt_key | ((view[:, None] == view[None, :]) & (view[:, None] >= 0))  # [q, k]
+    keys = torch.cat([prompt_mask.bool(), prompt_mask.new_ones(batch, num_views * code_length, dtype=torch.bool)], 1)
+    return layout[None, None] & keys[:, None, None, :]
+
+
 @dataclass
 class MindRecOutput(ModelOutput):
     """Output of :class:`MindRecForRecommendation`.
@@ -403,8 +436,9 @@ class MindRecOutput(ModelOutput):
         logits: ``[batch, seq or logits_to_keep, vocab]`` LM-head logits (None when a loss was computed,
             to save the full-vocabulary projection of every position).
         canvas_log_probs: ``[batch, code_length, max_slot_size]`` fp32 log-probabilities over each
-            canvas slot's own values (``-inf`` past a slot's size).
-        noise_mask: ``[batch, code_length]`` bool, the canvas slots that were masked for the loss.
+            canvas slot's own values (``-inf`` past a slot's size); ``[batch, views, ...]`` for packed views.
+        noise_mask: ``[batch, code_length]`` (or ``[batch, views, code_length]``) bool, the canvas slots
+            that were masked for the loss.
     """
 
     loss: torch.FloatTensor | None = None
@@ -458,18 +492,25 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
         """Per-slot log-probabilities from canvas hidden states.
 
         Args:
-            canvas_hidden: ``[N, code_length, hidden]`` final hidden states at the canvas positions.
+            canvas_hidden: ``[..., code_length, hidden]`` final hidden states at the canvas positions
+                (``[N, L, hidden]``; packed training views ``[B, V, L, hidden]``).
             temperature: logits are divided by it before the per-slot softmax.
         Returns:
-            ``[N, code_length, max_slot_size]`` fp32 log-softmax over each slot's own token slice,
+            ``[..., code_length, max_slot_size]`` fp32 log-softmax over each slot's own token slice,
             ``-inf`` where ``v >= code_slot_sizes[s]``.
         """
         index, valid = self.slot_token_index(canvas_hidden.device)
-        # The full LM head on the few canvas positions keeps PEFT wrappers of lm_head working; the
-        # columns of other slots and of text tokens are then dropped.
-        logits = self.lm_head(canvas_hidden).float()  # [N, L, V]
-        slot_logits = logits.gather(-1, index[None].expand(logits.shape[0], -1, -1)) / temperature
-        slot_logits = slot_logits.masked_fill(~valid, float("-inf"))
+        if type(self.lm_head) is nn.Linear and self.lm_head.bias is None:
+            # Each slot only needs its own rows of the head: [L, Vmax, d] instead of all vocab_size rows
+            # (about code_length x less head work, in training and at every decoding step).
+            slot_weight = self.lm_head.weight[index].to(canvas_hidden.dtype)  # [L, Vmax, d]
+            logits = torch.einsum("...ld,lvd->...lv", canvas_hidden, slot_weight).float()
+        else:
+            # A wrapped head (PEFT) is run whole on the few canvas positions; the columns of other slots
+            # and of text tokens are then dropped.
+            logits = self.lm_head(canvas_hidden).float()  # [..., L, V]
+            logits = logits.gather(-1, index.expand(*logits.shape[:-1], -1))
+        slot_logits = (logits / temperature).masked_fill(~valid, float("-inf"))
         return torch.log_softmax(slot_logits, dim=-1)
 
     def build_canvas_scorer(
@@ -531,8 +572,12 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
             history_code_ids: ``[batch, items, code_length]`` (pooled history encoding).
             labels: ``[batch, seq]``, ``-100`` except the canvas, which holds the target code tokens.
             noise_mask: ``[batch, code_length]`` bool, canvas slots to mask instead of sampling them
-                (OCN views); rows then weigh ``loss_weights`` (default 1) instead of ``1 / p``.
-            loss_weights: ``[batch]`` per-row loss weights (override ``1 / p``).
+                (OCN views); rows then weigh ``loss_weights`` (default 1) instead of ``1 / p``. Or
+                ``[batch, views, code_length]``: several views of each row, run packed in one pass
+                (needs ``prompt_attends_canvas=False``). Without it, the config's ``num_random_views``
+                and ``num_path_views`` say which views are drawn.
+            loss_weights: ``[batch]`` (or ``[batch, views]``) loss weights (override ``1 / p``). The loss is
+                the mean over rows and views of ``weight * sum_{masked} CE / code_length``.
             generator: ``torch.Generator`` for the noise draws.
             logits_to_keep: without labels, keep logits of the last ``logits_to_keep`` positions (0 = all).
         """
@@ -555,39 +600,106 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
         length = self.config.code_length
         targets = self._canvas_targets(labels, input_ids)  # [B, L] slot values
         target_tokens = labels[:, -length:]
+        batch = targets.shape[0]
+        config = self.config
         if noise_mask is None:
-            noise = self.noise_schedule.add_noise(
-                target_tokens, maskable=torch.ones_like(target_tokens, dtype=torch.bool), generator=generator
-            )
-            noise_mask = noise.noise_mask
-            weights = 1.0 / noise.mask_prob if loss_weights is None else loss_weights
+            if config.num_random_views == 1 and not config.num_path_views:
+                noise = self.noise_schedule.add_noise(
+                    target_tokens, maskable=torch.ones_like(target_tokens, dtype=torch.bool), generator=generator
+                )
+                noise_mask, weights = noise.noise_mask, 1.0 / noise.mask_prob
+            else:
+                views = self.noise_schedule.sample_views(
+                    batch,
+                    length,
+                    config.num_category_levels,
+                    config.num_random_views,
+                    config.num_path_views,
+                    device=targets.device,
+                    generator=generator,
+                )
+                noise_mask, weights = views.noise_mask, views.weights
         else:
-            if noise_mask.shape != targets.shape:
-                raise ValueError(f"`noise_mask` must be [batch, {length}], got {tuple(noise_mask.shape)}.")
-            if not bool(noise_mask.any(dim=1).all()):
-                raise ValueError("Every row of `noise_mask` must mask at least one slot.")
-            weights = (
-                torch.ones(targets.shape[0], device=targets.device) if loss_weights is None else loss_weights
-            )
-        if weights.shape != (targets.shape[0],):
+            if noise_mask.shape[0] != batch or noise_mask.shape[-1] != length or noise_mask.dim() not in (2, 3):
+                raise ValueError(
+                    f"`noise_mask` must be [batch={batch}, {length}] or [batch={batch}, views, {length}], "
+                    f"got {tuple(noise_mask.shape)}."
+                )
+            if not bool(noise_mask.any(dim=-1).all()):
+                raise ValueError("Every row (and view) of `noise_mask` must mask at least one slot.")
+            weights = torch.ones(noise_mask.shape[:-1], device=targets.device)
+        if loss_weights is not None:
+            weights = loss_weights
+        if weights.shape != noise_mask.shape[:-1]:
             raise ValueError(
-                f"`loss_weights` must be [batch={targets.shape[0]}], got {tuple(weights.shape)}."
+                f"`loss_weights` must be {list(noise_mask.shape[:-1])} (one per row and view), got {list(weights.shape)}."
             )
-        noisy_canvas = target_tokens.masked_fill(noise_mask, self.config.mask_token_id)
-        noisy_input_ids = torch.cat([input_ids[:, :-length], noisy_canvas], dim=1)
+        if noise_mask.dim() == 3:
+            hidden = self._packed_views_hidden(
+                input_ids, target_tokens, noise_mask, attention_mask, position_ids, history_code_ids, **kwargs
+            )  # [B, V, L, d]
+        else:
+            noisy_canvas = target_tokens.masked_fill(noise_mask, self.config.mask_token_id)
+            noisy_input_ids = torch.cat([input_ids[:, :-length], noisy_canvas], dim=1)
+            hidden = self.model(
+                input_ids=noisy_input_ids,
+                attention_mask=attention_mask,
+                position_ids=position_ids,
+                history_code_ids=history_code_ids,
+                **kwargs,
+            ).last_hidden_state[:, -length:]
+        log_probs = self.canvas_log_probs(hidden)  # [B, (V,) L, Vmax]
+        slot_targets = targets if noise_mask.dim() == 2 else targets[:, None].expand_as(noise_mask)
+        nll = -log_probs.gather(-1, slot_targets[..., None]).squeeze(-1)  # [B, (V,) L]
+        per_view = (nll * noise_mask).sum(-1) / length
+        loss = (per_view * weights.to(per_view.dtype)).mean()
+        return MindRecOutput(loss=loss, canvas_log_probs=log_probs, noise_mask=noise_mask)
 
+    def _packed_views_hidden(
+        self,
+        input_ids: torch.LongTensor,
+        target_tokens: torch.LongTensor,
+        noise_mask: torch.BoolTensor,
+        attention_mask: torch.Tensor | None,
+        position_ids: torch.LongTensor | None,
+        history_code_ids: torch.LongTensor | None,
+        **kwargs,
+    ) -> torch.Tensor:
+        """Final hidden states of every view's canvas, ``[B, V, L, hidden]``, from ONE backbone pass.
+
+        The row becomes ``prompt | view 1 canvas | ... | view V canvas``: the prompt attends to itself
+        only, each canvas to the prompt and to its own slots, and every canvas takes the positions the
+        canvas has in the unpacked row. With ``prompt_attends_canvas=False`` each view's states then
+        equal those of a separate forward of ``prompt + that canvas`` (tested), at the cost of one
+        prompt encoding for all views.
+        """
+        if self.config.prompt_attends_canvas or self.config.is_causal:
+            raise ValueError(
+                "Several noise views per row (`noise_mask [batch, views, code_length]`) need "
+                "`prompt_attends_canvas=False` on a bidirectional model."
+            )
+        batch, views, length = noise_mask.shape
+        prompt_ids = input_ids[:, :-length]
+        prompt_length = prompt_ids.shape[1]
+        pad = torch.ones_like(input_ids) if attention_mask is None else attention_mask
+        if pad.dim() != 2:
+            raise ValueError("Packed noise views take a 2-D `attention_mask` [batch, seq].")
+        prompt_pad = pad[:, :prompt_length].bool()
+        noisy = target_tokens[:, None].masked_fill(noise_mask, self.config.mask_token_id)  # [B, V, L]
+        packed_ids = torch.cat([prompt_ids, noisy.reshape(batch, views * length)], dim=1)
+        if position_ids is None:
+            position_ids = default_position_ids(pad)
+        packed_positions = torch.cat(
+            [position_ids[:, :prompt_length], position_ids[:, -length:].repeat(1, views)], dim=1
+        )
         hidden = self.model(
-            input_ids=noisy_input_ids,
-            attention_mask=attention_mask,
-            position_ids=position_ids,
+            input_ids=packed_ids,
+            attention_mask=packed_views_mask(prompt_pad, views, length),
+            position_ids=packed_positions,
             history_code_ids=history_code_ids,
             **kwargs,
         ).last_hidden_state
-        log_probs = self.canvas_log_probs(hidden[:, -length:])  # [B, L, Vmax]
-        nll = -log_probs.gather(-1, targets[..., None]).squeeze(-1)  # [B, L]
-        per_row = (nll * noise_mask).sum(-1) / length
-        loss = (per_row * weights.to(per_row.dtype)).mean()
-        return MindRecOutput(loss=loss, canvas_log_probs=log_probs, noise_mask=noise_mask)
+        return hidden[:, prompt_length:].reshape(batch, views, length, -1)
 
 
 __all__ = [

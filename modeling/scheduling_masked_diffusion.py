@@ -26,6 +26,42 @@ class MaskedDiffusionNoiseOutput:
     mask_prob: torch.FloatTensor
 
 
+@dataclass
+class MaskedDiffusionViews:
+    """What :meth:`MaskedDiffusionSchedule.sample_views` returns.
+
+    Attributes:
+        noise_mask: ``[batch, views, code_length]`` bool, True where a view masks a canvas slot (each
+            view masks at least one).
+        weights: ``[batch, views]`` fp32 loss weight of each view.
+    """
+
+    noise_mask: torch.BoolTensor
+    weights: torch.FloatTensor
+
+
+def coarse_to_fine_fill_rank(
+    batch_size: int,
+    code_length: int,
+    num_category_levels: int,
+    device: torch.device | str = "cpu",
+    generator: torch.Generator | None = None,
+) -> torch.LongTensor:
+    """When each slot is filled along a coarse-to-fine path, ``[batch, code_length]`` ranks ``0 .. L-1``.
+
+    Category slots are filled first, in level order (rank = level), as Diffusion Beam Search fills them;
+    the semantic-ID digits follow in a random order per row (the decoder's "most confident first"
+    order is not known at training time, and differs between beams).
+    """
+    levels = num_category_levels
+    digits = code_length - levels
+    if not 0 <= levels <= code_length:
+        raise ValueError(f"`num_category_levels` must be in [0, {code_length}], got {levels}.")
+    category_rank = torch.arange(levels, device=device).expand(batch_size, levels)
+    digit_rank = levels + torch.rand(batch_size, digits, device=device, generator=generator).argsort(dim=1)
+    return torch.cat([category_rank, digit_rank], dim=1)
+
+
 class MaskedDiffusionSchedule:
     """Linear masking schedule with a floor: ``p = eps + (1 - eps) * t``, ``t ~ U(0, 1)``.
 
@@ -87,6 +123,51 @@ class MaskedDiffusionSchedule:
         noisy = input_ids.masked_fill(noise_mask, self.mask_token_id)
         return MaskedDiffusionNoiseOutput(noisy_input_ids=noisy, noise_mask=noise_mask, mask_prob=mask_prob)
 
+    def sample_views(
+        self,
+        batch_size: int,
+        code_length: int,
+        num_category_levels: int,
+        num_random_views: int = 1,
+        num_path_views: int = 0,
+        device: torch.device | str = "cpu",
+        generator: torch.Generator | None = None,
+    ) -> MaskedDiffusionViews:
+        """Noise masks of several views of every row's canvas, and each view's loss weight.
+
+        Views come in this order: ``num_random_views`` random views (each its own ``t``, masked as
+        :meth:`add_noise`; weight ``1 / p``), then ``num_path_views`` states of a coarse-to-fine decoding
+        path, drawn per row without replacement from its ``code_length`` states and listed in path order:
+        state ``k`` has the first ``min(k, D)`` category slots and ``max(0, k - D)`` semantic-ID digits (a
+        random order per row) filled, the rest masked; weight ``code_length / masked`` so that its term is
+        the mean cross-entropy of its masked slots.
+
+        Returns:
+            :class:`MaskedDiffusionViews` with ``noise_mask [B, V, L]`` and ``weights [B, V]``.
+        """
+        masks, weights = [], []
+        if num_random_views:
+            draws = self.add_noise(
+                torch.zeros(batch_size * num_random_views, code_length, dtype=torch.long, device=device),
+                maskable=torch.ones(batch_size * num_random_views, code_length, dtype=torch.bool, device=device),
+                generator=generator,
+            )
+            masks.append(draws.noise_mask.view(batch_size, num_random_views, code_length))
+            weights.append((1.0 / draws.mask_prob).view(batch_size, num_random_views))
+        if not 0 <= num_path_views <= code_length:
+            raise ValueError(f"`num_path_views` must be in [0, {code_length}], got {num_path_views}.")
+        if num_path_views:
+            path = coarse_to_fine_fill_rank(batch_size, code_length, num_category_levels, device, generator)
+            states = torch.rand(batch_size, code_length, device=device, generator=generator).argsort(dim=1)
+            states = states[:, :num_path_views].sort(dim=1).values  # [B, M] chosen states, in path order
+            # State k keeps the slots of fill rank < k; the others are masked.
+            mask = path[:, None, :] >= states[:, :, None]  # [B, M (views), L (slots)]
+            masks.append(mask)
+            weights.append(code_length / mask.sum(-1).float())
+        if not masks:
+            raise ValueError("No views requested: num_random_views or num_path_views must be >= 1.")
+        return MaskedDiffusionViews(noise_mask=torch.cat(masks, dim=1), weights=torch.cat(weights, dim=1))
+
     @staticmethod
     def num_tokens_to_unmask(num_masked: int, num_steps: int) -> list[int]:
         """Split ``num_masked`` positions over ``num_steps`` decoding steps as evenly as possible.
@@ -101,4 +182,4 @@ class MaskedDiffusionSchedule:
         return [base + (1 if step < extra else 0) for step in range(num_steps)]
 
 
-__all__ = ["MaskedDiffusionNoiseOutput", "MaskedDiffusionSchedule"]
+__all__ = ["MaskedDiffusionNoiseOutput", "MaskedDiffusionSchedule", "MaskedDiffusionViews", "coarse_to_fine_fill_rank"]

@@ -80,9 +80,10 @@ def test_forward_flops_hand_computation():
     config = tiny_config()  # hidden 32, 2 layers, 4 heads of 8 (2 kv heads), MLP 64, vocab 7 + 31 = 38
     # Per layer: q 32x32 + k 32x16 + v 32x16 + o 32x32 + gate/up/down 3 x 32x64 = 9216 weights; 2 layers.
     assert linear_flops_per_token(config) == 2 * 9216 * 2 == 36864
-    # 3 rows x (10 tokens x 36864 + attention 4*10*12*(4*8)*2 layers + head 2*32*38*5 positions)
-    expected = 3 * (10 * 36864 + 4 * 10 * 12 * 32 * 2 + 2 * 32 * 38 * 5)
-    assert expected == 1_234_560
+    # 3 rows x (10 tokens x 36864 + attention 4*10*12*(4*8)*2 layers + head 2*32*8*5 positions): each
+    # canvas position runs only its slot's head rows, padded to the largest slot (8 values).
+    expected = 3 * (10 * 36864 + 4 * 10 * 12 * 32 * 2 + 2 * 32 * 8 * 5)
+    assert expected == 1_205_760
     assert forward_flops(config, rows=3, query_length=10, kv_length=12, head_positions=5) == expected
     assert forward_flops(config, rows=0, query_length=10, kv_length=12, head_positions=5) == 0
 

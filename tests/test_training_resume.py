@@ -57,7 +57,7 @@ def weights(trainer):
 
 def scores(output):
     return [
-        {key: value for key, value in entry.items() if key != "users_per_second"}
+        {key: value for key, value in entry.items() if key not in ("users_per_second", "seconds")}
         for entry in output.validation
     ]
 

@@ -21,8 +21,19 @@ logger = logging.getLogger(__name__)
 
 def causal_config(config: MindRecConfig) -> MindRecConfig:
     """A copy of a (diffusion) model config with ``is_causal=True``: the same backbone, token layout and
-    code layout, so the autoregressive control differs from the diffusion model only in its mask and loss."""
-    return MindRecConfig.from_dict({**config.to_dict(), "is_causal": True, "architectures": None})
+    code layout, so the autoregressive control differs from the diffusion model only in its mask and loss.
+    The diffusion model's training views and prompt layout are reset: a causal mask already keeps the
+    prompt from seeing the canvas, and teacher forcing supervises every prefix state in one pass."""
+    return MindRecConfig.from_dict(
+        {
+            **config.to_dict(),
+            "is_causal": True,
+            "architectures": None,
+            "prompt_attends_canvas": True,
+            "num_random_views": 1,
+            "num_path_views": 0,
+        }
+    )
 
 
 def autoregressive_config(tokenizer: Any, **backbone: Any) -> MindRecConfig:

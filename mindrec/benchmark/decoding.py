@@ -14,7 +14,8 @@ positions (padded lengths: what is actually computed), costs
 
     linear    = 2 * P * n_layers * rows * q          P = linear weights of one layer (q, k, v, o, gate, up, down)
     attention = 4 * q * kv * H * hd * n_layers * rows   QK^T and AV, one multiply-add = 2 FLOPs
-    lm_head   = 2 * hidden * vocab * rows * h        h = positions the LM head runs on
+    lm_head   = 2 * hidden * Vmax * rows * h         h = canvas positions; each computes only the rows
+                                                    of its own slot (Vmax = the largest slot size)
 
 Not counted: embedding look-ups, RMSNorm, RoPE, softmax, SiLU and the per-slot log-softmax (each
 O(tokens x hidden), about 1% of the above at the default sizes). Per history-cache mode, with ``T``
@@ -216,7 +217,7 @@ def forward_flops(
     attention = (
         4 * query_length * kv_length * config.num_attention_heads * config.head_dim * config.num_hidden_layers
     )
-    head = 2 * config.hidden_size * config.vocab_size * head_positions
+    head = 2 * config.hidden_size * max(config.code_slot_sizes) * head_positions
     return rows * (linear + attention + head)
 
 

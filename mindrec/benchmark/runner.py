@@ -298,12 +298,12 @@ def _training_details(output) -> dict[str, Any]:
     }
 
 
-def run_mindrec(
-    context: BenchmarkContext, plan_name: str, plan: ModelPlan, rows: Sequence[str], seed: int, causal: bool = False
-) -> list[dict[str, Any]]:
-    """Train one MindRec model (or, ``causal``, the TIGER-style control) and decode the test split once per row."""
+def train_mindrec(context: BenchmarkContext, plan_name: str, plan: ModelPlan, seed: int, causal: bool = False):
+    """Train one MindRec model (or, ``causal``, the TIGER-style control) with the plan's budget.
+
+    Returns ``(best model in eval mode, TrainOutput, tokenizer, task)``.
+    """
     from mindrec.baselines.tiger import causal_config
-    from mindrec.modeling.catalogue_index import CatalogueIndex
     from mindrec.modeling.modeling_mindrec_autoregressive import MindRecForAutoregressiveRecommendation
     from mindrec.pipeline import generation_config_from
     from mindrec.training.model_io import save_trained_model
@@ -328,6 +328,17 @@ def run_mindrec(
         save_trained_model(directory, trained, tokenizer, generation_config, record)
 
     best, output = _train(context, plan_name, plan, seed, model, task, model_args, save)
+    return best, output, tokenizer, task
+
+
+def run_mindrec(
+    context: BenchmarkContext, plan_name: str, plan: ModelPlan, rows: Sequence[str], seed: int, causal: bool = False
+) -> list[dict[str, Any]]:
+    """Train one MindRec model (or, ``causal``, the TIGER-style control) and decode the test split once per row."""
+    from mindrec.modeling.catalogue_index import CatalogueIndex
+    from mindrec.pipeline import generation_config_from
+
+    best, output, tokenizer, task = train_mindrec(context, plan_name, plan, seed, causal)
     profile = cost_profile(context, plan, task, best, tokenizer)
     catalogue = CatalogueIndex(tokenizer.item_codes, best.config.code_slot_sizes, best.config.num_category_levels)
     runs = []
@@ -511,4 +522,5 @@ __all__ = [
     "run_benchmark",
     "run_plan",
     "evaluate_row",
+    "train_mindrec",
 ]

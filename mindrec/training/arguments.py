@@ -98,10 +98,20 @@ class CodeArguments:
         default="reassign", **help_metadata("Collision strategy making codes one-to-one: reassign or extra_digit.")
     )
     code_seed: int = field(default=0, **help_metadata("Seed of the embedding SVD and the quantiser."))
+    collaborative_weight: float = field(
+        default=0.0,
+        **help_metadata(
+            "Share (0-1) of collaborative signal in the vectors quantised into SIDs: item co-occurrence in the "
+            "training split (PPMI + SVD) next to the content embedding; 0 = content only."
+        ),
+    )
+    collaborative_dim: int = field(default=64, **help_metadata("Size of the collaborative item vectors."))
 
     def __post_init__(self):
         _non_negative(self, "num_category_levels", "num_sid_digits")
-        _positive(self, "codebook_size")
+        _positive(self, "codebook_size", "collaborative_dim")
+        if not 0.0 <= self.collaborative_weight <= 1.0:
+            raise ValueError(f"`collaborative_weight` must be in [0, 1], got {self.collaborative_weight}.")
         if self.num_category_levels + self.num_sid_digits < 1:
             raise ValueError("A code needs at least one slot: num_category_levels + num_sid_digits >= 1.")
 
@@ -128,6 +138,24 @@ class ModelArguments:
     intermediate_size: int = field(default=512, **help_metadata("Small setting: SwiGLU inner width."))
     num_hidden_layers: int = field(default=2, **help_metadata("Small setting: transformer blocks."))
     num_attention_heads: int = field(default=4, **help_metadata("Small setting: attention heads."))
+    prompt_attends_canvas: bool = field(
+        default=True,
+        **help_metadata(
+            "Small setting: False lets the history attend only to itself (the canvas still sees all): one "
+            "history encoding then serves many training views, and the decoding prompt cache is exact."
+        ),
+    )
+    num_random_views: int = field(
+        default=1,
+        **help_metadata("Small setting: random masking views per training row (> 1 needs prompt_attends_canvas False)."),
+    )
+    num_path_views: int = field(
+        default=0,
+        **help_metadata(
+            "Small setting: also train on this many states of a coarse-to-fine decoding path per row "
+            "(0 .. code_length; needs prompt_attends_canvas False)."
+        ),
+    )
     backbone_path: str | None = field(
         default=None, **help_metadata("LLM setting: a converted LLaDA-layout MindRec checkpoint folder.")
     )
@@ -166,7 +194,12 @@ class ModelArguments:
             "deftrec_item_vector_dim",
             "deftrec_inference_steps",
         )
-        _non_negative(self, "deftrec_num_negatives")
+        _non_negative(self, "deftrec_num_negatives", "num_random_views", "num_path_views")
+        if self.num_random_views + self.num_path_views != 1 and self.prompt_attends_canvas:
+            raise ValueError(
+                f"num_random_views={self.num_random_views} + num_path_views={self.num_path_views} views need "
+                "prompt_attends_canvas=False (the views share one encoding of the history)."
+            )
         if not 0.0 <= self.lora_dropout < 1.0:
             raise ValueError(f"`lora_dropout` must be in [0, 1), got {self.lora_dropout}.")
         if self.model_setting == "llm":
@@ -246,6 +279,12 @@ class TrainingArguments:
     eval_steps: int | None = field(
         default=None, **help_metadata("Validate every N steps; unset validates at the end of every epoch.")
     )
+    early_stopping_patience: int | None = field(
+        default=None,
+        **help_metadata(
+            "Stop when this many validations in a row bring no new best selection_metric; unset trains to the end."
+        ),
+    )
     save_steps: int | None = field(
         default=None,
         **help_metadata("Write a resumable checkpoint every N steps; unset writes one at every validation."),
@@ -269,6 +308,7 @@ class TrainingArguments:
             "save_steps",
             "save_total_limit",
             "max_grad_norm",
+            "early_stopping_patience",
         )
         _non_negative(self, "weight_decay", "warmup_steps")
         _choice(self, "lr_schedule", LR_SCHEDULES)

@@ -51,6 +51,9 @@ def build_small_model(
         num_hidden_layers=model_args.num_hidden_layers,
         num_attention_heads=model_args.num_attention_heads,
         max_position_embeddings=max(64, longest + tokenizer.code_length),
+        prompt_attends_canvas=model_args.prompt_attends_canvas,
+        num_random_views=model_args.num_random_views,
+        num_path_views=model_args.num_path_views,
     )
     model = MindRecForRecommendation(config)
     set_mask_eps(model, mask_eps)

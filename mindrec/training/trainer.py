@@ -46,6 +46,7 @@ from .checkpointing import (
 )
 from .lr_schedule import build_lr_scheduler
 from .model_unwrap import unwrap_task_model
+from .run_history import CURVES_FILE, matplotlib_available, plot_learning_curves, write_run_metrics
 
 logger = logging.getLogger(__name__)
 
@@ -105,6 +106,8 @@ class TrainOutput:
         train_seconds: wall-clock seconds of this call.
         final_dir, best_dir: the saved model folders (``best_dir`` None without validation).
         stopped_early: ``stop_at_step`` ended the call before the last step.
+        stopped_by_patience: ``early_stopping_patience`` validations in a row brought no new best, so
+            training ended before ``total_steps`` (``final/`` is still written).
     """
 
     global_step: int
@@ -115,6 +118,7 @@ class TrainOutput:
     final_dir: Path | None = None
     best_dir: Path | None = None
     stopped_early: bool = False
+    stopped_by_patience: bool = False
 
 
 class Trainer:
@@ -203,6 +207,9 @@ class Trainer:
             "best_metric": None,
             "best_step": None,
             "validation": [],
+            "loss_history": [],
+            "train_seconds": 0.0,
+            "stopped_by_patience": False,
             "model_signature": self.signature,
             **self._run_settings(),
         }
@@ -293,6 +300,8 @@ class Trainer:
                     for key in ("global_step", "epoch", "best_metric", "best_step", "validation")
                 }
             )
+            # Checkpoints written before the run history existed lack these keys.
+            state.update({key: saved[key] for key in ("loss_history", "train_seconds") if key in saved})
             logger.info("Resumed from %s at step %d", path, state["global_step"])
 
         if accelerator.is_main_process:
@@ -315,6 +324,7 @@ class Trainer:
         running_loss, running_steps = torch.zeros((), device=accelerator.device), 0
         order_epoch, order = None, None
         stopped_early = False
+        step_clock = time.perf_counter()
         while state["global_step"] < self.total_steps:
             step = state["global_step"]
             epoch = step // self.steps_per_epoch
@@ -342,10 +352,22 @@ class Trainer:
             running_loss += loss.detach().float()
             running_steps += 1
             progress.update(1)
+            now = time.perf_counter()
+            state["train_seconds"] += now - step_clock
+            step_clock = now
             if step % args.logging_steps == 0 or step == self.total_steps:
                 mean_loss = float(accelerator.reduce(running_loss, "mean")) / running_steps
                 running_loss.zero_()
                 running_steps = 0
+                state["loss_history"].append(
+                    {
+                        "step": step,
+                        "epoch": round(state["epoch"], 4),
+                        "seconds": round(state["train_seconds"], 2),
+                        "loss": mean_loss,
+                        "learning_rate": scheduler.get_last_lr()[0],
+                    }
+                )
                 if accelerator.is_main_process:
                     logger.info(
                         "step %d/%d epoch %.2f loss %.4f lr %.2e",
@@ -366,18 +388,31 @@ class Trainer:
             )
             if validate:
                 self._record_validation(state, step)
+                state["stopped_by_patience"] = not last and self._patience_exhausted(state)
+                step_clock = time.perf_counter()  # validation time is not training time
             save = (
                 (args.save_steps and step % args.save_steps == 0)
                 or (not args.save_steps and validate)
                 or last
             )
             stop = stop_at_step is not None and step >= stop_at_step and not last
-            if save or stop:
+            if save or stop or state["stopped_by_patience"]:
                 save_checkpoint(accelerator, self.output_dir, step, state, args.save_total_limit)
             if stop:
                 stopped_early = True
                 break
+            if state["stopped_by_patience"]:
+                logger.info(
+                    "Early stopping at step %d: %d validations without a new best %s (best: step %s).",
+                    step,
+                    args.early_stopping_patience,
+                    self.eval_args.selection_metric,
+                    state["best_step"],
+                )
+                break
         progress.close()
+        if accelerator.is_main_process:
+            self._write_history(state)
 
         final_dir = None
         if not stopped_early:
@@ -395,12 +430,46 @@ class Trainer:
             final_dir=final_dir,
             best_dir=best_dir,
             stopped_early=stopped_early,
+            stopped_by_patience=state["stopped_by_patience"],
         )
+
+    def _patience_exhausted(self, state: dict[str, Any]) -> bool:
+        """``early_stopping_patience`` validations in a row since the best one brought no new best."""
+        patience = self.args.early_stopping_patience
+        if patience is None or state["best_step"] is None:
+            return False
+        since_best = sum(1 for entry in state["validation"] if entry["step"] > state["best_step"])
+        return since_best >= patience
+
+    def _write_history(self, state: dict[str, Any]) -> None:
+        """``metrics.json`` and, when matplotlib is installed, ``learning_curves.png`` in output_dir."""
+        path = write_run_metrics(
+            self.output_dir,
+            {
+                "loss": state["loss_history"],
+                "validation": state["validation"],
+                "best_step": state["best_step"],
+                "selection_metric": self.eval_args.selection_metric,
+                "stopped_by_patience": state["stopped_by_patience"],
+            },
+        )
+        if not state["validation"]:
+            return
+        if not matplotlib_available():
+            logger.info("Wrote %s; learning_curves.png needs matplotlib (pip install 'mindrec[bench]').", path)
+            return
+        metric = self.eval_args.selection_metric
+        plot_learning_curves({self.output_dir.name: state["validation"]}, self.output_dir / CURVES_FILE, metric=metric)
 
     def _record_validation(self, state: dict[str, Any], step: int) -> None:
         metrics = self._validate(step)
         name = self.eval_args.selection_metric
-        entry = {"step": step, "epoch": round(step / self.steps_per_epoch, 4), **metrics}
+        entry = {
+            "step": step,
+            "epoch": round(step / self.steps_per_epoch, 4),
+            "seconds": round(state["train_seconds"], 2),
+            **metrics,
+        }
         state["validation"].append(entry)
         improved = state["best_metric"] is None or metrics[name] > state["best_metric"]
         if self.accelerator.is_main_process:

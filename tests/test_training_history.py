@@ -1,0 +1,66 @@
+"""The run's history: early stopping on validation with a patience, metrics.json, learning curves."""
+
+import json
+
+import pytest
+from training_support import tiny_arguments
+
+from mindrec.pipeline import build_run
+from mindrec.training.run_history import METRICS_FILE, plot_learning_curves
+from mindrec.training.trainer import Trainer, make_accelerator
+
+
+def make_trainer(output_dir, scores, **overrides):
+    """A tiny trainer whose validation returns ``scores`` in turn (as ndcg@5), one per validation."""
+    arguments = tiny_arguments(output_dir, eval_steps=2, save_steps=100, logging_steps=1, **overrides)
+    _, _, _, train_args, eval_args = arguments
+    accelerator = make_accelerator("no")
+    data, model, _, _, task, signature = build_run(*arguments, accelerator)
+    saved = []
+    trainer = Trainer(
+        model, task, data.splits["train"], data.splits["validation"], train_args, eval_args, signature,
+        save_model=lambda directory, _model: saved.append(directory.name), accelerator=accelerator,
+    )
+    pending = list(scores)
+    trainer._validate = lambda step: {"ndcg@5": pending.pop(0)}
+    return trainer, saved
+
+
+def test_patience_stops_after_that_many_validations_without_a_new_best(tmp_path):
+    # Validations at steps 2, 4, 6, 8 ...: best at step 4, then two without improvement -> stop at 8.
+    trainer, saved = make_trainer(tmp_path, [0.1, 0.3, 0.3, 0.2, 0.9], max_steps=20, early_stopping_patience=2)
+    output = trainer.train()
+    assert output.stopped_by_patience and not output.stopped_early
+    assert output.global_step == 8 and output.best_step == 4 and output.best_metric == 0.3
+    assert [entry["step"] for entry in output.validation] == [2, 4, 6, 8]
+    assert saved == ["best", "best", "final"]  # best at steps 2 and 4, final/ still written
+    history = json.loads((tmp_path / METRICS_FILE).read_text())
+    assert history["best_step"] == 4 and history["stopped_by_patience"] is True
+    assert [entry["step"] for entry in history["loss"]] == list(range(1, 9))
+    assert all(entry["loss"] > 0 and entry["learning_rate"] > 0 for entry in history["loss"])
+    seconds = [entry["seconds"] for entry in history["validation"]]
+    assert seconds == sorted(seconds) and [entry["ndcg@5"] for entry in history["validation"]] == [0.1, 0.3, 0.3, 0.2]
+
+
+def test_without_patience_training_runs_to_the_end(tmp_path):
+    trainer, _ = make_trainer(tmp_path, [0.3, 0.2, 0.1, 0.0], max_steps=8)
+    output = trainer.train()
+    assert output.global_step == 8 and not output.stopped_by_patience and output.best_step == 2
+
+
+def test_patience_never_cuts_the_last_step(tmp_path):
+    trainer, _ = make_trainer(tmp_path, [0.3, 0.2, 0.1], max_steps=6, early_stopping_patience=2)
+    output = trainer.train()
+    assert output.global_step == 6 and not output.stopped_by_patience
+
+
+def test_learning_curves_plot(tmp_path):
+    pytest.importorskip("matplotlib", reason="learning-curve plots need the optional 'bench' extra")
+    curves = {
+        "a": [{"step": 10, "seconds": 1.0, "ndcg@10": 0.1}, {"step": 20, "seconds": 2.0, "ndcg@10": 0.2}],
+        "b": [{"step": 10, "seconds": 3.0, "ndcg@10": 0.05}],
+    }
+    path = plot_learning_curves(curves, tmp_path / "curves.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(ValueError, match="ndcg@10"):
+        plot_learning_curves({"a": [{"step": 1, "hr@1": 0.1}]}, tmp_path / "none.png")
