@@ -100,13 +100,15 @@ def load_or_build_code_table(
 
     items = list(data.items)
     embedding: Any = args.code_embedding
+    if args.collaborative_weight > 0:
+        embedding = content_and_collaborative_vectors(data, args, show_progress)
     logger.info(
         "Building item codes: %d items, %d category levels + %d SID digits (codebook %d, %s, %s)",
         len(items),
         args.num_category_levels,
         args.num_sid_digits,
         args.codebook_size,
-        embedding,
+        args.code_embedding + (f" + {args.collaborative_weight:g} co-occurrence" if args.collaborative_weight else ""),
         args.quantizer,
     )
     table = build_item_codes(
@@ -130,4 +132,18 @@ def load_or_build_code_table(
     return table.to_json()
 
 
-__all__ = ["align_code_table", "load_data", "load_or_build_code_table"]
+def content_and_collaborative_vectors(data: PreparedData, args: CodeArguments, show_progress: bool = True):
+    """The item vectors quantised into SIDs: the content embedding next to co-occurrence vectors of the
+    training split, weighted by ``args.collaborative_weight`` (see :mod:`mindrec.tokenization.collaborative`)."""
+    from mindrec.tokenization.collaborative import combine_item_vectors, cooccurrence_item_vectors
+    from mindrec.tokenization.text_embeddings import embed_items
+
+    content = embed_items(list(data.items), args.code_embedding, seed=args.code_seed, show_progress=show_progress)
+    train = data.splits["train"]
+    collaborative = cooccurrence_item_vectors(
+        train["history"], train["target"], data.num_items, dim=args.collaborative_dim, seed=args.code_seed
+    )
+    return combine_item_vectors(content.vectors, collaborative, args.collaborative_weight)
+
+
+__all__ = ["align_code_table", "content_and_collaborative_vectors", "load_data", "load_or_build_code_table"]
