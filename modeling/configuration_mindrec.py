@@ -50,12 +50,21 @@ class MindRecConfig(PreTrainedConfig):
             positions) attends to prompt and canvas. The prompt's keys/values then do not depend on the
             canvas, so one prompt encoding serves many noisy canvases in a training step
             (``num_random_views`` / ``num_path_views``) and the decoding prompt cache is exact.
+        causal_prompt: with ``prompt_attends_canvas=False``, each prompt position attends only to itself
+            and earlier prompt positions (a SASRec-style causal history encoder); the canvas still attends
+            to the whole prompt and to itself.
         num_random_views: training noise draws per row and step, each with its own mask rate ``t``
             (views > 1 need ``prompt_attends_canvas=False``: they share the row's prompt encoding).
         num_path_views: also train on this many of the ``code_length`` nested states a coarse-to-fine
             decoder visits (drawn per row without replacement; ``code_length`` = all): category levels
             filled coarse to fine, then semantic-ID digits in a random order per row (state 0 is fully
             masked, the last has one slot masked). Needs ``prompt_attends_canvas=False``.
+        num_items: catalogue size; needed by ``history_item_embeddings``.
+        history_item_embeddings: with the pooled history encoding, add a learned per-item embedding to
+            each history item's summed code embeddings (collaborative identity next to the shared code
+            parts, as ID-based recommenders have). The model keeps the catalogue's codes
+            (``item_code_keys`` buffer) to find a history item's index from its code; the output stays
+            generative (the model still writes the next item's code).
     """
 
     model_type = "mindrec"
@@ -100,8 +109,11 @@ class MindRecConfig(PreTrainedConfig):
     is_causal: bool = False
     mask_eps: float = 0.5
     prompt_attends_canvas: bool = True
+    causal_prompt: bool = False
     num_random_views: int = 1
     num_path_views: int = 0
+    num_items: int | None = None
+    history_item_embeddings: bool = False
 
     def __post_init__(self, **kwargs):
         if self.head_dim is None:
@@ -170,6 +182,8 @@ class MindRecConfig(PreTrainedConfig):
             raise ValueError(f"`num_path_views` must be in [0, code_length={self.code_length}], got {self.num_path_views}.")
         if self.num_random_views + self.num_path_views == 0:
             raise ValueError("No training views: set `num_random_views` or `num_path_views` >= 1.")
+        if self.causal_prompt and (self.prompt_attends_canvas or self.is_causal):
+            raise ValueError("`causal_prompt=True` needs `prompt_attends_canvas=False` on a bidirectional model.")
         several = self.num_random_views + self.num_path_views > 1
         if several and (self.prompt_attends_canvas or self.is_causal):
             raise ValueError(
@@ -177,6 +191,23 @@ class MindRecConfig(PreTrainedConfig):
                 "need a bidirectional model whose prompt does not attend to the canvas "
                 "(`prompt_attends_canvas=False`, `is_causal=False`)."
             )
+
+    def validate_history_item_embeddings(self):
+        """Per-item history embeddings need the pooled encoding, the catalogue size and codes that fit a key."""
+        if self.num_items is not None and self.num_items < 1:
+            raise ValueError(f"`num_items` must be >= 1, got {self.num_items}.")
+        if not self.history_item_embeddings:
+            return
+        if self.history_encoding != "pooled" or self.num_items is None:
+            raise ValueError(
+                f'`history_item_embeddings=True` needs history_encoding="pooled" (got {self.history_encoding!r}) '
+                f"and `num_items` (got {self.num_items})."
+            )
+        key_space = 1
+        for size in self.code_slot_sizes:
+            key_space *= size
+        if key_space >= 2**62:
+            raise ValueError(f"The code space {self.code_slot_sizes} is too large to key items by their code in int64.")
 
     def validate_code_layout(self):
         """The item-code slots fit in the vocabulary and agree with the slot counts."""

@@ -254,8 +254,47 @@ class MindRecModel(MindRecPreTrainedModel):
         )
         self.norm = MindRecRMSNorm(config.hidden_size, eps=config.rms_norm_eps)
         self.rotary_emb = MindRecRotaryEmbedding(config)
+        self.item_embeddings = None
+        if config.history_item_embeddings:
+            self.item_embeddings = nn.Embedding(config.num_items, config.hidden_size)
+            # Code key of every item, in item order (set by `set_item_codes`; saved with the weights).
+            self.item_code_keys = nn.Buffer(torch.full((config.num_items,), -1, dtype=torch.long))
         self.gradient_checkpointing = False
         self.post_init()
+
+    def _code_keys(self, slot_values: torch.LongTensor) -> torch.LongTensor:
+        """Mixed-radix key of codes ``[..., code_length]`` (slot values) -> ``[...]``; one-to-one with codes."""
+        key = torch.zeros(slot_values.shape[:-1], dtype=torch.long, device=slot_values.device)
+        for slot, size in enumerate(self.config.code_slot_sizes):
+            key = key * size + slot_values[..., slot]
+        return key
+
+    @torch.no_grad()
+    def set_item_codes(self, item_codes: torch.LongTensor) -> None:
+        """Install the catalogue's codes ``[num_items, code_length]`` (slot values, row = item index)."""
+        if self.item_embeddings is None:
+            raise ValueError("`set_item_codes` is for models with `history_item_embeddings=True`.")
+        item_codes = torch.as_tensor(item_codes, dtype=torch.long, device=self.item_code_keys.device)
+        expected = (self.config.num_items, self.config.code_length)
+        if tuple(item_codes.shape) != expected:
+            raise ValueError(f"`item_codes` must be {list(expected)}, got {list(item_codes.shape)}.")
+        keys = self._code_keys(item_codes)
+        if keys.unique().numel() != keys.numel():
+            raise ValueError("`item_codes` are not one-to-one with items: two items share a code.")
+        self.item_code_keys.copy_(keys)
+
+    def history_item_indices(self, history_code_ids: torch.LongTensor, valid_item: torch.BoolTensor) -> torch.LongTensor:
+        """Item index of every valid history item ``[B, H]`` from its code tokens ``[B, H, L]`` (0 at padding)."""
+        if bool((self.item_code_keys < 0).any()):
+            raise ValueError("History item embeddings need the catalogue's codes: call `set_item_codes` first.")
+        low, _ = self._code_token_ranges(history_code_ids.device)
+        keys = self._code_keys((history_code_ids - low).clamp(min=0))
+        sorted_keys, order = self.item_code_keys.sort()
+        position = torch.searchsorted(sorted_keys, keys).clamp(max=sorted_keys.numel() - 1)
+        found = sorted_keys[position] == keys
+        if bool((valid_item & ~found).any()):
+            raise ValueError("`history_code_ids` holds a code that is not in the model's catalogue.")
+        return torch.where(valid_item, order[position], 0)
 
     def get_input_embeddings(self) -> nn.Embedding:
         return self.embed_tokens
@@ -270,7 +309,8 @@ class MindRecModel(MindRecPreTrainedModel):
 
         With ``history_encoding="pooled"``, each ``[ITEM]`` placeholder in ``input_ids`` takes the sum
         of the code-token embeddings of the next history item in ``history_code_ids [batch, items,
-        code_length]`` (rows made only of ``pad_token_id`` are padding and are skipped).
+        code_length]`` (rows made only of ``pad_token_id`` are padding and are skipped), plus the item's
+        own embedding with ``history_item_embeddings``.
         """
         vocab = self.config.vocab_size
         if input_ids.numel() and (int(input_ids.min()) < 0 or int(input_ids.max()) >= vocab):
@@ -308,6 +348,8 @@ class MindRecModel(MindRecPreTrainedModel):
                 f"Row {row} has {int(placeholders[row])} [ITEM] placeholders but {int(items[row])} history items."
             )
         item_embeds = self.embed_tokens(history_code_ids).sum(-2)  # [B, H, d]; padding rows unused
+        if self.item_embeddings is not None:
+            item_embeds = item_embeds + self.item_embeddings(self.history_item_indices(history_code_ids, valid_item))
         return embeds.masked_scatter(is_placeholder[..., None], item_embeds[valid_item])
 
     def _code_token_ranges(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
@@ -351,9 +393,11 @@ class MindRecModel(MindRecPreTrainedModel):
         positions = torch.arange(seq_length, device=device)
         is_canvas = positions >= seq_length - self.config.code_length
         layout = is_canvas[:, None] | ~is_canvas[None, :]  # [query, key]
+        if self.config.causal_prompt:
+            layout &= is_canvas[:, None] | (positions[None, :] <= positions[:, None])
         if attention_mask is None:
             return layout[None, None]
-        return layout[None, None] & attention_mask.bool()[:, None, None, :]
+        return with_self_attention(layout[None, None] & attention_mask.bool()[:, None, None, :])
 
     def forward(
         self,
@@ -410,11 +454,20 @@ class MindRecModel(MindRecPreTrainedModel):
         return BaseModelOutput(last_hidden_state=self.norm(hidden_states))
 
 
-def packed_views_mask(prompt_mask: torch.BoolTensor, num_views: int, code_length: int) -> torch.BoolTensor:
+def with_self_attention(mask: torch.BoolTensor) -> torch.BoolTensor:
+    """``mask [..., q, q]`` with every query also attending to itself: a left-padding query of a causal
+    prompt would otherwise attend to nothing (an all-False row makes SDPA return NaN); its output is unused."""
+    return mask | torch.eye(mask.shape[-1], dtype=torch.bool, device=mask.device)
+
+
+def packed_views_mask(
+    prompt_mask: torch.BoolTensor, num_views: int, code_length: int, causal_prompt: bool = False
+) -> torch.BoolTensor:
     """Bool attention mask ``[B, 1, P + V*L, P + V*L]`` of a row packed as ``prompt | canvas_1 .. canvas_V``.
 
-    Prompt queries attend to the prompt's tokens (``prompt_mask [B, P]``, 1 = token); the queries of
-    canvas ``v`` attend to the prompt's tokens and to canvas ``v``'s own ``code_length`` slots.
+    Prompt queries attend to the prompt's tokens (``prompt_mask [B, P]``, 1 = token; with
+    ``causal_prompt`` only to earlier ones and themselves); the queries of canvas ``v`` attend to the
+    prompt's tokens and to canvas ``v``'s own ``code_length`` slots.
     """
     batch, prompt_length = prompt_mask.shape
     device = prompt_mask.device
@@ -422,9 +475,11 @@ def packed_views_mask(prompt_mask: torch.BoolTensor, num_views: int, code_length
     # Block id of every packed position: -1 = prompt, v = canvas v.
     view = torch.where(block < prompt_length, -1, (block - prompt_length) // code_length)
     is_prompt_key = view[None, :] < 0
+    if causal_prompt:
+        is_prompt_key = is_prompt_key & ((view[:, None] >= 0) | (block[None, :] <= block[:, None]))
     layout = is_prompt_key | ((view[:, None] == view[None, :]) & (view[:, None] >= 0))  # [q, k]
     keys = torch.cat([prompt_mask.bool(), prompt_mask.new_ones(batch, num_views * code_length, dtype=torch.bool)], 1)
-    return layout[None, None] & keys[:, None, None, :]
+    return with_self_attention(layout[None, None] & keys[:, None, None, :])
 
 
 @dataclass
@@ -694,7 +749,7 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
         )
         hidden = self.model(
             input_ids=packed_ids,
-            attention_mask=packed_views_mask(prompt_pad, views, length),
+            attention_mask=packed_views_mask(prompt_pad, views, length, self.config.causal_prompt),
             position_ids=packed_positions,
             history_code_ids=history_code_ids,
             **kwargs,

@@ -53,8 +53,9 @@ def test_packed_views_mask_layout():
     prompt = torch.tensor([[0, 1, 1], [1, 1, 1]])
     mask = packed_views_mask(prompt, num_views=2, code_length=2)[:, 0]  # [B, 7, 7]
     assert mask.shape == (2, 7, 7)
-    # Prompt queries: prompt tokens only (never a canvas, never padding).
-    assert mask[0, :3].tolist() == [[False, True, True, False, False, False, False]] * 3
+    # Prompt queries: prompt tokens only (never a canvas, never padding; a padding query sees itself).
+    assert mask[0, 1:3].tolist() == [[False, True, True, False, False, False, False]] * 2
+    assert mask[0, 0].tolist() == [True, True, True, False, False, False, False]
     # View 0 queries: prompt tokens + view 0; view 1 queries: prompt tokens + view 1.
     assert mask[1, 3].tolist() == [True, True, True, True, True, False, False]
     assert mask[1, 6].tolist() == [True, True, True, False, False, True, True]
@@ -167,3 +168,31 @@ def test_a_subset_of_path_states_is_drawn_per_row_in_path_order():
     assert counts.sum() == 1500 and bool((counts > 150).all())  # every state is drawn (uniformly: ~214 each)
     with pytest.raises(ValueError, match="num_path_views"):
         schedule.sample_views(2, 7, 3, num_random_views=0, num_path_views=8)
+
+
+def test_causal_prompt_sees_only_earlier_history_and_the_cache_stays_exact():
+    model = isolated_model(seed=2, causal_prompt=True)
+    batch = random_batch(model.config, pad=(0, 3, 5))
+    length = model.config.code_length
+    hidden = model.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
+    # Changing the last history token changes no earlier prompt state (and does change the canvas).
+    changed = batch["input_ids"].clone()
+    changed[:, -length - 2] = model.config.code_token_offset + 1
+    other = model.model(input_ids=changed, attention_mask=batch["attention_mask"]).last_hidden_state
+    keep = batch["attention_mask"][:, : -length - 2].bool()
+    torch.testing.assert_close(hidden[:, : -length - 2][keep], other[:, : -length - 2][keep], atol=1e-6, rtol=0)
+    assert not torch.allclose(hidden[:, -length:], other[:, -length:], atol=1e-4)
+    assert torch.isfinite(hidden).all()  # left-padding queries of a causal prompt do not produce NaN
+    exact = model.build_canvas_scorer(batch["input_ids"], batch["attention_mask"], history_cache="exact")
+    cached = model.build_canvas_scorer(batch["input_ids"], batch["attention_mask"], history_cache="prompt_cache")
+    canvas = torch.tensor([[-1, -1, -1, -1, -1], [2, -1, 5, -1, -1], [0, 3, 1, 1, 7]])
+    rows = torch.tensor([0, 1, 2])
+    torch.testing.assert_close(cached(canvas, rows), exact(canvas, rows), atol=1e-5, rtol=0)
+    packed_model = isolated_model(seed=2, causal_prompt=True, num_random_views=1, num_path_views=2)
+    views = torch.ones(3, 3, length, dtype=torch.bool)
+    views[:, 1, 0] = False
+    packed = packed_model(**batch, noise_mask=views)
+    single = packed_model(**batch, noise_mask=views[:, 1])
+    torch.testing.assert_close(packed.canvas_log_probs[:, 1], single.canvas_log_probs, atol=1e-5, rtol=0)
+    with pytest.raises(StrictDataclassClassValidationError, match="causal_prompt"):
+        tiny_config(causal_prompt=True)

@@ -30,6 +30,7 @@ def causal_config(config: MindRecConfig) -> MindRecConfig:
             "is_causal": True,
             "architectures": None,
             "prompt_attends_canvas": True,
+            "causal_prompt": False,
             "num_random_views": 1,
             "num_path_views": 0,
         }

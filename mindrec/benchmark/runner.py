@@ -307,7 +307,7 @@ def train_mindrec(context: BenchmarkContext, plan_name: str, plan: ModelPlan, se
     from mindrec.modeling.modeling_mindrec_autoregressive import MindRecForAutoregressiveRecommendation
     from mindrec.pipeline import generation_config_from
     from mindrec.training.model_io import save_trained_model
-    from mindrec.training.model_setup import build_item_tokenizer, build_small_model
+    from mindrec.training.model_setup import build_item_tokenizer, build_small_model, install_item_codes
     from mindrec.training.tasks import MindRecTask
 
     table = code_table_for(context, plan, seed)
@@ -320,6 +320,7 @@ def train_mindrec(context: BenchmarkContext, plan_name: str, plan: ModelPlan, se
         # The same backbone config with a causal mask (the diffusion model built above is discarded).
         set_seed(seed)
         model = MindRecForAutoregressiveRecommendation(causal_config(model.config))
+        install_item_codes(model, tokenizer)
     generation_config = generation_config_from(context.evaluation_args(plan))
     model.generation_config = generation_config
     task = MindRecTask(tokenizer, generation_config, ocn=bool(plan.training.get("ocn", False)))

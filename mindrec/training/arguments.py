@@ -145,6 +145,13 @@ class ModelArguments:
             "history encoding then serves many training views, and the decoding prompt cache is exact."
         ),
     )
+    causal_prompt: bool = field(
+        default=False,
+        **help_metadata(
+            "Small setting, with prompt_attends_canvas False: history positions attend only to earlier ones "
+            "(SASRec-style); the canvas still sees the whole history."
+        ),
+    )
     num_random_views: int = field(
         default=1,
         **help_metadata("Small setting: random masking views per training row (> 1 needs prompt_attends_canvas False)."),
@@ -154,6 +161,13 @@ class ModelArguments:
         **help_metadata(
             "Small setting: also train on this many states of a coarse-to-fine decoding path per row "
             "(0 .. code_length; needs prompt_attends_canvas False)."
+        ),
+    )
+    history_item_embeddings: bool = field(
+        default=False,
+        **help_metadata(
+            "Small setting, pooled history: add a learned per-item embedding to each history item's code "
+            "embeddings (the output stays the item's code)."
         ),
     )
     backbone_path: str | None = field(

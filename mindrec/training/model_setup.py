@@ -36,6 +36,12 @@ def set_mask_eps(model: MindRecForRecommendation, mask_eps: float | None) -> Non
     )
 
 
+def install_item_codes(model, tokenizer) -> None:
+    """Give a model with history item embeddings the catalogue's codes (a no-op for other models)."""
+    if model.config.history_item_embeddings:
+        model.model.set_item_codes(tokenizer.item_codes)
+
+
 def build_small_model(
     tokenizer, model_args: ModelArguments, mask_eps: float | None = None
 ) -> MindRecForRecommendation:
@@ -52,10 +58,14 @@ def build_small_model(
         num_attention_heads=model_args.num_attention_heads,
         max_position_embeddings=max(64, longest + tokenizer.code_length),
         prompt_attends_canvas=model_args.prompt_attends_canvas,
+        causal_prompt=model_args.causal_prompt,
         num_random_views=model_args.num_random_views,
         num_path_views=model_args.num_path_views,
+        num_items=tokenizer.num_items,
+        history_item_embeddings=model_args.history_item_embeddings,
     )
     model = MindRecForRecommendation(config)
+    install_item_codes(model, tokenizer)
     set_mask_eps(model, mask_eps)
     parameters = sum(parameter.numel() for parameter in model.parameters())
     logger.info(
@@ -123,5 +133,6 @@ __all__ = [
     "build_item_tokenizer",
     "build_small_model",
     "deftrec_item_vectors",
+    "install_item_codes",
     "set_mask_eps",
 ]

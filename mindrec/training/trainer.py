@@ -389,6 +389,8 @@ class Trainer:
             if validate:
                 self._record_validation(state, step)
                 state["stopped_by_patience"] = not last and self._patience_exhausted(state)
+                if accelerator.is_main_process and not last:
+                    self._write_history(state, plot=False)
                 step_clock = time.perf_counter()  # validation time is not training time
             save = (
                 (args.save_steps and step % args.save_steps == 0)
@@ -412,7 +414,7 @@ class Trainer:
                 break
         progress.close()
         if accelerator.is_main_process:
-            self._write_history(state)
+            self._write_history(state, plot=True)
 
         final_dir = None
         if not stopped_early:
@@ -441,8 +443,9 @@ class Trainer:
         since_best = sum(1 for entry in state["validation"] if entry["step"] > state["best_step"])
         return since_best >= patience
 
-    def _write_history(self, state: dict[str, Any]) -> None:
-        """``metrics.json`` and, when matplotlib is installed, ``learning_curves.png`` in output_dir."""
+    def _write_history(self, state: dict[str, Any], plot: bool) -> None:
+        """``metrics.json`` (rewritten at every validation, so a running job can be watched) and, with
+        ``plot`` and matplotlib installed, ``learning_curves.png`` in output_dir."""
         path = write_run_metrics(
             self.output_dir,
             {
@@ -453,7 +456,7 @@ class Trainer:
                 "stopped_by_patience": state["stopped_by_patience"],
             },
         )
-        if not state["validation"]:
+        if not plot or not state["validation"]:
             return
         if not matplotlib_available():
             logger.info("Wrote %s; learning_curves.png needs matplotlib (pip install 'mindrec[bench]').", path)
