@@ -31,6 +31,7 @@ slot of the sentence empty (item-only: ``[BOS] [SEP]`` + canvas).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import operator
 import os
@@ -284,19 +285,46 @@ def write_item_codes(path: str | os.PathLike, table: Mapping[str, Any]) -> None:
     )
     lines.append('  "codes": [\n' + ",\n".join(f"    {dump(c)}" for c in table["codes"]) + "\n  ]")
     text = "{\n" + "\n".join(lines) + "\n}\n"
-    # Remote code cannot import mindrec.io_utils, so the atomic write is spelled out here.
-    path = os.fspath(path)
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=os.path.dirname(path) or "."
-    )
+    _atomic_write_text(os.fspath(path), text)
+
+
+def _atomic_write_text(path: str, text: str) -> None:
+    """Write ``text`` through a temporary sibling and one rename, with the umask's mode (not mkstemp's 0600).
+
+    Remote code cannot import ``mindrec.io_utils``, so this is a minimal copy of ``atomic_write_text``
+    behaving the same way.
+    """
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=os.path.dirname(path) or ".")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def code_table_digest(table: Mapping[str, Any]) -> str:
+    """SHA-256 of what a code table means: its layout, and the item ids and codes in row order.
+
+    Metadata (``method``, ``stats``, ``category_tree`` names) is left out; reordering or swapping rows changes
+    the digest (a shuffled table decodes to the wrong items).
+    """
+    payload = [
+        table["num_category_levels"],
+        table["num_sid_digits"],
+        list(table["code_slot_sizes"]),
+        list(table["item_ids"]),
+        [list(code) for code in table["codes"]],
+    ]
+    text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _is_item(value: Any) -> bool:
@@ -409,6 +437,9 @@ class MindRecTokenizer(PreTrainedTokenizer):
             any larger value (e.g. LLaDA's 126464 embedding rows).
         text_tokenizer_subfolder (`str`, *optional*):
             Set by ``save_pretrained`` when a text tokenizer is saved in this subfolder (LLM setting).
+        code_table_sha256 (`str`, *optional*):
+            :func:`code_table_digest` of the code table, recorded in ``tokenizer_config.json`` on save; when given,
+            the table read must match it (a modified or shuffled ``item_codes.json`` is refused).
         code_table (`dict`, *optional*):
             An in-memory code table with the ``item_codes.json`` schema, instead of ``code_table_file``.
         text_tokenizer ([`PreTrainedTokenizerBase`], *optional*):
@@ -426,6 +457,7 @@ class MindRecTokenizer(PreTrainedTokenizer):
         max_history: int | None = 10,
         code_token_offset: int | None = None,
         text_tokenizer_subfolder: str | None = None,
+        code_table_sha256: str | None = None,
         *,
         code_table: Mapping[str, Any] | None = None,
         text_tokenizer: PreTrainedTokenizerBase | None = None,
@@ -442,6 +474,13 @@ class MindRecTokenizer(PreTrainedTokenizer):
                 else "MindRecTokenizer needs a code table: use MindRecTokenizer.from_code_table"
             )
         table = read_item_codes(code_table_file) if code_table is None else validate_item_codes(code_table)
+        digest = code_table_digest(table)
+        if code_table_sha256 is not None and code_table_sha256 != digest:
+            raise ValueError(
+                f"{code_table_file or 'the code table'} is not the code table this tokenizer was saved with "
+                f"(its SHA-256 {digest[:12]}... differs from code_table_sha256 {str(code_table_sha256)[:12]}... "
+                "in tokenizer_config.json): the file was modified, shuffled or replaced after saving"
+            )
         if history_encoding not in HISTORY_ENCODINGS:
             raise ValueError(f"history_encoding must be one of {HISTORY_ENCODINGS}, got {history_encoding!r}")
         _check_max_history(max_history)
@@ -507,6 +546,7 @@ class MindRecTokenizer(PreTrainedTokenizer):
             history_encoding=history_encoding,
             max_history=max_history,
             code_token_offset=code_token_offset,
+            code_table_sha256=digest,
             **kwargs,
         )
         logger.info(
@@ -1029,6 +1069,7 @@ class MindRecTokenizer(PreTrainedTokenizer):
 __all__ = [
     "ALPACA_PREAMBLE",
     "CODE_TABLE_FILE",
+    "code_table_digest",
     "PROMPT_TEMPLATES",
     "MindRecTokenizer",
     "read_item_codes",
