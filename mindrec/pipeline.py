@@ -477,7 +477,27 @@ def evaluate_main(args: Sequence[str] | None = None) -> dict[str, dict[str, floa
             )
             atomic_write_text(Path(eval_args.metrics_json).with_suffix(".md"), table)
         print(table, flush=True)
+    problem = incomplete_lists(results, eval_args.num_return_items)
+    if problem:
+        raise SystemExit(f"error: {problem}")
     return metrics
+
+
+def incomplete_lists(results: dict[str, EvaluationResult], k: int) -> str | None:
+    """Why a model's ranked lists cannot be trusted (validity < 1: empty or invalid slots), or None.
+
+    Zeros in the table would otherwise pass for a bad model when the model (or its files) is broken.
+    """
+    for label, result in results.items():
+        if result.metrics["validity"] >= 1.0:
+            continue
+        lists = result.item_lists
+        short = int(((lists < 0).any(dim=1)).sum()) if lists.numel() else len(result.targets)
+        return (
+            f"{label}: validity {result.metrics['validity']:.4f} < 1 ({short} of {len(result.targets)} users got "
+            f"fewer than K={k} valid items); the scores above are not a fair measure of the model"
+        )
+    return None
 
 
 def main(
@@ -500,6 +520,7 @@ __all__ = [
     "evaluate_main",
     "evaluate_saved_model",
     "generation_config_from",
+    "incomplete_lists",
     "main",
     "report",
     "results_table",
