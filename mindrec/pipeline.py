@@ -160,6 +160,7 @@ def build_run(
 
     data = load_data(data_args)
     logger.info("Data %r: %s", data.name, data.statistics())
+    check_decoding_fits(eval_args, data.num_items)
     set_seed(train_args.seed)  # model initialisation
     tokenizer = generation_config = None
     lora = None
@@ -199,6 +200,16 @@ def build_run(
         code_table_sha256=code_table_digest(tokenizer.code_table) if tokenizer is not None else None,
     )
     return data, model, tokenizer, generation_config, task, signature
+
+
+def check_decoding_fits(eval_args: EvaluationArguments, num_items: int) -> None:
+    """Raise a ValueError before training when the decoding options cannot work on this catalogue (the
+    first validation would otherwise fail after the first epoch)."""
+    if eval_args.num_return_items > num_items:
+        raise ValueError(
+            f"num_return_items (K = {eval_args.num_return_items}) is larger than the catalogue ({num_items} items): "
+            "no decoder can return K distinct items; lower num_return_items (and eval_ks)."
+        )
 
 
 def run_record(*arguments) -> dict[str, Any]:
