@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_data_prepare_script import beauty_folder  # noqa: F401 - a fixture
 
 from mindrec.io_utils import MANIFEST_FILE
 
@@ -30,15 +31,9 @@ def run_script(script: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture
-def raw(tmp_path):
-    """A tiny Beauty-format dataset folder: ``sequences.txt`` + ``items.jsonl``."""
-    folder = tmp_path / "raw"
-    folder.mkdir()
-    (folder / "sequences.txt").write_text("1 1 2 3 4 5\n2 3 4 5 6\n")
-    (folder / "items.jsonl").write_text(
-        "".join(json.dumps({"item_id": i, "title": f"t{i}"}) + "\n" for i in range(1, 8))
-    )
-    return folder
+def raw(beauty_folder):  # noqa: F811 - the imported fixture, requested by name
+    """A tiny Beauty-format dataset folder (``tmp_path/tiny``): ``sequences.txt`` + ``items.jsonl``."""
+    return beauty_folder
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +71,7 @@ def test_prepare_data_never_replaces_what_it_did_not_write(raw, tmp_path, prepar
     with pytest.raises(SystemExit, match="exists and is not a folder"):
         prepare_main(["--input", str(raw), "--output", str(plain), "--overwrite"])
     assert snapshot(tmp_path) == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["plain", "raw", "unrelated"]  # no temporary folders
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plain", "tiny", "unrelated"]  # no temporary folders
 
 
 def test_prepare_data_replaces_its_own_output_only_when_asked(raw, tmp_path, prepare_main):
@@ -99,4 +94,4 @@ def test_prepare_data_replaces_its_own_output_only_when_asked(raw, tmp_path, pre
     assert replaced.returncode == 0, replaced.stderr
     assert json.loads((out / "prepared.json").read_text())["statistics"]["users"] == 1
     assert "Replacing the previous prepared-data output" in replaced.stderr
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "raw"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "tiny"]
