@@ -45,7 +45,7 @@ from mindrec.training.config_loading import parse_arguments
 from mindrec.training.data_setup import CODE_TABLE_FILE, align_code_table, load_data, load_or_build_code_table
 from mindrec.training.model_io import load_trained_model, read_run, save_trained_model
 from mindrec.training.model_unwrap import unwrap_task_model
-from mindrec.training.trainer import Trainer, TrainOutput, make_accelerator
+from mindrec.training.trainer import BEST_FOLDER, FINAL_FOLDER, Trainer, TrainOutput, make_accelerator
 
 logger = logging.getLogger(__name__)
 
@@ -319,7 +319,10 @@ def run(
     with output_dir_lock(train_args.output_dir) if main else contextlib.nullcontext():
         if main:
             prepare_output_dir(
-                train_args.output_dir, train_args.resume_from_checkpoint, train_args.overwrite_output_dir
+                train_args.output_dir,
+                train_args.resume_from_checkpoint,
+                train_args.overwrite_output_dir,
+                model_folders=(BEST_FOLDER, FINAL_FOLDER),
             )
         accelerator.wait_for_everyone()
         return _run(data_args, code_args, model_args, train_args, eval_args, accelerator, started)

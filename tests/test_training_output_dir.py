@@ -117,3 +117,12 @@ def test_overwrite_output_dir_says_loudly_what_it_removes(crashed_run, caplog):
     assert "checkpoint-00000002" in caplog.text
     assert not (crashed_run / "checkpoints").exists()
     assert (crashed_run / "item_codes.json").is_file()  # only the checkpoints are removed
+
+
+def test_a_foreign_best_folder_is_refused_before_training(tmp_path):
+    (tmp_path / "best").mkdir()
+    (tmp_path / "best" / "notes.txt").write_text("not a model")
+    before = snapshot(tmp_path)
+    with pytest.raises(FileExistsError, match=r"best already exists and is not a previous model output"):
+        prepare_output_dir(tmp_path, None, False, model_folders=("best", "final"))
+    assert snapshot(tmp_path) == before

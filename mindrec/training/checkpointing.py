@@ -353,16 +353,28 @@ def output_dir_lock(output_dir: str | os.PathLike) -> Iterator[Path]:
 
 
 def prepare_output_dir(
-    output_dir: str | os.PathLike, resume_from_checkpoint: str | None, overwrite_output_dir: bool
+    output_dir: str | os.PathLike,
+    resume_from_checkpoint: str | None,
+    overwrite_output_dir: bool,
+    model_folders: tuple[str, ...] = (),
 ) -> None:
     """Refuse to mix a new run into an output folder holding another run's checkpoints.
 
-    With ``overwrite_output_dir`` the old checkpoints are removed, and the log says which. Call it on the main
-    process, holding :func:`output_dir_lock`.
+    With ``overwrite_output_dir`` the old checkpoints are removed, and the log says which. ``model_folders``
+    (``best``, ``final``), which the run will replace, must be absent or previous model folders of mindrec:
+    checked now rather than at the first validation. Call it on the main process, holding
+    :func:`output_dir_lock`.
 
     Raises:
         ValueError: checkpoints exist, the run does not resume and ``overwrite_output_dir`` is off.
+        FileExistsError: a model folder path holds something mindrec did not write.
     """
+    from mindrec.io_utils import check_replaceable
+
+    from .model_io import MODEL_KIND
+
+    for name in model_folders:
+        check_replaceable(Path(output_dir) / name, MODEL_KIND, overwrite=True)
     root = checkpoints_root(output_dir)
     existing = list_checkpoints(root)
     if not existing or resume_from_checkpoint is not None:

@@ -250,7 +250,12 @@ class Trainer:
     def _check_output_dir(self) -> None:
         """Refuse to mix a new run into an output_dir holding another run's checkpoints (unless told to)."""
         if self.accelerator.is_main_process:
-            prepare_output_dir(self.output_dir, self.args.resume_from_checkpoint, self.args.overwrite_output_dir)
+            prepare_output_dir(
+                self.output_dir,
+                self.args.resume_from_checkpoint,
+                self.args.overwrite_output_dir,
+                model_folders=(BEST_FOLDER, FINAL_FOLDER),
+            )
         self.accelerator.wait_for_everyone()
 
     # ----------------------------------------------------------------------------------------------
