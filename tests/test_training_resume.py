@@ -6,8 +6,14 @@ import pytest
 import torch
 from training_support import tiny_arguments
 
+from mindrec.data import load_prepared, make_synthetic_dataset
 from mindrec.pipeline import build_run
-from mindrec.training.checkpointing import list_checkpoints, read_trainer_state, resolve_checkpoint
+from mindrec.training.checkpointing import (
+    data_fingerprint,
+    list_checkpoints,
+    read_trainer_state,
+    resolve_checkpoint,
+)
 from mindrec.training.model_unwrap import unwrap_task_model
 from mindrec.training.trainer import Trainer, make_accelerator
 
@@ -222,3 +228,13 @@ def test_resume_on_other_data_is_refused(stopped, code_table):
     output_dir, _ = stopped
     with pytest.raises(ValueError, match=r"different model:\n  data_sha256: checkpoint '[0-9a-f]{64}', this run"):
         make_trainer(output_dir, code_table, synthetic_seed=5, resume_from_checkpoint="latest").train()
+
+
+def test_data_fingerprint_is_the_content_not_the_storage(tmp_path):
+    data = make_synthetic_dataset(num_users=40, num_items=30, seed=0, max_history=5)
+    data.save_to_disk(tmp_path / "prepared")
+    assert data_fingerprint(load_prepared(tmp_path / "prepared")) == data_fingerprint(data)
+    other = make_synthetic_dataset(num_users=40, num_items=30, seed=1, max_history=5)
+    assert data_fingerprint(other) != data_fingerprint(data)
+    fewer = make_synthetic_dataset(num_users=40, num_items=30, seed=0, max_history=4)
+    assert data_fingerprint(fewer) != data_fingerprint(data)
