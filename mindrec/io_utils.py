@@ -231,7 +231,7 @@ def atomic_directory(path: str | os.PathLike, kind: str, overwrite: bool = False
         write_manifest(tmp, kind)
         if os.path.lexists(path):
             check_replaceable(path, kind, overwrite)  # it may have changed while the new one was written
-            logger.warning("Replacing the previous %s output %s", kind, path)
+            logger.info("Replacing the previous %s output %s", kind, path)
             # Move the old folder aside first so that the swap is a pair of renames.
             old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
             old.rmdir()
