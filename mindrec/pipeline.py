@@ -7,6 +7,7 @@ example recommendations with their category paths.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -33,12 +34,18 @@ from mindrec.training.arguments import (
     ModelArguments,
     TrainingArguments,
 )
-from mindrec.training.checkpointing import model_signature
+from mindrec.training.checkpointing import (
+    check_resume_code_table,
+    data_fingerprint,
+    model_signature,
+    output_dir_lock,
+    prepare_output_dir,
+)
 from mindrec.training.config_loading import parse_arguments
 from mindrec.training.data_setup import CODE_TABLE_FILE, align_code_table, load_data, load_or_build_code_table
 from mindrec.training.model_io import load_trained_model, read_run, save_trained_model
 from mindrec.training.model_unwrap import unwrap_task_model
-from mindrec.training.trainer import Trainer, TrainOutput, make_accelerator
+from mindrec.training.trainer import BEST_FOLDER, FINAL_FOLDER, Trainer, TrainOutput, make_accelerator
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +56,6 @@ logger = logging.getLogger(__name__)
 # quality (.1711 vs .1703 on all 2000 users). 6 epochs (.151) rather than 8 keep the job near 3 CPU-minutes.
 MAIN_JOB_DEFAULTS: dict[str, Any] = {
     "output_dir": "runs/main_job",
-    "overwrite_output_dir": True,
     "synthetic_num_users": 2000,
     "synthetic_num_items": 1000,
     "max_history": 10,
@@ -120,15 +126,22 @@ def warn_single_process_cpu_launch(accelerator) -> None:
 
 
 def _shared_code_table(
-    data, code_args: CodeArguments, output_dir: Path, accelerator, show_progress: bool
+    data, code_args: CodeArguments, train_args: TrainingArguments, accelerator
 ) -> dict[str, Any]:
-    """Build (or load) the code table on the main process, write it to ``output_dir``, read it everywhere."""
-    from mindrec.tokenization.tokenization_mindrec import read_item_codes, write_item_codes
+    """Build (or load) the code table on the main process, write it to ``output_dir``, read it everywhere.
 
+    When resuming, the table must be the checkpoint's (checked before the file is written).
+    """
+    from mindrec.tokenization.tokenization_mindrec import code_table_digest, read_item_codes, write_item_codes
+
+    output_dir = Path(train_args.output_dir)
     path = output_dir / CODE_TABLE_FILE
     if accelerator.is_main_process:
+        table = load_or_build_code_table(data, code_args, show_progress=train_args.show_progress)
+        if train_args.resume_from_checkpoint is not None:
+            check_resume_code_table(train_args.resume_from_checkpoint, output_dir, code_table_digest(table))
         output_dir.mkdir(parents=True, exist_ok=True)
-        write_item_codes(path, load_or_build_code_table(data, code_args, show_progress=show_progress))
+        write_item_codes(path, table)
     accelerator.wait_for_everyone()
     return align_code_table(read_item_codes(path), data.item_ids, source=str(path))
 
@@ -147,6 +160,7 @@ def build_run(
 
     data = load_data(data_args)
     logger.info("Data %r: %s", data.name, data.statistics())
+    check_decoding_fits(eval_args, data.num_items)
     set_seed(train_args.seed)  # model initialisation
     tokenizer = generation_config = None
     lora = None
@@ -162,8 +176,7 @@ def build_run(
             seed=train_args.seed,
         )
     else:
-        output_dir = Path(train_args.output_dir)
-        code_table = _shared_code_table(data, code_args, output_dir, accelerator, train_args.show_progress)
+        code_table = _shared_code_table(data, code_args, train_args, accelerator)
         set_seed(train_args.seed)
         if model_args.model_setting == "llm":
             from mindrec.training.llm_setting import build_llm_model
@@ -176,10 +189,27 @@ def build_run(
         generation_config = generation_config_from(eval_args)
         unwrap_task_model(model).generation_config = generation_config
         task = MindRecTask(tokenizer, generation_config, ocn=train_args.ocn)
+    from mindrec.tokenization.tokenization_mindrec import code_table_digest
+
     signature = model_signature(
-        model_args.model_type, model_args.model_setting, unwrap_task_model(model).config, lora
+        model_args.model_type,
+        model_args.model_setting,
+        unwrap_task_model(model).config,
+        lora,
+        data_sha256=data_fingerprint(data),
+        code_table_sha256=code_table_digest(tokenizer.code_table) if tokenizer is not None else None,
     )
     return data, model, tokenizer, generation_config, task, signature
+
+
+def check_decoding_fits(eval_args: EvaluationArguments, num_items: int) -> None:
+    """Raise a ValueError before training when the decoding options cannot work on this catalogue (the
+    first validation would otherwise fail after the first epoch)."""
+    if eval_args.num_return_items > num_items:
+        raise ValueError(
+            f"num_return_items (K = {eval_args.num_return_items}) is larger than the catalogue ({num_items} items): "
+            "no decoder can return K distinct items; lower num_return_items (and eval_ks)."
+        )
 
 
 def run_record(*arguments) -> dict[str, Any]:
@@ -276,11 +306,30 @@ def run(
     eval_args: EvaluationArguments,
     accelerator=None,
 ) -> RunResult:
-    """Train, select on validation, test next to popularity and write the metrics (see module docstring)."""
+    """Train, select on validation, test next to popularity and write the metrics (see module docstring).
+
+    The main process holds ``output_dir``'s lock for the whole run (a second run on it fails at once, naming
+    the holder) and checks it before anything is written there (checkpoints of another run are refused).
+    """
     started = time.perf_counter()
     accelerator = accelerator or make_accelerator(train_args.mixed_precision, small_model_width(model_args))
     configure_logging(accelerator)
     warn_single_process_cpu_launch(accelerator)
+    main = accelerator.is_main_process
+    with output_dir_lock(train_args.output_dir) if main else contextlib.nullcontext():
+        if main:
+            prepare_output_dir(
+                train_args.output_dir,
+                train_args.resume_from_checkpoint,
+                train_args.overwrite_output_dir,
+                model_folders=(BEST_FOLDER, FINAL_FOLDER),
+            )
+        accelerator.wait_for_everyone()
+        return _run(data_args, code_args, model_args, train_args, eval_args, accelerator, started)
+
+
+def _run(data_args, code_args, model_args, train_args, eval_args, accelerator, started: float) -> RunResult:
+    """:func:`run` once the output folder is locked and checked."""
     data, model, tokenizer, generation_config, task, signature = build_run(
         data_args, code_args, model_args, train_args, eval_args, accelerator
     )
@@ -442,7 +491,27 @@ def evaluate_main(args: Sequence[str] | None = None) -> dict[str, dict[str, floa
             )
             atomic_write_text(Path(eval_args.metrics_json).with_suffix(".md"), table)
         print(table, flush=True)
+    problem = incomplete_lists(results, eval_args.num_return_items)
+    if problem:
+        raise SystemExit(f"error: {problem}")
     return metrics
+
+
+def incomplete_lists(results: dict[str, EvaluationResult], k: int) -> str | None:
+    """Why a model's ranked lists cannot be trusted (validity < 1: empty or invalid slots), or None.
+
+    Zeros in the table would otherwise pass for a bad model when the model (or its files) is broken.
+    """
+    for label, result in results.items():
+        if result.metrics["validity"] >= 1.0:
+            continue
+        lists = result.item_lists
+        short = int(((lists < 0).any(dim=1)).sum()) if lists.numel() else len(result.targets)
+        return (
+            f"{label}: validity {result.metrics['validity']:.4f} < 1 ({short} of {len(result.targets)} users got "
+            f"fewer than K={k} valid items); the scores above are not a fair measure of the model"
+        )
+    return None
 
 
 def main(
@@ -465,6 +534,7 @@ __all__ = [
     "evaluate_main",
     "evaluate_saved_model",
     "generation_config_from",
+    "incomplete_lists",
     "main",
     "report",
     "results_table",

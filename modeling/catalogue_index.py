@@ -21,9 +21,11 @@ keys of its consistent items. Two partial codes with the same fingerprint (and c
 items reachable, so the decoders treat them as one hypothesis (see ``decoding_utils``). Sums of 40-bit
 keys are exact in int64 up to 2**23 items.
 
-Remote code: imports only torch.
+Remote code: imports only torch and the standard library.
 """
 
+import hashlib
+import json
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -34,6 +36,16 @@ import torch
 FINGERPRINT_BITS = 40
 # Upper bound on (state, item) pairs materialised at once when enumerating consistent items.
 MAX_PAIRS_PER_CHUNK = 1 << 22
+
+
+def catalogue_sha256(item_codes: torch.Tensor | Sequence[Sequence[int]]) -> str:
+    """SHA-256 of a code table ``[num_items, code_length]`` in item-index order.
+
+    A model saved by mindrec records it as ``config.catalogue_sha256``; ``generate`` refuses a catalogue
+    whose digest differs (a shuffled or foreign code table decodes to the wrong items).
+    """
+    rows = torch.as_tensor(item_codes).to("cpu", torch.long).tolist()
+    return hashlib.sha256(json.dumps(rows, separators=(",", ":")).encode("ascii")).hexdigest()
 
 
 def _distinct_random_keys(num_items: int, seed: int) -> torch.LongTensor:
@@ -126,6 +138,14 @@ class CatalogueIndex:
         )  # [L, V]
 
         self._check_one_to_one()
+        self._sha256: str | None = None
+
+    @property
+    def sha256(self) -> str:
+        """:func:`catalogue_sha256` of this index's code table (computed once)."""
+        if self._sha256 is None:
+            self._sha256 = catalogue_sha256(self.item_codes)
+        return self._sha256
 
     # ----------------------------------------------------------------------------------------------
     # Construction helpers

@@ -354,6 +354,13 @@ class MindRecGenerationMixin:
                 f"got {config.decoding_strategy!r}."
             )
         index = as_catalogue_index(catalogue, self.config.code_slot_sizes, self.config.num_category_levels)
+        expected = getattr(self.config, "catalogue_sha256", None)
+        if expected is not None and index.sha256 != expected:
+            raise ValueError(
+                "The catalogue passed to generate() is not the code table this model was saved with (its SHA-256 "
+                f"{index.sha256[:12]}... differs from config.catalogue_sha256 {str(expected)[:12]}...): the "
+                "item_codes.json next to the model was modified, shuffled or replaced."
+            )
         index = index.to(input_ids.device)
         # 2. The scorer: prompt embeddings (and, optionally, the prompt cache) computed once.
         scorer = self.build_canvas_scorer(

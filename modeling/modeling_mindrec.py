@@ -237,6 +237,19 @@ class MindRecPreTrainedModel(PreTrainedModel):
     _supports_attention_backend = True
 
 
+def check_sequence_length(length: int, config) -> None:
+    """Raise a ValueError when ``length`` positions (prompt + canvas) exceed ``config.max_position_embeddings``.
+
+    RoPE has no hard limit, so a too-long history would otherwise run silently at positions the model never saw.
+    """
+    if length > config.max_position_embeddings:
+        raise ValueError(
+            f"The input has {length} positions (prompt + canvas) but the model allows max_position_embeddings="
+            f"{config.max_position_embeddings}; keep fewer history items (the tokenizer's max_history) or build "
+            "the model with a larger max_position_embeddings."
+        )
+
+
 def default_position_ids(attention_mask: torch.Tensor) -> torch.LongTensor:
     """Positions that ignore left padding: ``cumsum(mask) - 1``, clamped at 0. ``[batch, seq]``."""
     return (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
@@ -576,6 +589,7 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
         history_cache: str = "exact",
     ) -> MindRecCanvasScorer:
         """The scorer the decoders call once per step (see :class:`MindRecCanvasScorer`)."""
+        check_sequence_length(input_ids.shape[1], self.config)
         return MindRecCanvasScorer(
             self, input_ids, attention_mask, history_code_ids, history_cache=history_cache
         )
@@ -636,6 +650,10 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
             generator: ``torch.Generator`` for the noise draws.
             logits_to_keep: without labels, keep logits of the last ``logits_to_keep`` positions (0 = all).
         """
+        if position_ids is None and (attention_mask is None or attention_mask.dim() == 2):
+            # Default positions run 0 .. seq-1 on the longest row (explicit ones, e.g. a packed prompt cache,
+            # are the caller's business).
+            check_sequence_length((input_ids if input_ids is not None else inputs_embeds).shape[1], self.config)
         if labels is None:
             if noise_mask is not None or loss_weights is not None:
                 raise ValueError("`noise_mask` and `loss_weights` only apply with `labels`.")

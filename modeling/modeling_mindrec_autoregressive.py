@@ -20,7 +20,7 @@ import torch
 from .canvas_scoring import MindRecCanvasScorer
 from .configuration_mindrec import MindRecConfig
 from .generation_mindrec import RecommendationGenerationConfig
-from .modeling_mindrec import MindRecForRecommendation, MindRecOutput
+from .modeling_mindrec import MindRecForRecommendation, MindRecOutput, check_sequence_length
 
 AUTOREGRESSIVE_DECODING_STRATEGY = "left_to_right"
 
@@ -93,6 +93,7 @@ class MindRecForAutoregressiveRecommendation(MindRecForRecommendation):
         history_cache: str = "prompt_cache",
     ) -> MindRecAutoregressiveCanvasScorer:
         """The causal scorer the left-to-right decoder calls once per step."""
+        check_sequence_length(input_ids.shape[1], self.config)
         return MindRecAutoregressiveCanvasScorer(
             self, input_ids, attention_mask, history_code_ids, history_cache=history_cache
         )
@@ -126,6 +127,8 @@ class MindRecForAutoregressiveRecommendation(MindRecForRecommendation):
             (each slot's log-probs read at the position before it), or ``logits`` without labels.
         """
         del generator  # teacher forcing is deterministic
+        if input_ids is not None and position_ids is None:
+            check_sequence_length(input_ids.shape[1], self.config)
         if labels is None:
             return super().forward(
                 input_ids=input_ids,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+from pathlib import Path
 
 from mindrec.io_utils import atomic_write_json
 from mindrec.tokenization.build_codes import build_item_codes, load_items_file
@@ -50,6 +51,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    sources = [Path(args.items), Path(args.items) / "items.jsonl"]
+    if any(Path(args.output).resolve() == source.resolve() for source in sources):
+        raise SystemExit(f"error: --output {args.output} would overwrite the items file it is built from")
     items = load_items_file(args.items)
     table = build_item_codes(
         items,

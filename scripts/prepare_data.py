@@ -13,7 +13,8 @@ import logging
 import time
 
 from mindrec.data import FORMATS, detect_format, load_dataset_from_path
-from mindrec.io_utils import atomic_write_json
+from mindrec.data.prepared import PREPARED_KIND
+from mindrec.io_utils import atomic_write_json, check_replaceable, check_separate
 
 OPTION_FORMATS = {"kcore": "amazon-raw", "meta_path": "amazon-raw", "index_path": "lcrec-json"}
 
@@ -49,7 +50,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--index", default=None, help="lcrec-json: SID index file (default: <name>.index.json)"
     )
-    parser.add_argument("--output", required=True, help="output folder (written atomically)")
+    parser.add_argument(
+        "--output", required=True, help="output folder (written atomically; must lie outside the input)"
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace --output when it is a previous prepare_data output (never any other folder or file)",
+    )
     parser.add_argument("--stats-json", default=None, help="also write the statistics to this JSON file")
     return parser.parse_args(argv)
 
@@ -58,6 +66,13 @@ def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     start = time.perf_counter()
+    try:  # refused before the (possibly long) load, so that nothing is read or written in vain
+        check_separate(args.output, [args.input])
+        if args.stats_json:
+            check_separate(args.stats_json, [args.input])
+        check_replaceable(args.output, PREPARED_KIND, args.overwrite)
+    except (ValueError, FileExistsError) as error:
+        raise SystemExit(f"error: {error}") from None
     source_format = detect_format(args.input) if args.format == "auto" else args.format
     # Only pass format-specific options that were given, and only to the format that knows them.
     options = {}
@@ -79,7 +94,10 @@ def main(argv: list[str] | None = None) -> dict:
         keep_unused_items=not args.drop_unused_items,
         **options,
     )
-    data.save_to_disk(args.output)
+    try:
+        data.save_to_disk(args.output, overwrite=args.overwrite)
+    except FileExistsError as error:  # appeared while the data was loading
+        raise SystemExit(f"error: {error}") from None
     stats = {"name": data.name, **data.statistics(), "seconds": round(time.perf_counter() - start, 3)}
     for key, value in stats.items():
         print(f"{key:>16}: {value}")

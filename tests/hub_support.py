@@ -15,6 +15,7 @@ import torch
 from tiny import tiny_model
 from training_support import make_tiny_llada
 
+from mindrec.io_utils import MANIFEST_FILE
 from mindrec.modeling import MindRecForRecommendation
 from mindrec.modeling.generation_mindrec import RecommendationGenerationConfig
 from mindrec.tokenization.tokenization_mindrec import MindRecTokenizer
@@ -95,8 +96,9 @@ def save_model_folder(
     model = tiny_model(seed=seed, **tokenizer.model_config_kwargs())
     generation_config = RecommendationGenerationConfig(**(GENERATION if generation is None else generation))
     save_trained_model(path, model, tokenizer, generation_config, run or {})
-    if run is None:
+    if run is None:  # a folder without a run record is one mindrec did not save: no manifest either
         (path / "mindrec_run.json").unlink()
+        (path / MANIFEST_FILE).unlink()
     return path
 
 

@@ -12,7 +12,10 @@ import sys
 import textwrap
 from pathlib import Path
 
-_PRELUDE = """
+# The repository (source folders of the editable install); a virtualenv elsewhere stays on the path.
+_REPO_ROOT = str(Path(__file__).resolve().parent.parent)
+_PRELUDE = f"""
+_REPO = {_REPO_ROOT!r}
 import sys
 class _BlockMindrec:
     def find_spec(self, name, path=None, target=None):
@@ -20,7 +23,7 @@ class _BlockMindrec:
             raise ImportError("mindrec is blocked in this process")
         return None
 sys.meta_path.insert(0, _BlockMindrec())
-sys.path = [p for p in sys.path if p not in ("", ".") and "/work/" not in p]
+sys.path = [p for p in sys.path if p not in ("", ".") and not p.startswith(_REPO)]
 try:
     import mindrec  # noqa: F401
 except ImportError:

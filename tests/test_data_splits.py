@@ -127,12 +127,12 @@ def test_save_and_load_round_trip(tmp_path):
     np.testing.assert_array_equal(loaded.sid_codes, codes)
     assert loaded.sid_codes.dtype == np.int64
 
-    # Overwriting replaces the folder in one piece; overwrite=False refuses.
-    make_data().to_prepared().save_to_disk(tmp_path / "out")
+    # overwrite=False (the default) refuses; overwrite=True replaces a previous prepared folder in one piece.
+    with pytest.raises(FileExistsError, match="already exists"):
+        prepared.save_to_disk(tmp_path / "out")
+    make_data().to_prepared().save_to_disk(tmp_path / "out", overwrite=True)
     assert load_prepared(tmp_path / "out").sid_codes is None
     assert not (tmp_path / "out" / "sid_codes.npy").exists()
-    with pytest.raises(FileExistsError, match="already exists"):
-        prepared.save_to_disk(tmp_path / "out", overwrite=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no temporary folders left behind
 
 

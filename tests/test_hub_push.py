@@ -23,6 +23,7 @@ from transformers import AutoModel
 
 from mindrec.hub import push_to_hub
 from mindrec.hub.model_folder import find_pickle_files
+from mindrec.io_utils import MANIFEST_FILE
 from mindrec.tokenization.tokenization_mindrec import MindRecTokenizer
 from mindrec.training.llm_setting import add_item_tokens
 
@@ -75,7 +76,7 @@ def model_dir(tmp_path_factory):
 def expected_model_upload(model_dir):
     code = sorted(p.name for p in model_dir.glob("*.py"))
     assert "modeling_mindrec.py" in code and "tokenization_mindrec.py" in code
-    return sorted([*MODEL_DATA_FILES, "README.md", *code])
+    return sorted([*MODEL_DATA_FILES, "README.md", MANIFEST_FILE, *code])
 
 
 def test_upload_passes_repo_options_and_the_exact_file_list(model_dir, tmp_path, monkeypatch):
@@ -126,8 +127,13 @@ def test_dry_run_writes_exactly_the_upload_and_uploads_nothing(model_dir, tmp_pa
     assert find_pickle_files(out) == []
     for name in ("model.safetensors", "item_codes.json", "tokenizer_config.json", "generation_config.json"):
         assert (out / name).read_bytes() == (model_dir / name).read_bytes()
-    # A second dry run replaces the folder as a whole (no stale files survive).
+    # A second dry run replaces the previous upload folder as a whole, but never a file mindrec did not write.
     (out / "stale.txt").write_text("x", encoding="utf-8")
+    with pytest.raises(FileExistsError, match=r"holds files mindrec did not write there: \['stale.txt'\]"):
+        push_to_hub(model_dir, "me/mindrec-toy", dry_run_dir=out)
+    assert (out / "stale.txt").read_text(encoding="utf-8") == "x"
+    (out / "stale.txt").unlink()
+    (out / "README.md").write_text("edited", encoding="utf-8")  # a previous output's own file may change
     push_to_hub(model_dir, "me/mindrec-toy", dry_run_dir=out)
     assert relative_files(out) == uploaded
     assert [p.name for p in tmp_path.iterdir()] == ["dry"]  # no temporary folders left behind
@@ -154,7 +160,7 @@ def test_adapter_alone_points_at_its_hub_base(lora_run, tmp_path, monkeypatch):
     push_to_hub(adapter_dir, "me/lora", base_model="me/llada-mindrec-base")
     assert api.uploaded_files == sorted(
         ["README.md", "adapter_config.json", "adapter_model.safetensors", "generation_config.json",
-         "mindrec_run.json", *LLM_TOKENIZER_FILES]
+         MANIFEST_FILE, "mindrec_run.json", *LLM_TOKENIZER_FILES]
     )  # fmt: skip
     assert "base_model: me/llada-mindrec-base" in api.card  # ours, not the card peft wrote into the folder
     out = push_to_hub(
@@ -174,8 +180,8 @@ def test_merged_adapter_is_a_plain_model_with_the_adapters_outputs(lora_run, tmp
     code = sorted(p.name for p in out.glob("*.py"))
     assert "modeling_mindrec.py" in code and "tokenization_mindrec.py" in code
     assert relative_files(out) == sorted(
-        ["README.md", "config.json", "generation_config.json", "mindrec_run.json", "model.safetensors",
-         *LLM_TOKENIZER_FILES, *{*code} - {"tokenization_mindrec.py"}]
+        ["README.md", "config.json", "generation_config.json", MANIFEST_FILE, "mindrec_run.json",
+         "model.safetensors", *LLM_TOKENIZER_FILES, *{*code} - {"tokenization_mindrec.py"}]
     )  # fmt: skip
     assert find_pickle_files(out) == []
 
@@ -199,6 +205,7 @@ def test_merge_needs_the_recorded_backbone(lora_run, tmp_path):
     _, adapter_dir = lora_run
     folder = tmp_path / "final"
     shutil.copytree(adapter_dir, folder)
+    (folder / MANIFEST_FILE).unlink()  # the run record is edited by hand below
     run = json.loads((folder / "mindrec_run.json").read_text())
     run["model"]["backbone_path"] = str(tmp_path / "gone")
     (folder / "mindrec_run.json").write_text(json.dumps(run))
@@ -215,6 +222,12 @@ def test_merge_needs_the_recorded_backbone(lora_run, tmp_path):
 def test_merge_adapter_needs_an_adapter(model_dir, tmp_path):
     with pytest.raises(ValueError, match=r"merge_adapter=True needs a PEFT adapter folder"):
         push_to_hub(model_dir, "me/x", merge_adapter=True, dry_run_dir=tmp_path / "dry")
+
+
+def tamper_weights(folder):
+    data = bytearray((folder / "model.safetensors").read_bytes())
+    data[-8:] = b"\xff" * 8  # the header is intact: only the manifest notices
+    (folder / "model.safetensors").write_bytes(bytes(data))
 
 
 def break_code_table(folder):
@@ -247,6 +260,7 @@ def drop_auto_map(folder):
 @pytest.mark.parametrize(
     ("damage", "error", "message"),
     [
+        (tamper_weights, ValueError, r"final: \['model\.safetensors'\] differ\(s\) from the content saved"),
         (break_code_table, FileNotFoundError, r"final has no item_codes\.json: the code table"),
         (add_pickle, ValueError, r"final holds pickle files \['training_args\.bin'\]: only safetensors"),
         (
@@ -269,6 +283,8 @@ def test_bad_input_is_refused_before_any_write_or_upload(
     folder = tmp_path / "final"
     shutil.copytree(model_dir, folder)
     write_eval_json(folder / "metrics.json")
+    if damage is not tamper_weights:  # the other checks are those of a folder saved without a manifest
+        (folder / MANIFEST_FILE).unlink()
     damage(folder)
     api = RecordingApi(monkeypatch)
     with pytest.raises(error, match=message):
@@ -284,9 +300,9 @@ def test_invalid_repo_id_and_overlapping_folders_are_refused(model_dir, tmp_path
     api = RecordingApi(monkeypatch)
     with pytest.raises(ValueError, match=r"Repo id must"):
         push_to_hub(model_dir, "me/bad name")
-    with pytest.raises(ValueError, match=r"must lie outside the model folder"):
+    with pytest.raises(ValueError, match=r"must lie outside the input"):
         push_to_hub(model_dir, "me/x", dry_run_dir=model_dir / "upload")
-    with pytest.raises(ValueError, match=r"must lie outside the model folder"):
+    with pytest.raises(ValueError, match=r"must lie outside the input"):
         push_to_hub(model_dir, "me/x", dry_run_dir=model_dir)
     with pytest.raises(FileNotFoundError, match=r"model folder .*missing does not exist"):
         push_to_hub(tmp_path / "missing", "me/x")

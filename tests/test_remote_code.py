@@ -11,7 +11,7 @@ from transformers import AutoConfig, AutoModel
 import mindrec.modeling  # noqa: F401  (registers the Auto classes)
 
 ALLOWED = {"torch", "transformers", "huggingface_hub", "typing", "dataclasses", "collections", "math", "json", "os", "re",
-           "logging", "itertools", "functools", "copy", "warnings", "__future__", "html", "random"}
+           "logging", "itertools", "functools", "copy", "warnings", "__future__", "html", "random", "hashlib"}
 
 
 def imported_modules(path):

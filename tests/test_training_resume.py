@@ -1,11 +1,19 @@
 """Checkpoints: exact resume, a kill while writing leaves the previous checkpoint usable, clear errors."""
 
+import json
+
 import pytest
 import torch
 from training_support import tiny_arguments
 
+from mindrec.data import load_prepared, make_synthetic_dataset
 from mindrec.pipeline import build_run
-from mindrec.training.checkpointing import list_checkpoints, read_trainer_state, resolve_checkpoint
+from mindrec.training.checkpointing import (
+    data_fingerprint,
+    list_checkpoints,
+    read_trainer_state,
+    resolve_checkpoint,
+)
 from mindrec.training.model_unwrap import unwrap_task_model
 from mindrec.training.trainer import Trainer, make_accelerator
 
@@ -30,7 +38,7 @@ def make_trainer(output_dir, code_table, **overrides):
         "max_steps": STEPS,
         "save_steps": 4,
         "eval_steps": 4,
-        "code_table": str(code_table),
+        "code_table": None if code_table is None else str(code_table),
         **overrides,
     }
     arguments = tiny_arguments(output_dir, **options)
@@ -139,3 +147,94 @@ def test_resume_errors_are_clear(tmp_path, code_table, straight):
         FileNotFoundError, match=r"is not a complete training checkpoint \(trainer_state.json not found\)"
     ):
         make_trainer(tmp_path, code_table, resume_from_checkpoint=str(tmp_path)).train()
+
+
+# ------------------------------------------------------------------------------------------------------
+# Resume checks the whole run, and never unpickles anything that can run code.
+
+
+class PlantedPayload:
+    """Unpickling it creates the folder ``marker`` (stands for os.system & co)."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        import os
+
+        return (os.mkdir, (self.marker,))
+
+
+@pytest.fixture
+def stopped(tmp_path, code_table):
+    """An output_dir whose run stopped at step 4 (one complete checkpoint), and that checkpoint."""
+    make_trainer(tmp_path, code_table).train(stop_at_step=STEPS // 2)
+    return tmp_path, resolve_checkpoint("latest", tmp_path)
+
+
+def test_checkpoints_hold_no_pickled_objects_and_the_scheduler_as_json(stopped):
+    _, checkpoint = stopped
+    assert not list(checkpoint.glob("custom_checkpoint_*"))
+    lr_state = read_trainer_state(checkpoint)["lr_scheduler"]
+    assert (lr_state["last_epoch"], lr_state["_step_count"]) == (STEPS // 2, STEPS // 2 + 1)
+
+
+def test_a_planted_scheduler_pickle_is_refused_unopened(stopped, code_table, straight, tmp_path_factory):
+    output_dir, checkpoint = stopped
+    marker = tmp_path_factory.mktemp("planted") / "pwned"
+    planted = checkpoint / "custom_checkpoint_0.pkl"  # what accelerate used to unpickle with weights_only=False
+    torch.save(PlantedPayload(marker), planted)
+    with pytest.raises(ValueError, match=r"holds pickled objects \['custom_checkpoint_0.pkl'\].*refusing to resume"):
+        make_trainer(output_dir, code_table, resume_from_checkpoint="latest").train()
+    assert not marker.exists()
+    planted.unlink()
+    resumed = make_trainer(output_dir, code_table, resume_from_checkpoint="latest")
+    assert_same_run(resumed, resumed.train(), straight)  # the JSON scheduler state resumes exactly
+
+
+@pytest.mark.parametrize(
+    ("name", "error"),
+    [("random_states_0.pkl", "is not a plain RNG state"), ("optimizer.bin", "Weights only load failed")],
+)
+def test_a_planted_optimizer_or_rng_pickle_is_refused(stopped, code_table, tmp_path_factory, name, error):
+    output_dir, checkpoint = stopped
+    marker = tmp_path_factory.mktemp("planted") / "pwned"
+    torch.save(PlantedPayload(marker), checkpoint / name)
+    with pytest.raises(Exception, match=error):
+        make_trainer(output_dir, code_table, resume_from_checkpoint="latest").train()
+    assert not marker.exists()
+
+
+def test_an_old_checkpoint_with_a_pickled_scheduler_is_refused(stopped, code_table):
+    output_dir, checkpoint = stopped
+    state = read_trainer_state(checkpoint)
+    del state["lr_scheduler"]
+    (checkpoint / "trainer_state.json").write_text(json.dumps(state))
+    with pytest.raises(ValueError, match=r"has no 'lr_scheduler'.*never unpickled"):
+        make_trainer(output_dir, code_table, resume_from_checkpoint="latest").train()
+
+
+def test_resume_with_another_code_table_is_refused_before_item_codes_json_is_written(stopped, code_table):
+    output_dir, _ = stopped
+    (output_dir / "item_codes.json").write_bytes(code_table.read_bytes())  # the run's table, as train.py writes it
+    before = (output_dir / "item_codes.json").read_bytes()
+    # The issue's case: --code_seed 7 builds a different table for the same items.
+    with pytest.raises(ValueError, match=r"trained on a different code table \(code_table_sha256: checkpoint"):
+        make_trainer(output_dir, None, code_seed=7, resume_from_checkpoint="latest")
+    assert (output_dir / "item_codes.json").read_bytes() == before
+
+
+def test_resume_on_other_data_is_refused(stopped, code_table):
+    output_dir, _ = stopped
+    with pytest.raises(ValueError, match=r"different model:\n  data_sha256: checkpoint '[0-9a-f]{64}', this run"):
+        make_trainer(output_dir, code_table, synthetic_seed=5, resume_from_checkpoint="latest").train()
+
+
+def test_data_fingerprint_is_the_content_not_the_storage(tmp_path):
+    data = make_synthetic_dataset(num_users=40, num_items=30, seed=0, max_history=5)
+    data.save_to_disk(tmp_path / "prepared")
+    assert data_fingerprint(load_prepared(tmp_path / "prepared")) == data_fingerprint(data)
+    other = make_synthetic_dataset(num_users=40, num_items=30, seed=1, max_history=5)
+    assert data_fingerprint(other) != data_fingerprint(data)
+    fewer = make_synthetic_dataset(num_users=40, num_items=30, seed=0, max_history=4)
+    assert data_fingerprint(fewer) != data_fingerprint(data)

@@ -31,6 +31,7 @@ slot of the sentence empty (item-only: ``[BOS] [SEP]`` + canvas).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import operator
 import os
@@ -284,14 +285,24 @@ def write_item_codes(path: str | os.PathLike, table: Mapping[str, Any]) -> None:
     )
     lines.append('  "codes": [\n' + ",\n".join(f"    {dump(c)}" for c in table["codes"]) + "\n  ]")
     text = "{\n" + "\n".join(lines) + "\n}\n"
-    # Remote code cannot import mindrec.io_utils, so the atomic write is spelled out here.
-    path = os.fspath(path)
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=os.path.dirname(path) or "."
-    )
+    _atomic_write_text(os.fspath(path), text)
+
+
+def _atomic_write_text(path: str, text: str) -> None:
+    """Write ``text`` through a temporary sibling and one rename, with the umask's mode (not mkstemp's 0600).
+
+    Remote code cannot import ``mindrec.io_utils``, so this is a minimal copy of ``atomic_write_text``
+    behaving the same way.
+    """
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=os.path.dirname(path) or ".")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -299,11 +310,30 @@ def write_item_codes(path: str | os.PathLike, table: Mapping[str, Any]) -> None:
         raise
 
 
+def code_table_digest(table: Mapping[str, Any]) -> str:
+    """SHA-256 of what a code table means: its layout, and the item ids and codes in row order.
+
+    Metadata (``method``, ``stats``, ``category_tree`` names) is left out; reordering or swapping rows changes
+    the digest (a shuffled table decodes to the wrong items).
+    """
+    payload = [
+        table["num_category_levels"],
+        table["num_sid_digits"],
+        list(table["code_slot_sizes"]),
+        list(table["item_ids"]),
+        [list(code) for code in table["codes"]],
+    ]
+    text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def _is_item(value: Any) -> bool:
-    """An item reference (index or id) rather than a list of them."""
+    """An item reference (index or id) rather than a list of them (lists, tuples, tensors, NumPy arrays)."""
     if isinstance(value, torch.Tensor):
         return value.dim() == 0
-    return isinstance(value, str) or not isinstance(value, Sequence)
+    if isinstance(value, (str, bytes)) or getattr(value, "ndim", None) == 0:  # NumPy scalars and 0-d arrays
+        return True
+    return not (hasattr(value, "__len__") and hasattr(value, "__iter__"))
 
 
 def _as_batch(histories: Any, targets: Any) -> tuple[list, list | None]:
@@ -329,11 +359,30 @@ def _as_batch(histories: Any, targets: Any) -> tuple[list, list | None]:
     return list(histories), targets
 
 
-def _check_max_history(max_history: Any) -> None:
-    if max_history is not None and (
-        isinstance(max_history, bool) or not isinstance(max_history, int) or max_history < 0
-    ):
+def _as_index(value: Any) -> int | None:
+    """``value`` as a Python int when it is an integer (int, NumPy or 0-d tensor integer, not bool), else None."""
+    if isinstance(value, bool) or not hasattr(value, "__index__"):
+        return None
+    try:
+        return operator.index(value)
+    except TypeError:
+        return None
+
+
+def _check_max_history(max_history: Any) -> int | None:
+    """``max_history`` as an int (NumPy integers accepted) or None; anything else raises a ValueError."""
+    if max_history is None:
+        return None
+    value = _as_index(max_history)
+    if value is None or value < 0:
         raise ValueError(f"max_history must be a non-negative int or None, got {max_history!r}")
+    return value
+
+
+# ``max_history`` not given at call time: the tokenizer's own (``None`` given means "keep every item").
+_TOKENIZER_MAX_HISTORY: Any = object()
+ITEM_REFERENCES = ("ids", "indices")
+_INTEGER_ID = re.compile(r"-?[0-9]+")
 
 
 def _item_only_special_tokens(code_token_offset: int | None, kwargs: dict[str, Any]) -> int:
@@ -409,6 +458,9 @@ class MindRecTokenizer(PreTrainedTokenizer):
             any larger value (e.g. LLaDA's 126464 embedding rows).
         text_tokenizer_subfolder (`str`, *optional*):
             Set by ``save_pretrained`` when a text tokenizer is saved in this subfolder (LLM setting).
+        code_table_sha256 (`str`, *optional*):
+            :func:`code_table_digest` of the code table, recorded in ``tokenizer_config.json`` on save; when given,
+            the table read must match it (a modified or shuffled ``item_codes.json`` is refused).
         code_table (`dict`, *optional*):
             An in-memory code table with the ``item_codes.json`` schema, instead of ``code_table_file``.
         text_tokenizer ([`PreTrainedTokenizerBase`], *optional*):
@@ -426,6 +478,7 @@ class MindRecTokenizer(PreTrainedTokenizer):
         max_history: int | None = 10,
         code_token_offset: int | None = None,
         text_tokenizer_subfolder: str | None = None,
+        code_table_sha256: str | None = None,
         *,
         code_table: Mapping[str, Any] | None = None,
         text_tokenizer: PreTrainedTokenizerBase | None = None,
@@ -442,9 +495,16 @@ class MindRecTokenizer(PreTrainedTokenizer):
                 else "MindRecTokenizer needs a code table: use MindRecTokenizer.from_code_table"
             )
         table = read_item_codes(code_table_file) if code_table is None else validate_item_codes(code_table)
+        digest = code_table_digest(table)
+        if code_table_sha256 is not None and code_table_sha256 != digest:
+            raise ValueError(
+                f"{code_table_file or 'the code table'} is not the code table this tokenizer was saved with "
+                f"(its SHA-256 {digest[:12]}... differs from code_table_sha256 {str(code_table_sha256)[:12]}... "
+                "in tokenizer_config.json): the file was modified, shuffled or replaced after saving"
+            )
         if history_encoding not in HISTORY_ENCODINGS:
             raise ValueError(f"history_encoding must be one of {HISTORY_ENCODINGS}, got {history_encoding!r}")
-        _check_max_history(max_history)
+        max_history = _check_max_history(max_history)
 
         # 2. Special tokens and code offset: fixed (item-only) or taken from the text tokenizer (LLM), which
         # is reloaded from its subfolder by from_pretrained. (Where the files came from is not configuration:
@@ -494,6 +554,8 @@ class MindRecTokenizer(PreTrainedTokenizer):
         self._code_id_to_token = {token_id: token for token, token_id in self._code_vocab.items()}
         self._item_ids: list[str] = table["item_ids"]
         self._index_of = {item_id: index for index, item_id in enumerate(self._item_ids)}
+        # With integer-like ids (e.g. Amazon Beauty's "1", "2", ...), an int could be an id or an index.
+        self._integer_like_ids = any(_INTEGER_ID.fullmatch(item_id) for item_id in self._item_ids)
         self._codes = torch.tensor(table["codes"], dtype=torch.long)  # [I, L] slot values
         self._code_token_rows: list[list[int]] = self.code_token_ids(self._codes).tolist()  # [I][L] token ids
         self._build_code_lookup()
@@ -507,6 +569,7 @@ class MindRecTokenizer(PreTrainedTokenizer):
             history_encoding=history_encoding,
             max_history=max_history,
             code_token_offset=code_token_offset,
+            code_table_sha256=digest,
             **kwargs,
         )
         logger.info(
@@ -818,17 +881,30 @@ class MindRecTokenizer(PreTrainedTokenizer):
         """Number of prompt templates: 17 in the LLM setting, 1 (no prompt text) in the item-only setting."""
         return len(PROMPT_TEMPLATES) if self._text_tokenizer is not None else 1
 
-    def _resolve_item(self, item: Any, user: int, position: str) -> int:
-        """Item index of ``item`` (an index or an item id); errors name the user's batch position."""
-        if isinstance(item, str):
-            if item not in self._index_of:
-                raise ValueError(f"user {user} (batch position), {position}: unknown item id {item!r}")
-            return self._index_of[item]
-        if isinstance(item, bool) or not hasattr(item, "__index__"):
-            raise TypeError(
-                f"user {user} (batch position), {position}: items are int indices or str ids, got {item!r}"
+    def _resolve_item(self, item: Any, user: int, position: str, items: str | None = None) -> int:
+        """Item index of ``item`` (an index or an item id, as ``items`` says); errors name the batch position.
+
+        ``items=None``: a str is an id, an int an index -- unless the catalogue's ids look like integers, where an
+        int is ambiguous and refused. ``"ids"``: ints are ids too (``7`` means id ``"7"``). ``"indices"``: only
+        integer indices.
+        """
+        where = f"user {user} (batch position), {position}"
+        index = _as_index(item)
+        if isinstance(item, str) or (items == "ids" and index is not None):
+            if items == "indices":
+                raise TypeError(f"{where}: items='indices' but got the item id {item!r}")
+            item_id = item if isinstance(item, str) else str(index)
+            if item_id not in self._index_of:
+                raise ValueError(f"{where}: unknown item id {item_id!r}")
+            return self._index_of[item_id]
+        if index is None:
+            raise TypeError(f"{where}: items are int indices or str ids, got {item!r}")
+        if items is None and self._integer_like_ids:
+            raise ValueError(
+                f"{where}: the int {index} is ambiguous: this catalogue's item ids look like integers too "
+                f"(e.g. {self._item_ids[0]!r} is index 0). Pass items='ids' for the ids of the data files or "
+                "items='indices' for dense item indices 0..num_items-1 (or give the ids as str)."
             )
-        index = operator.index(item)
         if not 0 <= index < self.num_items:
             raise ValueError(
                 f"user {user} (batch position), {position}: item index {index} is not in the code "
@@ -838,21 +914,20 @@ class MindRecTokenizer(PreTrainedTokenizer):
 
     def _templates_for(self, template_index: int | Sequence[int], batch: int) -> list[int]:
         """One valid template index per user."""
-        templates = [template_index] * batch if isinstance(template_index, int) else list(template_index)
-        if len(templates) != batch:
+        given = [template_index] * batch if _is_item(template_index) else list(template_index)
+        if len(given) != batch:
             raise ValueError(
-                f"template_index must be an int or hold one index per user ({batch}), got {len(templates)}"
+                f"template_index must be an int or hold one index per user ({batch}), got {len(given)}"
             )
-        for user, template in enumerate(templates):
-            if (
-                isinstance(template, bool)
-                or not isinstance(template, int)
-                or not 0 <= template < self.num_templates
-            ):
+        templates = []
+        for user, template in enumerate(given):
+            value = _as_index(template)
+            if value is None or not 0 <= value < self.num_templates:
                 raise ValueError(
                     f"user {user} (batch position): template_index {template!r} is outside "
                     f"0..{self.num_templates - 1}"
                 )
+            templates.append(value)
         return templates
 
     def _prompt_pieces(self, template_index: int) -> tuple[list[int], list[int]]:
@@ -901,7 +976,8 @@ class MindRecTokenizer(PreTrainedTokenizer):
         targets: Sequence | int | str | None = None,
         *,
         template_index: int | Sequence[int] = 0,
-        max_history: int | None = None,
+        max_history: int | None = _TOKENIZER_MAX_HISTORY,
+        items: str | None = None,
         return_tensors: str | None = "pt",
     ) -> BatchEncoding:
         r"""Encode user histories (and targets) into the model input layout.
@@ -913,7 +989,13 @@ class MindRecTokenizer(PreTrainedTokenizer):
             targets: one target item per user (index or id), or ``None`` for inference.
             template_index: prompt template per user (an int for all, or one per user); ``0`` is the canonical
                 test-time template. Must lie in ``0 .. num_templates - 1``.
-            max_history: keep the most recent ``max_history`` items (defaults to the tokenizer's ``max_history``).
+            max_history: keep the most recent ``max_history`` items; ``None`` keeps every item (as in the
+                constructor). Not given: the tokenizer's ``max_history``.
+            items: what the items are. ``None``: str items are item ids and ints are item indices -- refused when
+                the catalogue's ids look like integers (Amazon Beauty's ``"1"``, ``"2"``...), where an int is
+                ambiguous. ``"ids"``: every item is an item id (ints such as a ``sequences.txt`` id ``7`` mean
+                ``"7"``). ``"indices"``: every item is a dense item index ``0..num_items-1``. NumPy integers and
+                arrays are accepted wherever ints and lists are.
             return_tensors: ``"pt"`` or ``None`` (python lists).
 
         Returns:
@@ -932,18 +1014,19 @@ class MindRecTokenizer(PreTrainedTokenizer):
         histories, targets = _as_batch(histories, targets)
         batch = len(histories)
         templates = self._templates_for(template_index, batch)
-        limit = self.max_history if max_history is None else max_history
-        _check_max_history(limit)
+        if items not in (None, *ITEM_REFERENCES):
+            raise ValueError(f"items must be None, 'ids' or 'indices', got {items!r}")
+        limit = _check_max_history(self.max_history if max_history is _TOKENIZER_MAX_HISTORY else max_history)
 
         # 1. Resolve items and keep the most recent ones.
         resolved = []
         for user, history in enumerate(histories):
-            items = [
-                self._resolve_item(item, user, f"history position {position}")
+            indices = [
+                self._resolve_item(item, user, f"history position {position}", items)
                 for position, item in enumerate(history)
             ]
             resolved.append(
-                items[len(items) - limit :] if limit is not None and len(items) > limit else items
+                indices[len(indices) - limit :] if limit is not None and len(indices) > limit else indices
             )
 
         # 2. Prompt + canvas per user, then left padding. Rows are built as lists and turned into one tensor
@@ -972,7 +1055,7 @@ class MindRecTokenizer(PreTrainedTokenizer):
         if targets is not None:
             data["labels"] = [
                 [-100] * (length - self.code_length)
-                + self._code_token_rows[self._resolve_item(target, user, "target")]
+                + self._code_token_rows[self._resolve_item(target, user, "target", items)]
                 for user, target in enumerate(targets)
             ]
 
@@ -1029,6 +1112,7 @@ class MindRecTokenizer(PreTrainedTokenizer):
 __all__ = [
     "ALPACA_PREAMBLE",
     "CODE_TABLE_FILE",
+    "code_table_digest",
     "PROMPT_TEMPLATES",
     "MindRecTokenizer",
     "read_item_codes",

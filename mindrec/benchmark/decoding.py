@@ -470,7 +470,7 @@ def decode_batch(
     Returns:
         the item lists ``[b, K]`` and the wall seconds of scorer building + search (tokenizing excluded).
     """
-    inputs = tokenizer(histories, return_tensors="pt")
+    inputs = tokenizer(histories, items="indices", return_tensors="pt")
     excluded = histories if generation_config.exclude_history else None
     autocast = torch.autocast("cpu", dtype=DTYPES[case.dtype]) if case.dtype != "fp32" else nullcontext()
     start = time.perf_counter()
@@ -799,7 +799,7 @@ def prepare_benchmark(args: DecodingBenchmarkArguments) -> BenchmarkSetup:
     index = CatalogueIndex(tokenizer.item_codes, config.code_slot_sizes, config.num_category_levels)
     lengths = {}
     for encoding, (_, encoding_tokenizer) in models.items():
-        tokens = encoding_tokenizer(histories)["attention_mask"].sum(dim=1).float()
+        tokens = encoding_tokenizer(histories, items="indices")["attention_mask"].sum(dim=1).float()
         lengths[encoding] = {"mean": float(tokens.mean()), "max": int(tokens.max())}
     description = {
         "data": "synthetic" if args.synthetic else os.fspath(args.data),

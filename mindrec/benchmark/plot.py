@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+from ..io_utils import atomic_write_with
 
 
 def plot_quality_vs_speed(
@@ -71,14 +72,7 @@ def plot_quality_vs_speed(
         if title:
             axes.set_title(title)
         figure.tight_layout()
-        handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp.png", dir=path.parent)
-        os.close(handle)
-        try:
-            figure.savefig(tmp, format="png")
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write_with(path, lambda tmp: figure.savefig(tmp, format="png"))
     finally:
         plt.close(figure)
     return path

@@ -97,7 +97,7 @@ def profile_decoding_step(model, tokenizer, histories: Sequence[Sequence[int]], 
     was_training = model.training
     model.eval()
     try:
-        inputs = tokenizer([list(history) for history in histories], return_tensors="pt").to(device)
+        inputs = tokenizer([list(history) for history in histories], items="indices", return_tensors="pt").to(device)
         scorer = model.build_canvas_scorer(**inputs, history_cache=history_cache)
         users = len(histories)
         canvas = torch.full((users * num_beams, model.config.code_length), -1, dtype=torch.long, device=device)

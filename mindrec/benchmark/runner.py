@@ -267,7 +267,11 @@ def _train(
     )
     output = trainer.train()
     best_dir = output.best_dir or output.final_dir
+    from mindrec.training.model_io import check_finite_weights, verify_model_folder
+
+    verify_model_folder(best_dir)
     best = type(model).from_pretrained(best_dir).to(accelerator.device).eval()
+    check_finite_weights(best, f"the model in {best_dir}")
     return best, output
 
 

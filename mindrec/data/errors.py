@@ -51,6 +51,11 @@ def iter_lines(path: str | os.PathLike, desc: str | None = None) -> Iterator[tup
     with open_text(path) as handle:
         # disable=None: the bar shows on a terminal only, so logs and CI stay clean.
         for number, line in enumerate(tqdm(handle, desc=desc or path.name, unit=" lines", disable=None), 1):
+            if number == 1 and line.startswith("\ufeff"):
+                raise DataFormatError(
+                    f"{at(path, 1)}: the file starts with a UTF-8 byte-order mark (BOM); save it as UTF-8 "
+                    "without BOM (e.g. re-encode from utf-8-sig)"
+                )
             line = line.rstrip("\r\n")
             if not line.strip():
                 continue

@@ -22,6 +22,7 @@ logger = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 _META_FILE = "prepared.json"
 _SID_FILE = "sid_codes.npy"
+PREPARED_KIND = "prepared-data"  # the kind recorded in the folder's manifest
 
 
 @dataclass
@@ -110,15 +111,19 @@ class PreparedData:
             "test_rows": test,
         }
 
-    def save_to_disk(self, path: str | os.PathLike, overwrite: bool = True) -> None:
-        """Write the folder ``path`` atomically: ``prepared.json``, ``items/``, ``splits/`` [, ``sid_codes.npy``]."""
+    def save_to_disk(self, path: str | os.PathLike, overwrite: bool = False) -> None:
+        """Write the folder ``path`` atomically: ``prepared.json``, ``items/``, ``splits/`` [, ``sid_codes.npy``].
+
+        An existing ``path`` is replaced only with ``overwrite=True`` and only when it is a previous prepared
+        folder holding nothing else (see :func:`mindrec.io_utils.atomic_directory`); otherwise FileExistsError.
+        """
         meta: dict[str, Any] = {
             "format_version": FORMAT_VERSION,
             "name": self.name,
             "statistics": self.statistics(),
             "has_sid_codes": self.sid_codes is not None,
         }
-        with atomic_directory(path, overwrite=overwrite) as tmp:
+        with atomic_directory(path, PREPARED_KIND, overwrite=overwrite) as tmp:
             self.items.save_to_disk(str(tmp / "items"))
             self.splits.save_to_disk(str(tmp / "splits"))
             if self.sid_codes is not None:

@@ -141,7 +141,7 @@ def mindrec_recommender(model, tokenizer, generation_config, catalogue=None) -> 
     catalogue = catalogue.to(device)
 
     def recommend(histories: list[list[int]]) -> torch.Tensor:
-        inputs = tokenizer(histories, return_tensors="pt").to(device)
+        inputs = tokenizer(histories, items="indices", return_tensors="pt").to(device)
         output = model.generate(
             **inputs,
             catalogue=catalogue,

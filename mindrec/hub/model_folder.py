@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from mindrec.io_utils import read_manifest, verify_manifest
 from mindrec.tokenization.tokenization_mindrec import (
     CODE_TABLE_FILE,
     TEXT_TOKENIZER_SUBFOLDER,
@@ -162,12 +163,14 @@ def inspect_model_folder(path: str | os.PathLike) -> ModelFolder:
 
     Raises:
         FileNotFoundError: the folder, its code table, tokenizer, weights or a remote-code file is missing.
-        ValueError: pickle files are present (safetensors only), a JSON file is malformed, an ``auto_map``
+        ValueError: a file differs from the folder's manifest (``mindrec_manifest.json``), pickle files are present (safetensors only), a JSON file is malformed, an ``auto_map``
             lacks its Auto class, or the code table is invalid or disagrees with the model config.
     """
     folder = Path(path)
     if not folder.is_dir():
         raise FileNotFoundError(f"model folder {folder} does not exist or is not a directory")
+    if read_manifest(folder) is not None:  # saved by mindrec: every file must be as it was saved
+        verify_manifest(folder)
     pickles = find_pickle_files(folder)
     if pickles:
         raise ValueError(

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from huggingface_hub import CommitInfo, HfApi
 from huggingface_hub.utils import validate_repo_id
 
-from mindrec.io_utils import atomic_directory, atomic_write_json, atomic_write_text
+from mindrec.io_utils import atomic_directory, atomic_write_json, atomic_write_text, check_separate
 
 from .eval_results import EvalReport, read_eval_json
 from .model_card import DEFAULT_TEMPLATE_PATH, evaluation_dataset, render_model_card
@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from transformers import PreTrainedModel
 
 logger = logging.getLogger(__name__)
+
+UPLOAD_KIND = "upload"  # the kind recorded in an upload folder's manifest
 
 
 @dataclass(frozen=True)
@@ -58,15 +60,6 @@ class UploadPlan:
 
 def _is_local_path(name: str) -> bool:
     return os.path.isabs(name) or name.startswith(".") or os.path.exists(name)
-
-
-def _check_separate(source: Path, output: Path) -> None:
-    """The output folder is replaced as a whole, so it must not be, hold or lie inside the source folder."""
-    source, output = source.resolve(), output.resolve()
-    if source == output or source.is_relative_to(output) or output.is_relative_to(source):
-        raise ValueError(
-            f"the upload folder {output} must lie outside the model folder {source} (it is replaced as a whole)"
-        )
 
 
 def _merge_backbone(folder: ModelFolder) -> str:
@@ -259,9 +252,10 @@ def _prepare(
         model_dir, repo_id=repo_id, eval_json=eval_json, merge_adapter=merge_adapter, base_model=base_model,
         datasets=datasets,
     )  # fmt: skip
-    _check_separate(plan.folder.path, output_dir)
+    check_separate(output_dir, [plan.folder.path])
     merged = _merge_adapter(plan) if plan.merge_backbone is not None else None
-    with atomic_directory(output_dir) as target:
+    # A previous upload folder (its manifest says so, nothing foreign inside) is replaced as a whole.
+    with atomic_directory(output_dir, UPLOAD_KIND, overwrite=True) as target:
         _write_folder(plan, target, merged, link, template_path, datasets=datasets, license=license)
     logger.info("wrote the upload folder %s: %s", output_dir, sorted(p.name for p in output_dir.iterdir()))
     return output_dir

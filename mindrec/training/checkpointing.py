@@ -12,23 +12,47 @@ the epoch, best metric, the model signature) is written last and the folder is r
 name in one atomic ``os.replace``. A kill -9 at any point therefore leaves either the previous complete
 checkpoints alone, or one more complete checkpoint; ``latest`` only ever resolves to complete folders,
 and stale ``.tmp`` folders are removed by the next save. The last ``keep_last`` checkpoints are kept.
+
+Nothing in a checkpoint can run code when it is resumed: the LR scheduler's state is JSON inside
+``trainer_state.json`` (accelerate would pickle a registered scheduler into ``custom_checkpoint_0.pkl`` and
+unpickle it with ``weights_only=False``); the optimizer and RNG states are loaded with ``weights_only=True``
+only, and any other pickle in the folder is never opened.
+
+A checkpoint's ``model_signature`` covers the run, not only the model's shape: the prepared splits
+(:func:`data_fingerprint`) and the code table (``code_table_sha256``) must match to resume.
+
+One run at a time per output folder: :func:`output_dir_lock` holds an exclusive ``flock`` on
+``<output_dir>/.mindrec.lock`` (holder pid, host and start time inside) for the run's life.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
 import json
 import logging
 import os
 import re
 import shutil
-from collections.abc import Mapping
+import socket
+import sys
+import time
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+import pyarrow.compute as pc
 
 logger = logging.getLogger(__name__)
 
 CHECKPOINTS_FOLDER = "checkpoints"
 STATE_FILE = "trainer_state.json"
+LOCK_FILE = ".mindrec.lock"
+SCHEDULER_STATE_KEY = "lr_scheduler"
+# accelerate's per-process RNG file (loaded with weights_only=True; numpy states need its safe globals).
+_RNG_FILE = "random_states_{}.pkl"
 _NAME = re.compile(r"^checkpoint-(\d+)$")
 _TMP = re.compile(r"^\.checkpoint-(\d+)\.tmp$")
 # Config entries that do not change the weights' meaning or shapes (bookkeeping, training-only options).
@@ -40,6 +64,7 @@ _IGNORED_CONFIG_KEYS = {
     "dtype",
     "torch_dtype",
     "mask_eps",
+    "catalogue_sha256",  # set when a model folder is saved; the code table is its own signature entry
     "output_attentions",
     "output_hidden_states",
     "return_dict",
@@ -50,9 +75,15 @@ _IGNORED_CONFIG_KEYS = {
 
 
 def model_signature(
-    model_type: str, model_setting: str, config, lora: Mapping[str, Any] | None = None
+    model_type: str,
+    model_setting: str,
+    config,
+    lora: Mapping[str, Any] | None = None,
+    data_sha256: str | None = None,
+    code_table_sha256: str | None = None,
 ) -> dict[str, Any]:
-    """What must match for a checkpoint's weights to fit a model: type, setting, config, LoRA shape."""
+    """What must match to resume a checkpoint: model type, setting, config, LoRA shape, and the run's data
+    (:func:`data_fingerprint`) and code table (``tokenization_mindrec.code_table_digest``)."""
     entries = config.to_dict() if hasattr(config, "to_dict") else dict(config)
 
     def clean(value: Any) -> Any:
@@ -69,7 +100,33 @@ def model_signature(
         "model_setting": model_setting,
         "config": clean(json.loads(json.dumps(entries, default=str))),
         "lora": dict(lora) if lora else None,
+        "data_sha256": data_sha256,
+        "code_table_sha256": code_table_sha256,
     }
+
+
+def data_fingerprint(data) -> str:
+    """SHA-256 of a ``PreparedData``'s content: item ids, then each split's user ids, histories and targets.
+
+    Computed from the Arrow columns (fast on real data); chunking and storage width do not change it.
+    """
+    digest = hashlib.sha256()
+
+    def add(label: str, payload: bytes) -> None:
+        digest.update(f"{label}:{len(payload)}:".encode())
+        digest.update(payload)
+
+    add("item_ids", "\0".join(data.item_ids).encode("utf-8"))
+    for name in sorted(data.splits):
+        table = data.splits[name].with_format("arrow")[:]
+        add(f"{name}.user_id", "\0".join(str(user) for user in table.column("user_id").to_pylist()).encode())
+        history = table.column("history").combine_chunks()
+        lengths = pc.list_value_length(history).to_numpy(zero_copy_only=False).astype(np.int64)
+        values = pc.list_flatten(history).to_numpy(zero_copy_only=False).astype(np.int64)
+        add(f"{name}.history_lengths", lengths.tobytes())
+        add(f"{name}.history", values.tobytes())
+        add(f"{name}.target", table.column("target").to_numpy().astype(np.int64).tobytes())
+    return digest.hexdigest()
 
 
 def signature_differences(
@@ -127,6 +184,59 @@ def read_trainer_state(path: str | os.PathLike) -> dict[str, Any]:
     return json.loads((Path(path) / STATE_FILE).read_text(encoding="utf-8"))
 
 
+def check_resume_code_table(spec: str, output_dir: str | os.PathLike, code_table_sha256: str) -> None:
+    """Raise a ValueError when the checkpoint to resume was trained on another code table.
+
+    Called before this run writes ``output_dir/item_codes.json``, so that a refused resume leaves the
+    checkpoint's own code table in place.
+    """
+    path = resolve_checkpoint(spec, output_dir)
+    saved = read_trainer_state(path).get("model_signature", {}).get("code_table_sha256")
+    if saved != code_table_sha256:
+        raise ValueError(
+            f"Checkpoint {path} was trained on a different code table (code_table_sha256: checkpoint {saved!r}, "
+            f"this run {code_table_sha256!r}); resume with the run's code options (code_seed, quantizer, "
+            "code_table, ...) and data. Nothing was written."
+        )
+
+
+def scheduler_state(state: Mapping[str, Any], path: Path) -> dict[str, Any]:
+    """The LR scheduler's state stored (as JSON) in a checkpoint's trainer state."""
+    if SCHEDULER_STATE_KEY not in state:
+        raise ValueError(
+            f"Checkpoint {path} has no {SCHEDULER_STATE_KEY!r} in {STATE_FILE}: it was written by an older mindrec "
+            "that pickled the scheduler (custom_checkpoint_0.pkl), which is never unpickled (it could run code). "
+            "Start the run again."
+        )
+    return dict(state[SCHEDULER_STATE_KEY])
+
+
+def load_checkpoint(accelerator, path: Path, strict: bool = True) -> None:
+    """``accelerator.load_state`` with every pickle opened as ``weights_only=True`` (tensors and plain data).
+
+    The RNG state file of this process is checked first: accelerate would skip an unreadable one with only
+    an info message, silently breaking exact resumption. A pickled object (``custom_checkpoint_*.pkl``,
+    which accelerate unpickles with ``weights_only=False``) is refused unopened: mindrec never writes one.
+    """
+    from accelerate.utils import load as weights_only_load
+
+    pickled = sorted(stray.name for stray in path.glob("custom_checkpoint_*"))
+    if pickled:
+        raise ValueError(
+            f"Checkpoint {path} holds pickled objects {pickled}, which mindrec never writes and never unpickles "
+            "(unpickling can run code); refusing to resume. Remove them if you trust and understand them."
+        )
+    rng_file = path / _RNG_FILE.format(accelerator.process_index)
+    try:
+        weights_only_load(rng_file, weights_only=True)
+    except Exception as error:  # the unpickler's refusal, a truncated file, a missing one
+        raise ValueError(
+            f"Checkpoint {path}: {rng_file.name} is not a plain RNG state (loading it with weights_only=True "
+            f"failed: {str(error).splitlines()[0] if str(error) else type(error).__name__}); refusing to resume"
+        ) from None
+    accelerator.load_state(str(path), load_kwargs={"weights_only": True}, strict=strict)
+
+
 def check_compatible(
     path: Path, state: Mapping[str, Any], signature: Mapping[str, Any], run: Mapping[str, Any]
 ) -> None:
@@ -149,6 +259,138 @@ def check_compatible(
         raise ValueError(
             f"Checkpoint {path} cannot be resumed exactly with these settings:\n  " + "\n  ".join(mismatched)
         )
+
+
+# --------------------------------------------------------------------------------------------------
+# One run per output folder
+
+
+class OutputDirLockedError(RuntimeError):
+    """Another live process holds the output folder's lock."""
+
+
+# Locks this process holds: resolved folder -> [open lock file, depth] (the lock is re-entrant in a process).
+_HELD_LOCKS: dict[Path, list] = {}
+
+
+def _read_holder(path: Path) -> dict[str, Any]:
+    try:
+        holder = json.loads(path.read_text(encoding="utf-8") or "{}")
+    except (OSError, ValueError):
+        return {}
+    return holder if isinstance(holder, dict) else {}
+
+
+def _describe(holder: Mapping[str, Any]) -> str:
+    if not holder:
+        return "an unknown process"
+    return (
+        f"pid {holder.get('pid')} on host {holder.get('host')!r} since {holder.get('started')} "
+        f"({holder.get('command', '?')})"
+    )
+
+
+@contextlib.contextmanager
+def output_dir_lock(output_dir: str | os.PathLike) -> Iterator[Path]:
+    """Hold an exclusive lock on ``output_dir`` for the block; re-entrant within one process.
+
+    The lock is an ``flock`` on ``output_dir/.mindrec.lock``, which records the holder (pid, host, start time,
+    command). The kernel drops it when its process dies, so a lock file left by a killed run is stale and is
+    taken over (with a log line naming the dead holder).
+
+    Raises:
+        OutputDirLockedError: another live process holds it; the message names the holder.
+    """
+    folder = Path(output_dir).resolve()
+    if folder in _HELD_LOCKS:
+        _HELD_LOCKS[folder][1] += 1
+        try:
+            yield folder
+        finally:
+            _HELD_LOCKS[folder][1] -= 1
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / LOCK_FILE
+    while True:
+        handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held open for the lock's life
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise OutputDirLockedError(
+                f"{folder} is in use by another training run: {_describe(_read_holder(path))} holds {path}. "
+                "Wait for it to finish, or use another --output_dir."
+            ) from None
+        # The holder before us may have removed the file between our open and our lock: lock the live file.
+        try:
+            same = os.fstat(handle.fileno()).st_ino == os.stat(path).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        handle.close()
+    previous = _read_holder(path)
+    if previous:
+        logger.warning("Taking over the stale lock %s left by %s, which is no longer running", path, _describe(previous))
+    handle.seek(0)
+    handle.truncate()
+    holder = {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "command": " ".join(sys.argv)[:300],
+    }
+    handle.write(json.dumps(holder) + "\n")
+    handle.flush()
+    _HELD_LOCKS[folder] = [handle, 1]
+    try:
+        yield folder
+    finally:
+        del _HELD_LOCKS[folder]
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()  # while still locked, so no one can lock this inode and think it is the live file
+        handle.close()
+
+
+def prepare_output_dir(
+    output_dir: str | os.PathLike,
+    resume_from_checkpoint: str | None,
+    overwrite_output_dir: bool,
+    model_folders: tuple[str, ...] = (),
+) -> None:
+    """Refuse to mix a new run into an output folder holding another run's checkpoints.
+
+    With ``overwrite_output_dir`` the old checkpoints are removed, and the log says which. ``model_folders``
+    (``best``, ``final``), which the run will replace, must be absent or previous model folders of mindrec:
+    checked now rather than at the first validation. Call it on the main process, holding
+    :func:`output_dir_lock`.
+
+    Raises:
+        ValueError: checkpoints exist, the run does not resume and ``overwrite_output_dir`` is off.
+        FileExistsError: a model folder path holds something mindrec did not write.
+    """
+    from mindrec.io_utils import check_replaceable
+
+    from .model_io import MODEL_KIND
+
+    for name in model_folders:
+        check_replaceable(Path(output_dir) / name, MODEL_KIND, overwrite=True)
+    root = checkpoints_root(output_dir)
+    existing = list_checkpoints(root)
+    if not existing or resume_from_checkpoint is not None:
+        return
+    if not overwrite_output_dir:
+        raise ValueError(
+            f"{output_dir} already holds checkpoints ({existing[-1].name}); pass --resume_from_checkpoint latest "
+            "to continue, --overwrite_output_dir to start over, or another output_dir."
+        )
+    logger.warning(
+        "overwrite_output_dir: REMOVING %d checkpoint(s) of a previous run in %s: %s",
+        len(existing),
+        root,
+        ", ".join(path.name for path in existing),
+    )
+    shutil.rmtree(root)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -197,13 +439,21 @@ def save_checkpoint(
 
 __all__ = [
     "CHECKPOINTS_FOLDER",
+    "LOCK_FILE",
     "STATE_FILE",
+    "OutputDirLockedError",
     "check_compatible",
+    "check_resume_code_table",
     "checkpoints_root",
+    "data_fingerprint",
     "list_checkpoints",
+    "load_checkpoint",
     "model_signature",
+    "output_dir_lock",
+    "prepare_output_dir",
     "read_trainer_state",
     "resolve_checkpoint",
     "save_checkpoint",
+    "scheduler_state",
     "signature_differences",
 ]

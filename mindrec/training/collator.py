@@ -49,6 +49,7 @@ class MindRecCollator:
             histories,
             targets,
             template_index=self.template_indices(len(rows), generator),
+            items="indices",
             return_tensors="pt",
         )
 

@@ -10,7 +10,10 @@ A folder holds what is needed to recommend without the training run:
 * DeftRec: ``save_pretrained`` of the model and ``mindrec_run.json``.
 
 ``mindrec_run.json`` records the run's data/model/code arguments, so that ``scripts/evaluate.py --model
-DIR`` re-creates the same splits without repeating them. Folders are written atomically.
+DIR`` re-creates the same splits without repeating them. Folders are written atomically, with a manifest of
+the SHA-256 of every file (``mindrec_manifest.json``) that :func:`load_trained_model` verifies; a small
+model's ``config.json`` also records ``catalogue_sha256``, the digest of its code table, which ``generate``
+checks even where the folder is loaded with ``AutoModel`` (remote code, no mindrec).
 """
 
 from __future__ import annotations
@@ -25,12 +28,13 @@ from typing import Any
 import torch
 from peft import PeftModel
 
-from mindrec.io_utils import atomic_directory
+from mindrec.io_utils import MANIFEST_FILE, atomic_directory, read_manifest, verify_manifest
 
 logger = logging.getLogger(__name__)
 
 RUN_FILE = "mindrec_run.json"
 ADAPTER_CONFIG = "adapter_config.json"
+MODEL_KIND = "model"  # the kind recorded in a saved model folder's manifest
 
 
 @dataclass
@@ -47,9 +51,18 @@ class TrainedModel:
 def save_trained_model(
     directory: str | os.PathLike, model, tokenizer, generation_config, run: dict[str, Any]
 ) -> Path:
-    """Write ``directory`` atomically (see the module docstring); ``model`` is unwrapped (no DDP)."""
+    """Write ``directory`` atomically (see the module docstring); ``model`` is unwrapped (no DDP).
+
+    A previous model folder at ``directory`` (``best/`` of an earlier validation) is replaced; anything else
+    there is refused (FileExistsError, see :func:`mindrec.io_utils.atomic_directory`).
+    """
     directory = Path(directory)
-    with atomic_directory(directory) as tmp:
+    check_finite_weights(model, f"the model to save to {directory}")
+    if tokenizer is not None and not isinstance(model, PeftModel):
+        from mindrec.modeling.catalogue_index import catalogue_sha256
+
+        model.config.catalogue_sha256 = catalogue_sha256(tokenizer.item_codes)
+    with atomic_directory(directory, MODEL_KIND, overwrite=True) as tmp:
         if isinstance(model, PeftModel):
             # The trainable-token rows live in the adapter; the resized embedding is rebuilt on load.
             model.save_pretrained(tmp, save_embedding_layers=False)
@@ -64,6 +77,25 @@ def save_trained_model(
     return directory
 
 
+def check_finite_weights(model: torch.nn.Module, what: str) -> None:
+    """Raise a ValueError naming the first parameters holding NaN or infinite values."""
+    bad = [name for name, parameter in model.named_parameters() if not torch.isfinite(parameter).all()]
+    if bad:
+        raise ValueError(
+            f"{what} has non-finite (NaN or infinite) weights in {len(bad)} tensor(s), e.g. {bad[:3]}: the "
+            "weights file is corrupted or training diverged"
+        )
+
+
+def verify_model_folder(directory: Path) -> None:
+    """Check a model folder's files against its manifest; a folder without one (a plain ``save_pretrained``
+    folder from elsewhere) is loaded with a warning."""
+    if read_manifest(directory) is None:
+        logger.warning("%s has no %s: the integrity of its files is not checked", directory, MANIFEST_FILE)
+        return
+    verify_manifest(directory, kind=MODEL_KIND)
+
+
 def read_run(directory: str | os.PathLike) -> dict[str, Any]:
     """The ``mindrec_run.json`` of a model folder (``{}`` for a folder from elsewhere)."""
     path = Path(directory) / RUN_FILE
@@ -76,7 +108,8 @@ def load_trained_model(
     """Load a folder written by :func:`save_trained_model` (or any MindRec ``save_pretrained`` folder).
 
     Raises:
-        FileNotFoundError: the folder does not exist or holds no model.
+        FileNotFoundError: the folder does not exist or holds no model, or a file its manifest lists is missing.
+        ValueError: a file differs from the manifest saved with the folder, or the weights are not finite.
     """
     from mindrec.modeling import MindRecForRecommendation
     from mindrec.modeling.generation_mindrec import RecommendationGenerationConfig
@@ -84,12 +117,14 @@ def load_trained_model(
     directory = Path(directory)
     if not directory.is_dir():
         raise FileNotFoundError(f"Model folder {directory} does not exist.")
+    verify_model_folder(directory)
     run = read_run(directory)
     model_type = run.get("model", {}).get("model_type", "mindrec")
     if model_type == "deftrec":
         from mindrec.modeling.modeling_deftrec import DeftRecForRecommendation
 
         model = DeftRecForRecommendation.from_pretrained(directory)
+        check_finite_weights(model, f"the model in {directory}")
         return TrainedModel(model.to(device or "cpu").eval(), None, None, run)
 
     from mindrec.tokenization.tokenization_mindrec import MindRecTokenizer
@@ -126,7 +161,17 @@ def load_trained_model(
         generation_config = RecommendationGenerationConfig.from_pretrained(directory)
     model.generation_config = generation_config
     tokenizer.check_compatible(model.config)
+    check_finite_weights(model, f"the model in {directory}")
     return TrainedModel(model.to(device or "cpu").eval(), tokenizer, generation_config, run)
 
 
-__all__ = ["RUN_FILE", "TrainedModel", "load_trained_model", "read_run", "save_trained_model"]
+__all__ = [
+    "MODEL_KIND",
+    "RUN_FILE",
+    "TrainedModel",
+    "check_finite_weights",
+    "load_trained_model",
+    "read_run",
+    "save_trained_model",
+    "verify_model_folder",
+]

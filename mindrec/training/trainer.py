@@ -8,8 +8,8 @@ Reproducibility. Nothing random depends on hidden state that a checkpoint could 
   reads exactly the rows an uninterrupted run would (no dataloader state to restore);
 * the masking noise, DeftRec's negatives and the LLM prompt templates of step ``s`` on process ``r`` come
   from generators seeded with ``(seed, s, r)``;
-* model, optimizer, scheduler and every process's global RNG states (dropout) are saved with
-  ``accelerator.save_state``.
+* model, optimizer and every process's global RNG states (dropout) are saved with
+  ``accelerator.save_state``, the LR scheduler's state as JSON in ``trainer_state.json`` (no pickle).
 
 A run resumed from the checkpoint of step ``k`` therefore ends with the same weights as a run that was
 never interrupted (same hardware and thread count).
@@ -17,10 +17,10 @@ never interrupted (same hardware and thread count).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import math
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,12 +37,15 @@ from mindrec.evaluation.model_evaluation import evaluate_recommender
 
 from .arguments import EvaluationArguments, TrainingArguments
 from .checkpointing import (
+    SCHEDULER_STATE_KEY,
     check_compatible,
-    checkpoints_root,
-    list_checkpoints,
+    load_checkpoint,
+    output_dir_lock,
+    prepare_output_dir,
     read_trainer_state,
     resolve_checkpoint,
     save_checkpoint,
+    scheduler_state,
 )
 from .lr_schedule import build_lr_scheduler
 from .model_unwrap import unwrap_task_model
@@ -246,27 +249,28 @@ class Trainer:
 
     def _check_output_dir(self) -> None:
         """Refuse to mix a new run into an output_dir holding another run's checkpoints (unless told to)."""
-        root = checkpoints_root(self.output_dir)
-        existing = list_checkpoints(root)
-        if not existing or self.args.resume_from_checkpoint is not None:
-            return
-        if not self.args.overwrite_output_dir:
-            raise ValueError(
-                f"{self.output_dir} already holds checkpoints ({existing[-1].name}); pass "
-                "--resume_from_checkpoint latest to continue, --overwrite_output_dir to start over, or another output_dir."
-            )
         if self.accelerator.is_main_process:
-            shutil.rmtree(root)
+            prepare_output_dir(
+                self.output_dir,
+                self.args.resume_from_checkpoint,
+                self.args.overwrite_output_dir,
+                model_folders=(BEST_FOLDER, FINAL_FOLDER),
+            )
         self.accelerator.wait_for_everyone()
 
     # ----------------------------------------------------------------------------------------------
     def train(self, stop_at_step: int | None = None) -> TrainOutput:
-        """Run (or resume) training to ``total_steps``.
+        """Run (or resume) training to ``total_steps``, holding the output_dir's lock (one run per folder).
 
         Args:
             stop_at_step: end this call after the checkpoint of that global step, as an interruption
                 would (the schedule still spans the whole run); for time-boxed jobs and resume tests.
         """
+        main = self.accelerator.is_main_process
+        with output_dir_lock(self.output_dir) if main else contextlib.nullcontext():
+            return self._train(stop_at_step)
+
+    def _train(self, stop_at_step: int | None) -> TrainOutput:
         args, accelerator = self.args, self.accelerator
         started = time.perf_counter()
         self._check_output_dir()
@@ -279,10 +283,10 @@ class Trainer:
             args.decay_fraction,
             args.final_lr_ratio,
         )
+        # The plain scheduler is not prepared (accelerate's wrapper would step it once per process, but
+        # total_steps already counts optimizer steps) nor registered (accelerate would pickle it); its state
+        # travels as JSON in trainer_state.json.
         self.model, optimizer = accelerator.prepare(self.model, optimizer)
-        # The plain scheduler is registered rather than prepared: accelerate's wrapper would step it
-        # once per process, but total_steps already counts optimizer steps.
-        accelerator.register_for_checkpointing(scheduler)
         adapter_only = isinstance(accelerator.unwrap_model(self.model), PeftModel)
         if adapter_only:
             accelerator.register_save_state_pre_hook(_keep_trainable_weights)
@@ -292,8 +296,10 @@ class Trainer:
             path = resolve_checkpoint(args.resume_from_checkpoint, self.output_dir)
             saved = read_trainer_state(path)
             check_compatible(path, saved, self.signature, self._run_settings())
+            lr_state = scheduler_state(saved, path)
             # The adapter-only checkpoints of the LLM setting hold the trainable weights alone.
-            accelerator.load_state(str(path), strict=not adapter_only)
+            load_checkpoint(accelerator, path, strict=not adapter_only)
+            scheduler.load_state_dict(lr_state)
             state.update(
                 {
                     key: saved[key]
@@ -399,6 +405,7 @@ class Trainer:
             )
             stop = stop_at_step is not None and step >= stop_at_step and not last
             if save or stop or state["stopped_by_patience"]:
+                state[SCHEDULER_STATE_KEY] = scheduler.state_dict()
                 save_checkpoint(accelerator, self.output_dir, step, state, args.save_total_limit)
             if stop:
                 stopped_early = True

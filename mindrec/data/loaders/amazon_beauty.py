@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from pathlib import Path
 
 from ..build import InteractionData
@@ -26,14 +27,20 @@ SEQUENCES_FILE = "sequences.txt"
 ITEMS_FILE = "items.jsonl"
 
 
+_DIGITS = re.compile(r"-?[0-9]+")
+
+
 def _integer_id(token: object, where: str, what: str) -> str:
-    """Canonical string of an integer id (``7`` and ``"7"`` both give ``"7"``)."""
+    """Canonical string of an integer id (``7``, ``"7"`` and ``"007"`` give ``"7"``).
+
+    Only ASCII digits with an optional minus: Python's ``int()`` would also read ``"1_2"`` as 12, and
+    ``" 7"`` or non-ASCII digits, merging distinct ids silently.
+    """
     if isinstance(token, bool) or not isinstance(token, (int, str)):
         raise DataFormatError(f"{where}: {what} must be an integer, got {token!r}")
-    try:
-        return str(int(token))
-    except ValueError:
-        raise DataFormatError(f"{where}: {what} must be an integer, got {token!r}") from None
+    if isinstance(token, str) and not _DIGITS.fullmatch(token):
+        raise DataFormatError(f"{where}: {what} must be an integer, got {token!r} (ASCII digits only)")
+    return str(int(token))
 
 
 def read_items_jsonl(path: str | os.PathLike) -> ItemCatalogue:
