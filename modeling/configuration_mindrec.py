@@ -59,6 +59,8 @@ class MindRecConfig(PreTrainedConfig):
             decoder visits (drawn per row without replacement; ``code_length`` = all): category levels
             filled coarse to fine, then semantic-ID digits in a random order per row (state 0 is fully
             masked, the last has one slot masked). Needs ``prompt_attends_canvas=False``.
+        path_loss: ``"masked"``: a path view's loss covers all its masked slots; ``"next"``: only the slot
+            the path fills next (the decision a coarse-to-fine decoder takes in that state).
         num_items: catalogue size; needed by ``history_item_embeddings``.
         history_item_embeddings: with the pooled history encoding, add a learned per-item embedding to
             each history item's summed code embeddings (collaborative identity next to the shared code
@@ -112,6 +114,7 @@ class MindRecConfig(PreTrainedConfig):
     causal_prompt: bool = False
     num_random_views: int = 1
     num_path_views: int = 0
+    path_loss: Literal["masked", "next"] = "masked"
     num_items: int | None = None
     history_item_embeddings: bool = False
 

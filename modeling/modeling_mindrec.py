@@ -681,6 +681,7 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
                     target_tokens, maskable=torch.ones_like(target_tokens, dtype=torch.bool), generator=generator
                 )
                 noise_mask, weights = noise.noise_mask, 1.0 / noise.mask_prob
+                loss_mask = noise_mask
             else:
                 views = self.noise_schedule.sample_views(
                     batch,
@@ -688,10 +689,11 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
                     config.num_category_levels,
                     config.num_random_views,
                     config.num_path_views,
+                    config.path_loss,
                     device=targets.device,
                     generator=generator,
                 )
-                noise_mask, weights = views.noise_mask, views.weights
+                noise_mask, weights, loss_mask = views.noise_mask, views.weights, views.loss_mask
         else:
             if noise_mask.shape[0] != batch or noise_mask.shape[-1] != length or noise_mask.dim() not in (2, 3):
                 raise ValueError(
@@ -701,6 +703,7 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
             if not bool(noise_mask.any(dim=-1).all()):
                 raise ValueError("Every row (and view) of `noise_mask` must mask at least one slot.")
             weights = torch.ones(noise_mask.shape[:-1], device=targets.device)
+            loss_mask = noise_mask
         if loss_weights is not None:
             weights = loss_weights
         if weights.shape != noise_mask.shape[:-1]:
@@ -724,7 +727,7 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
         log_probs = self.canvas_log_probs(hidden)  # [B, (V,) L, Vmax]
         slot_targets = targets if noise_mask.dim() == 2 else targets[:, None].expand_as(noise_mask)
         nll = -log_probs.gather(-1, slot_targets[..., None]).squeeze(-1)  # [B, (V,) L]
-        per_view = (nll * noise_mask).sum(-1) / length
+        per_view = (nll * loss_mask).sum(-1) / length
         loss = (per_view * weights.to(per_view.dtype)).mean()
         return MindRecOutput(loss=loss, canvas_log_probs=log_probs, noise_mask=noise_mask)
 

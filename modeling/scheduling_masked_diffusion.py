@@ -26,6 +26,9 @@ class MaskedDiffusionNoiseOutput:
     mask_prob: torch.FloatTensor
 
 
+PATH_LOSSES = ("masked", "next")
+
+
 @dataclass
 class MaskedDiffusionViews:
     """What :meth:`MaskedDiffusionSchedule.sample_views` returns.
@@ -34,10 +37,13 @@ class MaskedDiffusionViews:
         noise_mask: ``[batch, views, code_length]`` bool, True where a view masks a canvas slot (each
             view masks at least one).
         weights: ``[batch, views]`` fp32 loss weight of each view.
+        loss_mask: ``[batch, views, code_length]`` bool, the masked slots whose cross-entropy counts
+            (``noise_mask`` itself, or for ``path_loss="next"`` path views only the slot filled next).
     """
 
     noise_mask: torch.BoolTensor
     weights: torch.FloatTensor
+    loss_mask: torch.BoolTensor
 
 
 def coarse_to_fine_fill_rank(
@@ -130,6 +136,7 @@ class MaskedDiffusionSchedule:
         num_category_levels: int,
         num_random_views: int = 1,
         num_path_views: int = 0,
+        path_loss: str = "masked",
         device: torch.device | str = "cpu",
         generator: torch.Generator | None = None,
     ) -> MaskedDiffusionViews:
@@ -139,13 +146,17 @@ class MaskedDiffusionSchedule:
         :meth:`add_noise`; weight ``1 / p``), then ``num_path_views`` states of a coarse-to-fine decoding
         path, drawn per row without replacement from its ``code_length`` states and listed in path order:
         state ``k`` has the first ``min(k, D)`` category slots and ``max(0, k - D)`` semantic-ID digits (a
-        random order per row) filled, the rest masked; weight ``code_length / masked`` so that its term is
-        the mean cross-entropy of its masked slots.
+        random order per row) filled, the rest masked. ``path_loss="masked"``: the loss covers every masked
+        slot, weight ``code_length / masked`` (the view's term is the mean cross-entropy of its masked
+        slots); ``"next"``: only the slot the path fills next (what a coarse-to-fine decoder decides in
+        that state, as teacher forcing supervises an autoregressive decoder), weight ``code_length``.
 
         Returns:
             :class:`MaskedDiffusionViews` with ``noise_mask [B, V, L]`` and ``weights [B, V]``.
         """
-        masks, weights = [], []
+        if path_loss not in PATH_LOSSES:
+            raise ValueError(f"`path_loss` must be one of {PATH_LOSSES}, got {path_loss!r}.")
+        masks, weights, losses = [], [], []
         if num_random_views:
             draws = self.add_noise(
                 torch.zeros(batch_size * num_random_views, code_length, dtype=torch.long, device=device),
@@ -154,6 +165,7 @@ class MaskedDiffusionSchedule:
             )
             masks.append(draws.noise_mask.view(batch_size, num_random_views, code_length))
             weights.append((1.0 / draws.mask_prob).view(batch_size, num_random_views))
+            losses.append(masks[-1])
         if not 0 <= num_path_views <= code_length:
             raise ValueError(f"`num_path_views` must be in [0, {code_length}], got {num_path_views}.")
         if num_path_views:
@@ -163,10 +175,17 @@ class MaskedDiffusionSchedule:
             # State k keeps the slots of fill rank < k; the others are masked.
             mask = path[:, None, :] >= states[:, :, None]  # [B, M (views), L (slots)]
             masks.append(mask)
-            weights.append(code_length / mask.sum(-1).float())
+            if path_loss == "next":
+                losses.append(path[:, None, :] == states[:, :, None])
+                weights.append(torch.full(states.shape, float(code_length), device=device))
+            else:
+                losses.append(mask)
+                weights.append(code_length / mask.sum(-1).float())
         if not masks:
             raise ValueError("No views requested: num_random_views or num_path_views must be >= 1.")
-        return MaskedDiffusionViews(noise_mask=torch.cat(masks, dim=1), weights=torch.cat(weights, dim=1))
+        return MaskedDiffusionViews(
+            noise_mask=torch.cat(masks, dim=1), weights=torch.cat(weights, dim=1), loss_mask=torch.cat(losses, dim=1)
+        )
 
     @staticmethod
     def num_tokens_to_unmask(num_masked: int, num_steps: int) -> list[int]:

@@ -196,3 +196,28 @@ def test_causal_prompt_sees_only_earlier_history_and_the_cache_stays_exact():
     torch.testing.assert_close(packed.canvas_log_probs[:, 1], single.canvas_log_probs, atol=1e-5, rtol=0)
     with pytest.raises(StrictDataclassClassValidationError, match="causal_prompt"):
         tiny_config(causal_prompt=True)
+
+
+def test_next_slot_path_loss_supervises_the_slot_each_state_fills_next():
+    schedule = MaskedDiffusionSchedule(mask_token_id=1, eps=0.4)
+    views = schedule.sample_views(32, 7, 3, num_random_views=1, num_path_views=7, path_loss="next",
+                                  generator=torch.Generator().manual_seed(4))
+    path_loss = views.loss_mask[:, 1:]  # the 7 path states
+    assert path_loss.sum(-1).tolist() == [[1] * 7] * 32  # one supervised slot per state
+    assert bool((path_loss <= views.noise_mask[:, 1:]).all())  # a masked slot
+    # State k supervises the slot state k + 1 fills: categories in order, then the row's digit order.
+    filled_next = views.noise_mask[:, 1:-1] & ~views.noise_mask[:, 2:]
+    assert torch.equal(path_loss[:, :-1], filled_next)
+    assert path_loss[:, :3, :3].diagonal(dim1=1, dim2=2).all()
+    assert torch.equal(views.loss_mask[:, 0], views.noise_mask[:, 0])  # random views keep the masked loss
+    torch.testing.assert_close(views.weights[:, 1:], torch.full((32, 7), 7.0))
+    # The model's loss is then the mean of those slots' cross-entropies (one per state).
+    model = isolated_model(seed=6, num_random_views=0, num_path_views=5, path_loss="next")
+    batch = random_batch(model.config)
+    out = model(**batch, generator=torch.Generator().manual_seed(9))
+    again = model.noise_schedule.sample_views(3, 5, 2, 0, 5, "next", generator=torch.Generator().manual_seed(9))
+    targets = batch["labels"][:, -5:] - torch.tensor(model.config.code_slot_offsets)
+    nll = -out.canvas_log_probs.gather(-1, targets[:, None, :, None].expand(3, 5, 5, 1)).squeeze(-1)
+    torch.testing.assert_close(out.loss, nll[again.loss_mask].mean())
+    with pytest.raises(ValueError, match="path_loss"):
+        schedule.sample_views(2, 7, 3, path_loss="first")

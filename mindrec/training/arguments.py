@@ -163,6 +163,13 @@ class ModelArguments:
             "(0 .. code_length; needs prompt_attends_canvas False)."
         ),
     )
+    path_loss: Literal["masked", "next"] = field(
+        default="masked",
+        **help_metadata(
+            "Small setting, path views: 'masked' supervises every masked slot of a state, 'next' only the slot "
+            "the coarse-to-fine path fills next."
+        ),
+    )
     history_item_embeddings: bool = field(
         default=False,
         **help_metadata(
@@ -197,6 +204,7 @@ class ModelArguments:
         _choice(self, "model_type", MODEL_TYPES)
         _choice(self, "model_setting", MODEL_SETTINGS)
         _choice(self, "history_encoding", ("pooled", "tokens"))
+        _choice(self, "path_loss", ("masked", "next"))
         _positive(
             self,
             "hidden_size",

@@ -61,6 +61,7 @@ def build_small_model(
         causal_prompt=model_args.causal_prompt,
         num_random_views=model_args.num_random_views,
         num_path_views=model_args.num_path_views,
+        path_loss=model_args.path_loss,
         num_items=tokenizer.num_items,
         history_item_embeddings=model_args.history_item_embeddings,
     )
