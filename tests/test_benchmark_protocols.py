@@ -165,3 +165,16 @@ def test_cli_writes_results_and_updates_the_readme(tmp_path, capsys):
     assert readme.read_text() == f"# x\n{START_MARKER}\n{section}\n{END_MARKER}\n"
     assert "![NDCG@10 against decoding speed](docs/results/synthetic-small.png)" in section
     assert format_results_table(result_set["summary"]) in section + "\n"
+
+
+def test_cli_max_steps_cuts_every_generative_budget_and_is_recorded(tmp_path):
+    result_set = benchmark_main(
+        ["--protocol", "synthetic-small", "--models", "tiger", "--max-steps", "3", "--output", str(tmp_path)],
+        repo_root=tmp_path,
+    )
+    plans = result_set["protocol_config"]["plans"]
+    assert plans["tiger"]["training"]["max_steps"] == 3 and plans["mindrec"]["training"]["max_steps"] == 3
+    assert "max_steps" not in plans["sasrec"]["training"]  # SASRec keeps its own early-stopped budget
+    (run,) = result_set["runs"]
+    assert [entry["step"] for entry in run["details"]["validation"]][-1] == 3
+    assert "--max-steps 3" in result_set["command"]

@@ -48,6 +48,10 @@ def benchmark_parser() -> argparse.ArgumentParser:
         "--num-threads", type=_positive_int, default=None,
         help="torch intra-op threads (default: torch's choice); recorded with the results",
     )
+    parser.add_argument(
+        "--max-steps", type=_positive_int, default=None,
+        help="cut every generative model's training to N steps (a scaled-down run; recorded with the results)",
+    )
     parser.add_argument("--progress", action="store_true", help="show progress bars")
     return parser
 
@@ -76,6 +80,8 @@ def benchmark_main(argv: Sequence[str] | None, repo_root: Path) -> dict:
     if args.num_threads is not None:
         torch.set_num_threads(args.num_threads)
     protocol = get_protocol(args.protocol)
+    if args.max_steps is not None:
+        protocol = protocol.with_overrides(max_steps=args.max_steps)
     output = Path(args.output) if args.output else repo_root / "docs" / "results"
     command = shlex.join(["python", "scripts/benchmark.py", *(sys.argv[1:] if argv is None else argv)])
     result_set = run_benchmark(
