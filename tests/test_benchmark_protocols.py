@@ -178,3 +178,5 @@ def test_cli_max_steps_cuts_every_generative_budget_and_is_recorded(tmp_path):
     (run,) = result_set["runs"]
     assert [entry["step"] for entry in run["details"]["validation"]][-1] == 3
     assert "--max-steps 3" in result_set["command"]
+    # The trained row's validation curve is plotted next to the table.
+    assert (tmp_path / "synthetic-small-curves.png").read_bytes()[:4] == b"\x89PNG"

@@ -232,9 +232,10 @@ def _json_block(obj: Any) -> str:
 
 
 def write_result_set(result_set: Mapping[str, Any], output_dir: str | os.PathLike) -> dict[str, Path]:
-    """Write ``<protocol>.json``, ``<protocol>.png`` and ``<protocol>.md`` atomically into ``output_dir``.
+    """Write ``<protocol>.json``, ``<protocol>.png`` and ``<protocol>.md`` atomically into ``output_dir``, and
+    ``<protocol>-curves.png`` (validation NDCG@10 against steps and seconds) when runs recorded curves.
 
-    Returns the written paths by kind (``"json"``, ``"png"``, ``"md"``).
+    Returns the written paths by kind (``"json"``, ``"png"``, ``"md"``, ``"curves"``).
     """
     from .plot import plot_quality_vs_speed
 
@@ -244,7 +245,29 @@ def write_result_set(result_set: Mapping[str, Any], output_dir: str | os.PathLik
     atomic_write_json(paths["json"], result_set)
     plot_quality_vs_speed(result_set["summary"], paths["png"], title=f"{name} ({result_set['date'][:10]})")
     atomic_write_text(paths["md"], format_report(result_set, plot_name=paths["png"].name))
+    curves = learning_curves(result_set["runs"])
+    if curves:
+        from mindrec.training.run_history import plot_learning_curves
+
+        paths["curves"] = plot_learning_curves(
+            curves, output_dir / f"{name}-curves.png", title=f"{name}: validation NDCG@10 while training"
+        )
     return paths
+
+
+def learning_curves(runs: Sequence[Mapping[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """``"<row> seed <k>" -> validation entries`` of every trained run (rows sharing one trained model,
+    e.g. MindRec's decoders, appear once, under their first row)."""
+    curves, seen = {}, set()
+    for run in runs:
+        validation = run.get("details", {}).get("validation")
+        if not validation:
+            continue
+        key = (run["seed"], json.dumps(validation, sort_keys=True))
+        if key not in seen:
+            seen.add(key)
+            curves[f"{run['model']} seed {run['seed']}"] = list(validation)
+    return curves
 
 
 __all__ = [
@@ -256,6 +279,7 @@ __all__ = [
     "format_results_table",
     "git_commit",
     "hardware_info",
+    "learning_curves",
     "mean_std",
     "summarize_runs",
     "write_result_set",
