@@ -29,6 +29,7 @@ from mindrec.training.arguments import (
     TRAIN_ARGUMENT_TYPES,
     CodeArguments,
     DataArguments,
+    DecodingArguments,
     EvaluateModelArguments,
     EvaluationArguments,
     ModelArguments,
@@ -43,7 +44,7 @@ from mindrec.training.checkpointing import (
 )
 from mindrec.training.config_loading import parse_arguments
 from mindrec.training.data_setup import CODE_TABLE_FILE, align_code_table, load_data, load_or_build_code_table
-from mindrec.training.model_io import load_trained_model, read_run, save_trained_model
+from mindrec.training.model_io import load_trained_model, save_trained_model
 from mindrec.training.model_unwrap import unwrap_task_model
 from mindrec.training.trainer import BEST_FOLDER, FINAL_FOLDER, Trainer, TrainOutput, make_accelerator
 
@@ -218,17 +219,30 @@ def run_record(*arguments) -> dict[str, Any]:
     return {name: asdict(item) for name, item in zip(names, arguments, strict=True)}
 
 
-def generation_config_from(eval_args: EvaluationArguments):
-    """The ``RecommendationGenerationConfig`` of the evaluation options."""
+def generation_config_from(eval_args: DecodingArguments, base=None):
+    """The ``RecommendationGenerationConfig`` of the evaluation options.
+
+    With ``base`` (a saved model's config) the options are laid over a copy of it, so that what the
+    options do not name (``temperature``, ``tokens_per_step``) stays as saved.
+    """
+    import copy
+
     from mindrec.modeling.generation_mindrec import RecommendationGenerationConfig
 
-    return RecommendationGenerationConfig(
-        decoding_strategy=eval_args.strategy,
-        num_beams=eval_args.num_beams,
-        num_return_items=eval_args.num_return_items,
-        history_cache=eval_args.history_cache,
-        exclude_history=eval_args.exclude_history,
-    )
+    options = {
+        "decoding_strategy": eval_args.strategy,
+        "num_beams": eval_args.num_beams,
+        "num_return_items": eval_args.num_return_items,
+        "history_cache": eval_args.history_cache,
+        "exclude_history": eval_args.exclude_history,
+    }
+    if base is None:
+        return RecommendationGenerationConfig(**options)
+    config = copy.deepcopy(base)
+    if options["decoding_strategy"] != "low_confidence":
+        options["tokens_per_step"] = None  # a low_confidence-only option of the saved strategy
+    config.update(**options)
+    return config
 
 
 def check_same_items(model_item_ids: Sequence[str], data) -> None:
@@ -278,7 +292,9 @@ def evaluate_saved_model(
         )
     else:
         check_same_items(trained.tokenizer.code_table["item_ids"], data)
-        task = MindRecTask(trained.tokenizer, generation_config_from(eval_args))
+        generation_config = generation_config_from(eval_args, base=trained.generation_config)
+        logger.info("Decoding %s with %s", split, generation_config.to_diff_dict())
+        task = MindRecTask(trained.tokenizer, generation_config)
     common = {
         "split": data.splits[split],
         "num_items": data.num_items,
@@ -454,20 +470,20 @@ def report(result: RunResult, eval_args: EvaluationArguments) -> str:
 
 def evaluate_main(args: Sequence[str] | None = None) -> dict[str, dict[str, float]]:
     """``scripts/evaluate.py``: score a saved model folder on a split next to popularity, print the table and
-    write ``--metrics-json`` (plus the table as a ``.md`` beside it). The data options default to those the
-    model was trained with (its ``mindrec_run.json``); the command line overrides them."""
-    import argparse
+    write ``--metrics_json`` (plus the table as a ``.md`` beside it) and, with ``--predictions_jsonl``, every
+    user's ranked list. The data options default to those the model was trained with (its
+    ``mindrec_run.json``) and the decoding options to its ``generation_config.json``; the command line
+    overrides both."""
     import sys
 
+    from mindrec.evaluation.predictions import write_predictions_jsonl
+    from mindrec.evaluation.saved_defaults import saved_evaluation_defaults
+
     args = list(sys.argv[1:] if args is None else args)
-    peek = argparse.ArgumentParser(add_help=False)
-    peek.add_argument("--model")
-    model_dir = peek.parse_known_args(args)[0].model
-    defaults = read_run(model_dir).get("data", {}) if model_dir and Path(model_dir).is_dir() else {}
     run_args, data_args, eval_args = parse_arguments(
-        (EvaluateModelArguments, DataArguments, EvaluationArguments),
+        (EvaluateModelArguments, DataArguments, DecodingArguments),
         args,
-        defaults=defaults,
+        defaults=saved_evaluation_defaults(args),
         description=evaluate_main.__doc__,
     )
     accelerator = make_accelerator("auto")
@@ -490,6 +506,9 @@ def evaluate_main(args: Sequence[str] | None = None) -> dict[str, dict[str, floa
                 eval_args.metrics_json, {"split": run_args.split, "model": run_args.model, "metrics": metrics}
             )
             atomic_write_text(Path(eval_args.metrics_json).with_suffix(".md"), table)
+        if run_args.predictions_jsonl:
+            model_label = next(label for label in results if label != "popularity")
+            write_predictions_jsonl(run_args.predictions_jsonl, results[model_label], data.item_ids)
         print(table, flush=True)
     problem = incomplete_lists(results, eval_args.num_return_items)
     if problem:

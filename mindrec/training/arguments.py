@@ -344,11 +344,13 @@ class TrainingArguments:
 
 
 @dataclass
-class EvaluationArguments:
-    """How a split is decoded and scored (validation during training, test at the end)."""
+class DecodingArguments:
+    """How a split is decoded and scored: the options ``scripts/evaluate.py`` shows (training adds
+    :class:`EvaluationArguments`' model-selection options)."""
 
     strategy: str = field(
-        default="diffusion_beam_search", **help_metadata(f"Decoding strategy, one of {list(DECODING_STRATEGIES)}.")
+        default="diffusion_beam_search",
+        **help_metadata("Decoding strategy.", choices=list(DECODING_STRATEGIES)),
     )
     num_beams: int = field(default=10, **help_metadata("Beams (hypotheses per user)."))
     num_return_items: int = field(default=10, **help_metadata("Items recommended per user (>= the largest K)."))
@@ -359,6 +361,29 @@ class EvaluationArguments:
     exclude_history: bool = field(default=False, **help_metadata("Never recommend an item of the user's history."))
     eval_batch_size: int = field(default=128, **help_metadata("Users per decoding batch."))
     eval_ks: list[int] = field(default_factory=lambda: [1, 5, 10], **help_metadata("Cut-offs K of HR@K and NDCG@K."))
+    metrics_json: str | None = field(default=None, **help_metadata("Write the final metrics (JSON) to this file."))
+
+    def __post_init__(self):
+        _choice(self, "strategy", DECODING_STRATEGIES)
+        _choice(self, "history_cache", ("exact", "prompt_cache"))
+        _positive(self, "num_beams", "num_return_items", "eval_batch_size")
+        if not self.eval_ks or any(k < 1 for k in self.eval_ks):
+            raise ValueError(f"`eval_ks` must be cut-offs >= 1, got {self.eval_ks}.")
+        if max(self.eval_ks) > self.num_return_items:
+            raise ValueError(
+                f"`eval_ks` {self.eval_ks} asks for K={max(self.eval_ks)} but only num_return_items="
+                f"{self.num_return_items} items are recommended."
+            )
+        if self.num_beams < self.num_return_items:
+            raise ValueError(
+                f"`num_beams` ({self.num_beams}) must be >= `num_return_items` ({self.num_return_items})."
+            )
+
+
+@dataclass
+class EvaluationArguments(DecodingArguments):
+    """How a split is decoded and scored (validation during training, test at the end)."""
+
     validation_max_users: int | None = field(
         default=1000,
         **help_metadata(
@@ -371,23 +396,10 @@ class EvaluationArguments:
     do_test: bool = field(
         default=True, **help_metadata("After training, evaluate the best model and popularity on test.")
     )
-    metrics_json: str | None = field(default=None, **help_metadata("Write the final metrics (JSON) to this file."))
 
     def __post_init__(self):
-        _choice(self, "strategy", DECODING_STRATEGIES)
-        _choice(self, "history_cache", ("exact", "prompt_cache"))
-        _positive(self, "num_beams", "num_return_items", "eval_batch_size", "validation_max_users")
-        if not self.eval_ks or any(k < 1 for k in self.eval_ks):
-            raise ValueError(f"`eval_ks` must be cut-offs >= 1, got {self.eval_ks}.")
-        if max(self.eval_ks) > self.num_return_items:
-            raise ValueError(
-                f"`eval_ks` {self.eval_ks} asks for K={max(self.eval_ks)} but only num_return_items="
-                f"{self.num_return_items} items are recommended."
-            )
-        if self.num_beams < self.num_return_items:
-            raise ValueError(
-                f"`num_beams` ({self.num_beams}) must be >= `num_return_items` ({self.num_return_items})."
-            )
+        super().__post_init__()
+        _positive(self, "validation_max_users")
         allowed = {f"{name}@{k}" for name in ("hr", "ndcg") for k in self.eval_ks} | {"mrr"}
         if self.selection_metric not in allowed:
             raise ValueError(
@@ -403,6 +415,12 @@ class EvaluateModelArguments:
     split: Literal["validation", "test"] = field(default="test", **help_metadata("Split to evaluate."))
     seed: int = field(default=0, **help_metadata("Seed of sampling decoders (DeftRec)."))
     show_progress: bool = field(default=True, **help_metadata("Progress bars."))
+    predictions_jsonl: str | None = field(
+        default=None,
+        **help_metadata(
+            'Also write every user\'s ranked list as JSON lines: {"user": id, "items": [ids], "scores": [...]}.'
+        ),
+    )
 
     def __post_init__(self):
         if self.model is None:
@@ -417,6 +435,7 @@ TRAIN_ARGUMENT_TYPES = (DataArguments, CodeArguments, ModelArguments, TrainingAr
 __all__ = [
     "CodeArguments",
     "DataArguments",
+    "DecodingArguments",
     "EvaluateModelArguments",
     "EvaluationArguments",
     "LR_SCHEDULES",
