@@ -14,3 +14,14 @@ AutoConfig.register(SASRecConfig.model_type, SASRecConfig, exist_ok=True)
 AutoModel.register(SASRecConfig, SASRecModel, exist_ok=True)
 
 __version__ = "0.1.0"
+
+# One-line inference (mindrec.recommender), imported on first use.
+_LAZY = {"MindRecRecommender": "mindrec.recommender", "Recommendation": "mindrec.recommender"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'mindrec' has no attribute {name!r}")

@@ -8,37 +8,18 @@ from __future__ import annotations
 
 import json
 import math
-import random
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from training_support import tiny_arguments
+from workflow_support import save_untrained_run, write_beauty_folder
 
 from mindrec.evaluation.model_evaluation import evaluate_recommender, mindrec_recommender
-from mindrec.pipeline import build_run, evaluate_main, run_record
-from mindrec.training.model_io import load_trained_model, save_trained_model
-from mindrec.training.trainer import make_accelerator
+from mindrec.pipeline import evaluate_main
+from mindrec.training.model_io import load_trained_model
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def write_beauty_folder(folder: Path, num_users: int = 40, num_items: int = 30, seed: int = 0) -> Path:
-    """A tiny amazon_beauty_2014 layout: raw integer ids, 3-8 interactions per user, two category levels."""
-    rng = random.Random(seed)
-    folder.mkdir(parents=True)
-    lines = []
-    for user in range(1, num_users + 1):
-        items = [rng.randint(101, 100 + num_items) for _ in range(rng.randint(3, 8))]
-        lines.append(" ".join(str(value) for value in [user * 7, *items]))
-    (folder / "sequences.txt").write_text("\n".join(lines) + "\n")
-    items = [
-        {"item_id": item, "title": f"Item {item}", "categories": ["Beauty", f"Group {item % 3}", f"Kind {item % 5}"]}
-        for item in range(101, 101 + num_items)
-    ]
-    (folder / "items.jsonl").write_text("".join(json.dumps(item) + "\n" for item in items))
-    return folder
 
 
 @pytest.fixture(scope="module")
@@ -46,11 +27,10 @@ def saved(tmp_path_factory):
     """An untrained tiny model on the beauty folder, saved with parallel denoising, 5 beams, 5 items."""
     root = tmp_path_factory.mktemp("evaluate_cli")
     data_dir = write_beauty_folder(root / "beauty")
-    arguments = tiny_arguments(root / "run", data=str(data_dir), max_history=None, strategy="parallel_denoising")
-    data, model, tokenizer, generation_config, _, _ = build_run(*arguments, make_accelerator("no"))
-    assert (generation_config.num_beams, generation_config.num_return_items) == (5, 5)
-    save_trained_model(root / "run" / "best", model, tokenizer, generation_config, run_record(*arguments))
-    return root / "run" / "best", data_dir, data
+    model_dir, data = save_untrained_run(root / "run", data=str(data_dir), max_history=None, strategy="parallel_denoising")
+    saved = json.loads((model_dir / "generation_config.json").read_text())
+    assert (saved["num_beams"], saved["num_return_items"]) == (5, 5)
+    return model_dir, data_dir, data
 
 
 def test_evaluate_decodes_with_the_folders_generation_config(saved, tmp_path):
