@@ -26,7 +26,8 @@ DECODING_OPTIONS = {
     "exclude_history": "exclude_history",
 }
 DATA_OPTIONS = ("data", "data_format", "max_history", "max_users", "synthetic_num_users",
-                "synthetic_num_items", "synthetic_seed")  # fmt: skip
+                "synthetic_num_items", "synthetic_seed", "items", "user_column", "item_column",
+                "timestamp_column", "category_separator")  # fmt: skip
 
 
 def _read_json(path: Path) -> dict[str, Any]:

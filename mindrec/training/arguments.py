@@ -57,7 +57,29 @@ class DataArguments:
         ),
     )
     data_format: str = field(
-        default="auto", **help_metadata("Source format for load_dataset_from_path ('auto' detects it).")
+        default="auto",
+        **help_metadata(
+            "Source format ('auto' detects it; 'interactions' for your own table or a Hub dataset name).",
+            choices=["auto", "amazon-beauty", "recbole", "lcrec-json", "amazon-raw", "interactions"],
+        ),
+    )
+    items: str | None = field(
+        default=None,
+        **help_metadata(
+            "interactions: the item table (csv/tsv/parquet/jsonl, dataset folder or Hub name) with the item id "
+            "column and optional title, brand, description, categories."
+        ),
+    )
+    user_column: str = field(default="user_id", **help_metadata("interactions: the user id column."))
+    item_column: str = field(
+        default="item_id", **help_metadata("interactions: the item id column (of both tables).")
+    )
+    timestamp_column: str = field(
+        default="timestamp",
+        **help_metadata("interactions: the column each user's rows are sorted by; '' keeps the row order."),
+    )
+    category_separator: str = field(
+        default=">", **help_metadata("interactions: separator of the levels of a string category path.")
     )
     max_history: int | None = field(
         default=10, **help_metadata("Keep the last N history items of every row (MindRec: 10).")
