@@ -6,5 +6,6 @@ from mindrec.pipeline import MAIN_JOB_DEFAULTS, main
 if __name__ == "__main__":
     main(
         defaults=MAIN_JOB_DEFAULTS,
+        prog="python -m mindrec",
         description="MindRec end to end on the synthetic catalogue: codes, tokenizer, training, test next to popularity.",
     )

@@ -468,7 +468,7 @@ def report(result: RunResult, eval_args: EvaluationArguments) -> str:
     return "\n\n".join(parts)
 
 
-def evaluate_main(args: Sequence[str] | None = None) -> dict[str, dict[str, float]]:
+def evaluate_main(args: Sequence[str] | None = None, prog: str | None = None) -> dict[str, dict[str, float]]:
     """``scripts/evaluate.py``: score a saved model folder on a split next to popularity, print the table and
     write ``--metrics_json`` (plus the table as a ``.md`` beside it) and, with ``--predictions_jsonl``, every
     user's ranked list. The data options default to those the model was trained with (its
@@ -478,19 +478,22 @@ def evaluate_main(args: Sequence[str] | None = None) -> dict[str, dict[str, floa
 
     from mindrec.evaluation.predictions import write_predictions_jsonl
     from mindrec.evaluation.saved_defaults import saved_evaluation_defaults
+    from mindrec.training.arguments import EVALUATE_MODEL_OPTIONS
 
     args = list(sys.argv[1:] if args is None else args)
     run_args, data_args, eval_args = parse_arguments(
         (EvaluateModelArguments, DataArguments, DecodingArguments),
         args,
-        defaults=saved_evaluation_defaults(args),
+        defaults=saved_evaluation_defaults(args, EVALUATE_MODEL_OPTIONS),
         description=evaluate_main.__doc__,
+        prog=prog,
+        exit_on_error=True,
     )
     accelerator = make_accelerator("auto")
     configure_logging(accelerator)
     data = load_data(data_args)
     results, _ = evaluate_saved_model(
-        Path(run_args.model),
+        Path(run_args.model_dir),
         data,
         eval_args,
         accelerator,
@@ -503,7 +506,7 @@ def evaluate_main(args: Sequence[str] | None = None) -> dict[str, dict[str, floa
     if accelerator.is_main_process:
         if eval_args.metrics_json:
             atomic_write_json(
-                eval_args.metrics_json, {"split": run_args.split, "model": run_args.model, "metrics": metrics}
+                eval_args.metrics_json, {"split": run_args.split, "model": run_args.model_dir, "metrics": metrics}
             )
             atomic_write_text(Path(eval_args.metrics_json).with_suffix(".md"), table)
         if run_args.predictions_jsonl:
@@ -534,10 +537,15 @@ def incomplete_lists(results: dict[str, EvaluationResult], k: int) -> str | None
 
 
 def main(
-    args: Sequence[str] | None = None, defaults: dict[str, Any] | None = None, description: str | None = None
+    args: Sequence[str] | None = None,
+    defaults: dict[str, Any] | None = None,
+    description: str | None = None,
+    prog: str | None = None,
 ) -> RunResult:
     """Parse options (``--config`` YAML + command line), run, print the report on the main process."""
-    arguments = parse_arguments(TRAIN_ARGUMENT_TYPES, args, defaults=defaults, description=description)
+    arguments = parse_arguments(
+        TRAIN_ARGUMENT_TYPES, args, defaults=defaults, description=description, prog=prog, exit_on_error=True
+    )
     data_args, code_args, model_args, train_args, eval_args = arguments
     accelerator = make_accelerator(train_args.mixed_precision, small_model_width(model_args))
     result = run(data_args, code_args, model_args, train_args, eval_args, accelerator=accelerator)

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-import torch
+from mindrec.cli_args import ArgumentParser, canonical
 
 from .protocols import PROTOCOLS, get_protocol
 
@@ -27,7 +27,7 @@ def _positive_int(text: str) -> int:
 
 
 def benchmark_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="scripts/benchmark.py",
         description=(
             "Run a named benchmark protocol end to end (data, item codes, every model trained with its "
@@ -42,11 +42,17 @@ def benchmark_parser() -> argparse.ArgumentParser:
         help="table rows to run (default: all of the protocol's), e.g. popularity sasrec tiger mindrec-dbs",
     )
     parser.add_argument("--data", default=None, help="dataset folder (default: the protocol's, relative to the repo root)")
-    parser.add_argument("--output", default=None, help="results folder (default: <repo root>/docs/results)")
+    parser.add_argument(
+        *canonical("output folder"), default=None, help="results folder (default: <repo root>/docs/results)"
+    )
     parser.add_argument("--work-dir", default=None, help="keep checkpoints here (default: a temporary folder)")
     parser.add_argument(
-        "--num-threads", type=_positive_int, default=None,
+        *canonical("threads"), type=_positive_int, default=None,
         help="torch intra-op threads (default: torch's choice); recorded with the results",
+    )
+    parser.add_argument(
+        "--predictions_dir", default=None,
+        help="also write every model's test lists as JSON lines, <row>-seed<k>.jsonl, to this folder",
     )
     parser.add_argument("--progress", action="store_true", help="show progress bars")
     return parser
@@ -74,9 +80,11 @@ def benchmark_main(argv: Sequence[str] | None, repo_root: Path) -> dict:
     args = benchmark_parser().parse_args(argv)
     configure_logging(args.progress)
     if args.num_threads is not None:
+        import torch
+
         torch.set_num_threads(args.num_threads)
     protocol = get_protocol(args.protocol)
-    output = Path(args.output) if args.output else repo_root / "docs" / "results"
+    output = Path(args.output_dir) if args.output_dir else repo_root / "docs" / "results"
     command = shlex.join(["python", "scripts/benchmark.py", *(sys.argv[1:] if argv is None else argv)])
     result_set = run_benchmark(
         protocol,
@@ -87,6 +95,7 @@ def benchmark_main(argv: Sequence[str] | None, repo_root: Path) -> dict:
         work_dir=args.work_dir,
         show_progress=args.progress,
         command=command,
+        predictions_dir=args.predictions_dir,
     )
     paths = write_result_set(result_set, output)
     logger.info("wrote %s", ", ".join(str(path) for path in paths.values()))
@@ -95,7 +104,7 @@ def benchmark_main(argv: Sequence[str] | None, repo_root: Path) -> dict:
 
 
 def readme_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="scripts/update_readme_results.py",
         description=(
             "Replace the README's results section (between <!-- results:start --> and <!-- results:end -->) "

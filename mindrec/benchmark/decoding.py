@@ -99,7 +99,8 @@ class DecodingBenchmarkArguments:
     model: str | None = field(
         default=None,
         **help_metadata(
-            "A trained model folder (scripts/train.py output): also compares the quality of the cache modes."
+            "A trained model folder (scripts/train.py output): also compares the quality of the cache modes.",
+            aliases=["--model_dir", "--model-dir"],
         ),
     )
     code_table: str | None = field(
@@ -130,7 +131,10 @@ class DecodingBenchmarkArguments:
     dtypes: list[str] = field(
         default_factory=lambda: list(DTYPES), **help_metadata("fp32, and bf16 (torch.autocast on the CPU).")
     )
-    threads: int | None = field(default=None, **help_metadata("torch.set_num_threads; unset = every core."))
+    threads: int | None = field(
+        default=None,
+        **help_metadata("torch.set_num_threads; unset = every core.", aliases=["--num_threads", "--num-threads"]),
+    )
     batch_rows: int = field(
         default=2000,
         **help_metadata("Rows (users x beams) per decoding batch: users per batch = batch_rows // beams."),
@@ -148,7 +152,10 @@ class DecodingBenchmarkArguments:
     profile_step: int | None = field(
         default=None, **help_metadata("Scorer call to profile (0-based); unset = the first semantic-ID step.")
     )
-    output_json: str | None = field(default=None, **help_metadata("Also write every number to this JSON file."))
+    output_json: str | None = field(
+        default=None,
+        **help_metadata("Also write every number to this JSON file.", aliases=["--metrics_json", "--metrics-json"]),
+    )
     show_progress: bool = field(default=True, **help_metadata("tqdm bar over the decoding batches."))
 
     def __post_init__(self):

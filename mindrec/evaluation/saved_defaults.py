@@ -50,11 +50,13 @@ def model_folder_defaults(model_dir: str | Path) -> dict[str, Any]:
     return defaults
 
 
-def saved_evaluation_defaults(args: Sequence[str], option_names: Sequence[str] = ("--model",)) -> dict[str, Any]:
-    """:func:`model_folder_defaults` of the folder named by ``--model`` in ``args`` (``{}`` without one)."""
-    peek = argparse.ArgumentParser(add_help=False)
-    peek.add_argument(*option_names, dest="model")
-    model_dir = peek.parse_known_args(list(args))[0].model
+def saved_evaluation_defaults(
+    args: Sequence[str], option_names: Sequence[str] = ("--model_dir", "--model-dir", "--model")
+) -> dict[str, Any]:
+    """:func:`model_folder_defaults` of the folder named by ``--model_dir`` in ``args`` (``{}`` without one)."""
+    peek = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    peek.add_argument(*option_names, dest="model_dir")
+    model_dir = peek.parse_known_args(list(args))[0].model_dir
     if not model_dir or not Path(model_dir).is_dir():
         return {}
     return model_folder_defaults(model_dir)

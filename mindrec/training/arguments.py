@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 from mindrec.modeling.generation_mindrec import DECODING_STRATEGIES
+from mindrec.tokenization.quantizers import COLLISION_STRATEGIES, QUANTIZERS
 
 MODEL_TYPES = ("mindrec", "deftrec")
 MODEL_SETTINGS = ("small", "llm")
@@ -114,10 +115,11 @@ class CodeArguments:
         **help_metadata("Item content embedding: 'tfidf-svd' (offline), or a .npy path [items, dim]."),
     )
     quantizer: str = field(
-        default="rq-kmeans", **help_metadata("Semantic-ID quantiser: rq-kmeans, rq-vae, opq or pq.")
+        default="rq-kmeans", **help_metadata("Semantic-ID quantiser.", choices=sorted(QUANTIZERS))
     )
     collision: str = field(
-        default="reassign", **help_metadata("Collision strategy making codes one-to-one: reassign or extra_digit.")
+        default="reassign",
+        **help_metadata("Collision strategy making codes one-to-one.", choices=list(COLLISION_STRATEGIES)),
     )
     code_seed: int = field(default=0, **help_metadata("Seed of the embedding SVD and the quantiser."))
     collaborative_weight: float = field(
@@ -134,6 +136,8 @@ class CodeArguments:
         _positive(self, "codebook_size", "collaborative_dim")
         if not 0.0 <= self.collaborative_weight <= 1.0:
             raise ValueError(f"`collaborative_weight` must be in [0, 1], got {self.collaborative_weight}.")
+        _choice(self, "quantizer", tuple(QUANTIZERS))
+        _choice(self, "collision", COLLISION_STRATEGIES)
         if self.num_category_levels + self.num_sid_digits < 1:
             raise ValueError("A code needs at least one slot: num_category_levels + num_sid_digits >= 1.")
 
@@ -433,7 +437,10 @@ class EvaluationArguments(DecodingArguments):
 class EvaluateModelArguments:
     """Which saved model and which split ``scripts/evaluate.py`` scores."""
 
-    model: str | None = field(default=None, **help_metadata("A model folder written by training (best/ or final/)."))
+    model_dir: str | None = field(
+        default=None,
+        **help_metadata("A model folder written by training (best/ or final/).", aliases=["--model"]),
+    )
     split: Literal["validation", "test"] = field(default="test", **help_metadata("Split to evaluate."))
     seed: int = field(default=0, **help_metadata("Seed of sampling decoders (DeftRec)."))
     show_progress: bool = field(default=True, **help_metadata("Progress bars."))
@@ -445,12 +452,15 @@ class EvaluateModelArguments:
     )
 
     def __post_init__(self):
-        if self.model is None:
-            raise ValueError("--model is required: the model folder to evaluate.")
-        if not Path(self.model).is_dir():
-            raise FileNotFoundError(f"Model folder {self.model} does not exist.")
+        if self.model_dir is None:
+            raise ValueError("--model_dir is required: the model folder to evaluate.")
+        if not Path(self.model_dir).is_dir():
+            raise FileNotFoundError(f"Model folder {self.model_dir} does not exist.")
         _choice(self, "split", ("validation", "test"))
 
+
+# The spellings of EvaluateModelArguments.model_dir (canonical first; --model is the older name).
+EVALUATE_MODEL_OPTIONS = ("--model_dir", "--model-dir", "--model")
 
 TRAIN_ARGUMENT_TYPES = (DataArguments, CodeArguments, ModelArguments, TrainingArguments, EvaluationArguments)
 
@@ -458,6 +468,7 @@ __all__ = [
     "CodeArguments",
     "DataArguments",
     "DecodingArguments",
+    "EVALUATE_MODEL_OPTIONS",
     "EvaluateModelArguments",
     "EvaluationArguments",
     "LR_SCHEDULES",
