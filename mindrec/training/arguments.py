@@ -112,7 +112,17 @@ class CodeArguments:
     codebook_size: int = field(default=256, **help_metadata("Values per semantic-ID digit."))
     code_embedding: str = field(
         default="tfidf-svd",
-        **help_metadata("Item content embedding: 'tfidf-svd' (offline), or a .npy path [items, dim]."),
+        **help_metadata(
+            "Item content embedding: 'tfidf-svd' (offline), 'sentence-transformers' (with --code_embedding_model) "
+            "or a .npy path [items, dim]."
+        ),
+    )
+    code_embedding_model: str | None = field(
+        default=None,
+        **help_metadata(
+            "sentence-transformers encoder (Hub name or local folder) of --code_embedding sentence-transformers; "
+            "downloaded unless HF_HUB_OFFLINE=1."
+        ),
     )
     quantizer: str = field(
         default="rq-kmeans", **help_metadata("Semantic-ID quantiser.", choices=sorted(QUANTIZERS))
@@ -136,6 +146,14 @@ class CodeArguments:
         _positive(self, "codebook_size", "collaborative_dim")
         if not 0.0 <= self.collaborative_weight <= 1.0:
             raise ValueError(f"`collaborative_weight` must be in [0, 1], got {self.collaborative_weight}.")
+        if self.code_embedding == "sentence-transformers" and not self.code_embedding_model:
+            raise ValueError(
+                "code_embedding='sentence-transformers' needs --code_embedding_model (a Hub name or a local folder)."
+            )
+        if self.code_embedding_model and self.code_embedding != "sentence-transformers":
+            raise ValueError(
+                f"--code_embedding_model applies to code_embedding='sentence-transformers', not {self.code_embedding!r}."
+            )
         _choice(self, "quantizer", tuple(QUANTIZERS))
         _choice(self, "collision", COLLISION_STRATEGIES)
         if self.num_category_levels + self.num_sid_digits < 1:

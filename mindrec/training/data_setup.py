@@ -146,6 +146,7 @@ def load_or_build_code_table(
         quantizer=args.quantizer,
         collision=args.collision,
         seed=args.code_seed,
+        embedding_model=args.code_embedding_model,
         show_progress=show_progress,
     )
     stats = table.stats
