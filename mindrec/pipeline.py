@@ -328,7 +328,9 @@ def run(
     the holder) and checks it before anything is written there (checkpoints of another run are refused).
     """
     started = time.perf_counter()
-    accelerator = accelerator or make_accelerator(train_args.mixed_precision, small_model_width(model_args))
+    accelerator = accelerator or make_accelerator(
+        train_args.mixed_precision, small_model_width(model_args), train_args.report_to, train_args.output_dir
+    )
     configure_logging(accelerator)
     warn_single_process_cpu_launch(accelerator)
     main = accelerator.is_main_process
@@ -547,7 +549,9 @@ def main(
         TRAIN_ARGUMENT_TYPES, args, defaults=defaults, description=description, prog=prog, exit_on_error=True
     )
     data_args, code_args, model_args, train_args, eval_args = arguments
-    accelerator = make_accelerator(train_args.mixed_precision, small_model_width(model_args))
+    accelerator = make_accelerator(
+        train_args.mixed_precision, small_model_width(model_args), train_args.report_to, train_args.output_dir
+    )
     result = run(data_args, code_args, model_args, train_args, eval_args, accelerator=accelerator)
     if accelerator.is_main_process:
         print(report(result, eval_args), flush=True)

@@ -361,6 +361,13 @@ class TrainingArguments:
         **help_metadata("A checkpoint folder, or 'latest' for the newest complete one in output_dir/checkpoints."),
     )
     show_progress: bool = field(default=True, **help_metadata("Progress bars (main process only)."))
+    report_to: list[str] = field(
+        default_factory=list,
+        **help_metadata(
+            "Experiment trackers (accelerate): tensorboard, wandb, mlflow, ...; logs go to output_dir/logs. "
+            "Default: none."
+        ),
+    )
 
     def __post_init__(self):
         _positive(
@@ -377,6 +384,9 @@ class TrainingArguments:
             "early_stopping_patience",
         )
         _non_negative(self, "weight_decay", "warmup_steps")
+        from .tracking import check_report_to
+
+        check_report_to(self.report_to)
         _choice(self, "lr_schedule", LR_SCHEDULES)
         _choice(self, "mixed_precision", MIXED_PRECISION)
         if not 0.0 < self.decay_fraction <= 1.0:

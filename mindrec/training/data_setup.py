@@ -165,7 +165,10 @@ def content_and_collaborative_vectors(data: PreparedData, args: CodeArguments, s
     from mindrec.tokenization.collaborative import combine_item_vectors, cooccurrence_item_vectors
     from mindrec.tokenization.text_embeddings import embed_items
 
-    content = embed_items(list(data.items), args.code_embedding, seed=args.code_seed, show_progress=show_progress)
+    content = embed_items(
+        list(data.items), args.code_embedding, model=args.code_embedding_model, seed=args.code_seed,
+        show_progress=show_progress,
+    )
     train = data.splits["train"]
     collaborative = cooccurrence_item_vectors(
         train["history"], train["target"], data.num_items, dim=args.collaborative_dim, seed=args.code_seed
