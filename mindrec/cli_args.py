@@ -8,15 +8,22 @@
   usage line and a one-line message, exit status 2, never a traceback.
 * ``--help`` shows every option's default.
 
-Only the standard library is imported here, so a parser is cheap to build.
+:class:`DataclassArgumentParser` builds options from argument dataclasses the way
+``transformers.HfArgumentParser`` does (same spellings, ``--flag [true|false]`` and ``--no_flag`` for
+booleans, ``Literal`` -> choices, ``list[X]`` -> one or more values), with the behaviour above. Only the
+standard library is imported here, so ``--help`` costs no torch/transformers import.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import difflib
 import re
+import types
+import typing
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 # One name per idea: (canonical option, aliases kept for older command lines). The scripts use these.
 CANONICAL_OPTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -122,6 +129,82 @@ class ArgumentParser(SuggestingErrors, argparse.ArgumentParser):
         return super().add_argument(*spelled, **kwargs)
 
 
+def string_to_bool(text: str | bool) -> bool:
+    """``true/false``, ``yes/no``, ``1/0``, ``t/f``, ``y/n`` (any case) -> bool, as HfArgumentParser reads them."""
+    if isinstance(text, bool):
+        return text
+    value = text.strip().lower()
+    if value in ("yes", "true", "t", "y", "1"):
+        return True
+    if value in ("no", "false", "f", "n", "0"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected a boolean (true/false, yes/no, 1/0), got {text!r}")
+
+
+def _unwrap_optional(annotation: Any) -> Any:
+    """``X | None`` / ``Optional[X]`` -> ``X``; anything else unchanged."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        arguments = [item for item in typing.get_args(annotation) if item is not type(None)]
+        if len(arguments) != 1:
+            raise TypeError(f"only `X | None` unions are options, got {annotation}")
+        return arguments[0]
+    return annotation
+
+
+class DataclassArgumentParser(ArgumentParser):
+    """Options from argument dataclasses (field name, type, default, ``metadata`` help/choices/aliases).
+
+    Args:
+        dataclass_types: the dataclasses whose fields are the options (a field name must be unique).
+        kwargs: ``argparse.ArgumentParser`` keywords (``prog``, ``description`` ...).
+    """
+
+    def __init__(self, dataclass_types: Sequence[type], **kwargs):
+        super().__init__(**kwargs)
+        self.dataclass_types = list(dataclass_types)
+        for cls in self.dataclass_types:
+            hints = typing.get_type_hints(cls)
+            for item in dataclasses.fields(cls):
+                if item.init:
+                    self._add_field(item, hints[item.name])
+
+    def _add_field(self, item: dataclasses.Field, annotation: Any) -> None:
+        kwargs = dict(item.metadata)
+        aliases = kwargs.pop("aliases", [])
+        names = [f"--{item.name}", *([aliases] if isinstance(aliases, str) else aliases)]
+        kind = _unwrap_optional(annotation)
+        origin = typing.get_origin(kind)
+        if item.default is not dataclasses.MISSING:
+            kwargs["default"] = item.default
+        elif item.default_factory is not dataclasses.MISSING:
+            kwargs["default"] = item.default_factory()
+        else:
+            kwargs["required"] = True
+        if origin is typing.Literal:
+            kwargs.setdefault("choices", list(typing.get_args(kind)))
+            kwargs["type"] = type(typing.get_args(kind)[0])
+        elif kind is bool:
+            kwargs.update(type=string_to_bool, nargs="?", const=True)
+            kwargs.setdefault("default", False)
+            kwargs.pop("required", None)
+        elif origin is list:
+            kwargs.update(type=typing.get_args(kind)[0], nargs="+")
+        else:
+            kwargs["type"] = kind
+        self.add_argument(*names, dest=item.name, **kwargs)
+        if kind is bool and item.default is True:
+            self.add_argument(f"--no_{item.name}", action="store_false", dest=item.name, help=argparse.SUPPRESS)
+
+    def parse_args_into_dataclasses(self, args: Sequence[str]) -> tuple[list[Any], list[str]]:
+        """``([one instance per dataclass], [unknown tokens])``; the dataclasses validate their own values."""
+        namespace, remaining = self.parse_known_args(list(args))
+        instances = []
+        for cls in self.dataclass_types:
+            names = {item.name for item in dataclasses.fields(cls) if item.init}
+            instances.append(cls(**{key: value for key, value in vars(namespace).items() if key in names}))
+        return instances, remaining
+
+
 def canonical(idea: str) -> list[str]:
     """The option names of ``idea`` (see :data:`CANONICAL_OPTIONS`): canonical first, then aliases."""
     name, aliases = CANONICAL_OPTIONS[idea]
@@ -144,6 +227,7 @@ def parse_or_exit(parser: argparse.ArgumentParser, parse, args: Sequence[str] | 
 
 __all__ = [
     "ArgumentParser",
+    "DataclassArgumentParser",
     "CANONICAL_OPTIONS",
     "ShownDefaultsFormatter",
     "SuggestingErrors",
@@ -151,5 +235,6 @@ __all__ = [
     "check_value",
     "other_spelling",
     "parse_or_exit",
+    "string_to_bool",
     "suggestion",
 ]

@@ -22,15 +22,14 @@ import transformers
 from accelerate.utils import set_seed
 
 from mindrec.baselines.popularity import PopularityRecommender
+from mindrec.cli import MAIN_JOB_DEFAULTS  # re-exported: the main job's settings (python -m mindrec)
 from mindrec.evaluation.metrics import format_metrics_table
 from mindrec.evaluation.model_evaluation import EvaluationResult, evaluate_recommender, popularity_recommender
 from mindrec.io_utils import atomic_write_json, atomic_write_text
 from mindrec.training.arguments import (
-    TRAIN_ARGUMENT_TYPES,
     CodeArguments,
     DataArguments,
     DecodingArguments,
-    EvaluateModelArguments,
     EvaluationArguments,
     ModelArguments,
     TrainingArguments,
@@ -42,45 +41,12 @@ from mindrec.training.checkpointing import (
     output_dir_lock,
     prepare_output_dir,
 )
-from mindrec.training.config_loading import parse_arguments
 from mindrec.training.data_setup import CODE_TABLE_FILE, align_code_table, load_data, load_or_build_code_table
 from mindrec.training.model_io import load_trained_model, save_trained_model
 from mindrec.training.model_unwrap import unwrap_task_model
 from mindrec.training.trainer import BEST_FOLDER, FINAL_FOLDER, Trainer, TrainOutput, make_accelerator
 
 logger = logging.getLogger(__name__)
-
-# The main job (python -m mindrec); configs/default_synthetic.yaml holds the same values. Chosen on the
-# synthetic catalogue's VALIDATION split (500 users, NDCG@10; popularity .039): the MindRec schedule
-# (constant, then decay over the last 10%) beat linear decay (8 epochs: .176 vs .160), rq-kmeans SIDs
-# beat OPQ ones (.176 vs .168), and the prompt cache decodes 2.9x faster than exact decoding at equal
-# quality (.1711 vs .1703 on all 2000 users). 6 epochs (.151) rather than 8 keep the job near 3 CPU-minutes.
-MAIN_JOB_DEFAULTS: dict[str, Any] = {
-    "output_dir": "runs/main_job",
-    "synthetic_num_users": 2000,
-    "synthetic_num_items": 1000,
-    "max_history": 10,
-    "num_category_levels": 3,
-    "num_sid_digits": 3,
-    "codebook_size": 16,
-    "quantizer": "rq-kmeans",
-    "hidden_size": 128,
-    "intermediate_size": 512,
-    "num_hidden_layers": 2,
-    "num_attention_heads": 4,
-    "history_encoding": "pooled",
-    "learning_rate": 3e-3,
-    "train_batch_size": 256,
-    "num_epochs": 6,
-    "lr_schedule": "mindrec",
-    "warmup_steps": 20,
-    "mask_eps": 0.4,
-    "eval_steps": 154,
-    "validation_max_users": 500,
-    "history_cache": "prompt_cache",
-    "eval_batch_size": 250,
-    "logging_steps": 50,
-}
 
 MODEL_LABELS = {"mindrec": "MindRec", "deftrec": "DeftRec"}
 
@@ -470,27 +436,11 @@ def report(result: RunResult, eval_args: EvaluationArguments) -> str:
     return "\n\n".join(parts)
 
 
-def evaluate_main(args: Sequence[str] | None = None, prog: str | None = None) -> dict[str, dict[str, float]]:
-    """``scripts/evaluate.py``: score a saved model folder on a split next to popularity, print the table and
-    write ``--metrics_json`` (plus the table as a ``.md`` beside it) and, with ``--predictions_jsonl``, every
-    user's ranked list. The data options default to those the model was trained with (its
-    ``mindrec_run.json``) and the decoding options to its ``generation_config.json``; the command line
-    overrides both."""
-    import sys
-
+def evaluate_and_report(run_args, data_args, eval_args) -> dict[str, dict[str, float]]:
+    """Evaluate parsed ``scripts/evaluate.py`` options: print the table, write the metrics JSON (and its
+    ``.md``) and the predictions JSON lines when asked; return ``{row: metrics}``."""
     from mindrec.evaluation.predictions import write_predictions_jsonl
-    from mindrec.evaluation.saved_defaults import saved_evaluation_defaults
-    from mindrec.training.arguments import EVALUATE_MODEL_OPTIONS
 
-    args = list(sys.argv[1:] if args is None else args)
-    run_args, data_args, eval_args = parse_arguments(
-        (EvaluateModelArguments, DataArguments, DecodingArguments),
-        args,
-        defaults=saved_evaluation_defaults(args, EVALUATE_MODEL_OPTIONS),
-        description=evaluate_main.__doc__,
-        prog=prog,
-        exit_on_error=True,
-    )
     accelerator = make_accelerator("auto")
     configure_logging(accelerator)
     data = load_data(data_args)
@@ -538,17 +488,8 @@ def incomplete_lists(results: dict[str, EvaluationResult], k: int) -> str | None
     return None
 
 
-def main(
-    args: Sequence[str] | None = None,
-    defaults: dict[str, Any] | None = None,
-    description: str | None = None,
-    prog: str | None = None,
-) -> RunResult:
-    """Parse options (``--config`` YAML + command line), run, print the report on the main process."""
-    arguments = parse_arguments(
-        TRAIN_ARGUMENT_TYPES, args, defaults=defaults, description=description, prog=prog, exit_on_error=True
-    )
-    data_args, code_args, model_args, train_args, eval_args = arguments
+def run_and_report(data_args, code_args, model_args, train_args, eval_args) -> RunResult:
+    """Run parsed training options and print the report on the main process."""
     accelerator = make_accelerator(
         train_args.mixed_precision, small_model_width(model_args), train_args.report_to, train_args.output_dir
     )
@@ -558,10 +499,30 @@ def main(
     return result
 
 
+def evaluate_main(args: Sequence[str] | None = None, prog: str | None = None) -> dict[str, dict[str, float]]:
+    """``scripts/evaluate.py`` (:func:`mindrec.cli.evaluate_main`)."""
+    from mindrec.cli import evaluate_main as cli_evaluate_main
+
+    return cli_evaluate_main(args, prog=prog)
+
+
+def main(
+    args: Sequence[str] | None = None,
+    defaults: dict[str, Any] | None = None,
+    description: str | None = None,
+    prog: str | None = None,
+) -> RunResult:
+    """``scripts/train.py`` / ``python -m mindrec`` (:func:`mindrec.cli.train_main`)."""
+    from mindrec.cli import train_main
+
+    return train_main(args, defaults=defaults, description=description, prog=prog)
+
+
 __all__ = [
     "MAIN_JOB_DEFAULTS",
     "RunResult",
     "build_run",
+    "evaluate_and_report",
     "evaluate_main",
     "evaluate_saved_model",
     "generation_config_from",
@@ -570,4 +531,5 @@ __all__ = [
     "report",
     "results_table",
     "run",
+    "run_and_report",
 ]

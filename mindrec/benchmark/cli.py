@@ -74,10 +74,10 @@ def configure_logging(progress: bool) -> None:
 
 def benchmark_main(argv: Sequence[str] | None, repo_root: Path) -> dict:
     """Parse ``argv``, run the protocol, write the results; return the result set."""
+    args = benchmark_parser().parse_args(argv)  # before the heavy imports: --help answers at once
     from .report import format_results_table, write_result_set
     from .runner import run_benchmark
 
-    args = benchmark_parser().parse_args(argv)
     configure_logging(args.progress)
     if args.num_threads is not None:
         import torch

@@ -1,9 +1,13 @@
 """Typed options of training and evaluation, declared once (dataclass fields with help metadata).
 
 ``scripts/train.py``, ``scripts/evaluate.py`` and ``python -m mindrec`` parse these with
-``transformers.HfArgumentParser`` (see :mod:`mindrec.training.config_loading`); a YAML config sets
-the same fields by name and the command line overrides it. Every field is validated in
+:class:`mindrec.cli_args.DataclassArgumentParser` (see :mod:`mindrec.training.config_loading`); a YAML
+config sets the same fields by name and the command line overrides it. Every field is validated in
 ``__post_init__`` so that a bad value fails before any data is read.
+
+This module imports no torch/transformers, so that ``--help`` is instant: the choice lists below are
+the library's (``DECODING_STRATEGIES``, ``QUANTIZERS``, ``COLLISION_STRATEGIES``) written out, and
+``tests/test_cli.py`` checks that they are equal.
 """
 
 from __future__ import annotations
@@ -12,8 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from mindrec.modeling.generation_mindrec import DECODING_STRATEGIES
-from mindrec.tokenization.quantizers import COLLISION_STRATEGIES, QUANTIZERS
+# mindrec.modeling.generation_mindrec.DECODING_STRATEGIES, mindrec.tokenization.quantizers.QUANTIZERS and
+# COLLISION_STRATEGIES (equality checked in tests/test_cli.py).
+DECODING_STRATEGIES = ("diffusion_beam_search", "parallel_denoising", "low_confidence", "left_to_right")
+QUANTIZERS = ("opq", "pq", "rq-kmeans", "rq-vae")
+COLLISION_STRATEGIES = ("reassign", "extra_digit")
 
 MODEL_TYPES = ("mindrec", "deftrec")
 MODEL_SETTINGS = ("small", "llm")
@@ -22,7 +29,7 @@ MIXED_PRECISION = ("auto", "no", "bf16")
 
 
 def help_metadata(text: str, **extra) -> dict:
-    """``dataclasses.field`` keywords carrying the ``--help`` text HfArgumentParser shows."""
+    """``dataclasses.field`` keywords carrying the ``--help`` text (and ``choices``/``aliases``) the parser shows."""
     return {"metadata": {"help": text, **extra}}
 
 
@@ -125,7 +132,7 @@ class CodeArguments:
         ),
     )
     quantizer: str = field(
-        default="rq-kmeans", **help_metadata("Semantic-ID quantiser.", choices=sorted(QUANTIZERS))
+        default="rq-kmeans", **help_metadata("Semantic-ID quantiser.", choices=list(QUANTIZERS))
     )
     collision: str = field(
         default="reassign",
@@ -154,7 +161,7 @@ class CodeArguments:
             raise ValueError(
                 f"--code_embedding_model applies to code_embedding='sentence-transformers', not {self.code_embedding!r}."
             )
-        _choice(self, "quantizer", tuple(QUANTIZERS))
+        _choice(self, "quantizer", QUANTIZERS)
         _choice(self, "collision", COLLISION_STRATEGIES)
         if self.num_category_levels + self.num_sid_digits < 1:
             raise ValueError("A code needs at least one slot: num_category_levels + num_sid_digits >= 1.")

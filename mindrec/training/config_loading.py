@@ -16,10 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-from transformers import HfArgumentParser
-
-from mindrec.cli_args import SuggestingErrors
+from mindrec.cli_args import DataclassArgumentParser
 
 CONFIG_OPTION = "--config"
 
@@ -45,6 +42,8 @@ def read_yaml_config(path: str | os.PathLike, types: Sequence[type]) -> dict[str
         ValueError: the file is not a YAML mapping, or holds a key that is no option (named, with the
             closest option and the line it is on).
     """
+    import yaml
+
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"Config file {path} does not exist.")
@@ -86,10 +85,6 @@ def _as_tokens(key: str, value: Any) -> list[str]:
     return [f"--{key}", str(value)]
 
 
-class _Parser(SuggestingErrors, HfArgumentParser):
-    """HfArgumentParser whose errors name the closest option or choice (:mod:`mindrec.cli_args`)."""
-
-
 def parse_arguments(
     types: Sequence[type],
     args: Sequence[str] | None = None,
@@ -121,7 +116,7 @@ def parse_arguments(
     import sys
 
     args = list(sys.argv[1:] if args is None else args)
-    parser = _Parser(types, description=description, prog=prog, allow_abbrev=False)
+    parser = DataclassArgumentParser(types, description=description, prog=prog)
     parser.raise_errors = not exit_on_error
     parser.add_argument(
         CONFIG_OPTION, default=None, help="YAML file of option: value pairs; the command line overrides it."
@@ -142,9 +137,7 @@ def parse_arguments(
         # null values cannot be typed on a command line: they become argparse defaults instead.
         parser.set_defaults(**{key: None for key, value in values.items() if value is None})
         tokens = [token for key, value in values.items() if value is not None for token in _as_tokens(key, value)]
-        outputs = parser.parse_args_into_dataclasses(args=tokens + args, return_remaining_strings=True)
-        *instances, remaining = outputs
-        instances = [item for item in instances if dataclasses.is_dataclass(item)]
+        instances, remaining = parser.parse_args_into_dataclasses(tokens + args)
         if remaining:
             parser.error(f"unrecognized arguments: {' '.join(remaining)}")
     except (ValueError, FileNotFoundError) as error:
