@@ -130,3 +130,16 @@ def test_help_imports_no_torch_or_transformers():
                "scripts/update_readme_results.py"]  # fmt: skip
     completed = run("-c", HELP_WITHOUT_HEAVY_IMPORTS, *scripts)
     assert completed.returncode == 0 and completed.stdout.strip().endswith("light"), completed.stderr[-2000:]
+
+
+def test_evaluate_shows_only_evaluation_options(capsys):
+    from mindrec.cli import evaluate_main
+
+    with pytest.raises(SystemExit) as exit_info:
+        evaluate_main(["--help"], prog="evaluate.py")
+    help_text = capsys.readouterr().out
+    assert exit_info.value.code == 0
+    for option in ("--model_dir", "--model", "--predictions_jsonl", "--eval_ks", "--strategy", "--metrics_json"):
+        assert f"{option} " in help_text or f"{option}," in help_text, option
+    for training_only in ("--selection_metric", "--validation_max_users", "--do_test", "--learning_rate"):
+        assert training_only not in help_text, training_only

@@ -9,17 +9,10 @@
 import pytest
 import torch
 from peft import AutoPeftModel
+from test_peft import perturb_adapter as perturb
 from tiny import random_batch, tiny_model
 
 from mindrec.training.peft_setup import apply_lora
-
-
-def perturb(peft_model, seed=0):
-    generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for parameter in peft_model.parameters():
-            if parameter.requires_grad:
-                parameter.add_(torch.randn(parameter.shape, generator=generator) * 0.1)
 
 
 def catalogue(config, num_items=24, seed=0):
