@@ -17,7 +17,6 @@ are skipped with a warning when ``unknown_items="skip"``.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections.abc import Mapping, Sequence
@@ -66,24 +65,19 @@ def _resolve_folder(path_or_repo: str | os.PathLike, **hub_kwargs) -> Path:
     return Path(snapshot_download(str(path_or_repo), **hub_kwargs))
 
 
-def _read_titles(source: Any, item_ids: Sequence[str]) -> list[str] | None:
-    """Titles aligned with ``item_ids`` from an items.jsonl path, a mapping id -> title, or a table with
-    ``item_id`` and ``title`` columns (a ``datasets.Dataset``, a pandas DataFrame); None without one."""
+def _read_titles(source: Any, item_ids: Sequence[str], item_column: str = "item_id") -> list[str] | None:
+    """Titles aligned with ``item_ids`` (``""`` for items without one) from a mapping id -> title, or from any
+    table :meth:`PreparedData.from_interactions` reads (a csv/tsv/parquet/jsonl path, a DataFrame, a
+    ``datasets.Dataset``) with ``item_column`` and ``title`` columns; None without a source."""
     if source is None:
         return None
-    if isinstance(source, (str, os.PathLike)):
-        titles = {}
-        with open(source, encoding="utf-8") as handle:
-            for number, line in enumerate(handle, 1):
-                if line.strip():
-                    record = json.loads(line)
-                    if "item_id" not in record:
-                        raise ValueError(f"{source}, line {number}: no 'item_id' field")
-                    titles[str(record["item_id"])] = str(record.get("title") or "")
-    elif isinstance(source, Mapping):
+    if isinstance(source, Mapping):
         titles = {str(key): str(value) for key, value in source.items()}
     else:
-        titles = {str(key): str(value or "") for key, value in zip(source["item_id"], source["title"], strict=True)}
+        from mindrec.data.loaders.interactions import read_item_table
+
+        catalogue = read_item_table(source, item_column=item_column)
+        titles = {record.item_id: record.title for record in catalogue.records}
     return [titles.get(item_id, "") for item_id in item_ids]
 
 
@@ -126,8 +120,9 @@ class MindRecRecommender:
         Args:
             path_or_repo: the folder, or a Hub repo id (downloaded; ``HF_HUB_OFFLINE=1`` uses the cache only).
             device: ``"cuda"``, ``"cpu"``, ...; default: CUDA when available, else CPU.
-            item_table: item titles: an ``items.jsonl`` path, a mapping id -> title, or a table with
-                ``item_id`` and ``title`` columns; default: the folder's ``items.jsonl`` if it has one.
+            item_table: item titles: a mapping id -> title, or a table with ``item_id`` and ``title`` columns
+                (csv/tsv/parquet/jsonl path, DataFrame, ``datasets.Dataset``); default: the folder's
+                ``items.jsonl`` if it has one.
             hub_kwargs: passed to ``huggingface_hub.snapshot_download`` (``revision``, ``token``, ...).
 
         Raises:

@@ -69,3 +69,11 @@ def test_titles_come_from_an_item_table_argument(folder):
     result = recommender.recommend(["102"], k=30)
     assert result.titles[result.item_ids.index("101")] == "Lipstick"
     assert {title for item, title in zip(result.item_ids, result.titles, strict=True) if item != "101"} == {""}
+
+
+def test_titles_come_from_an_item_table_file(folder, tmp_path):
+    (tmp_path / "items.csv").write_text("item_id,title,brand\n101,Lipstick,X\n102,Mascara,Y\n")
+    recommender = MindRecRecommender.from_pretrained(folder, device="cpu", item_table=str(tmp_path / "items.csv"))
+    result = recommender.recommend(["105"], k=30)
+    titles = dict(zip(result.item_ids, result.titles, strict=True))
+    assert (titles["101"], titles["102"], titles["103"]) == ("Lipstick", "Mascara", "")
