@@ -1,7 +1,8 @@
 """What every mindrec command line shares: option spelling, "did you mean" errors, shown defaults.
 
 * Every long option is accepted as ``--a_b`` and as ``--a-b`` (:meth:`ArgumentParser.add_argument` adds
-  the other spelling as an alias; ``HfArgumentParser`` does the same for the dataclass options).
+  the other spelling as an alias). Abbreviations are not (``--num_beam`` would silently mean ``--num_beams``):
+  a near miss gets a "did you mean" instead.
 * One name per idea across the scripts (:data:`CANONICAL_OPTIONS`); older spellings stay as aliases.
 * An unknown option or an invalid choice ends in ``parser.error`` naming the closest valid one
   (:class:`SuggestingErrors`), and a bad value found when the options are checked does too: a
@@ -211,20 +212,6 @@ def canonical(idea: str) -> list[str]:
     return [name, *aliases]
 
 
-def check_value(parser: argparse.ArgumentParser, condition: bool, message: str) -> None:
-    """``parser.error(message)`` unless ``condition`` (for checks argparse cannot express)."""
-    if not condition:
-        parser.error(message)
-
-
-def parse_or_exit(parser: argparse.ArgumentParser, parse, args: Sequence[str] | None):
-    """Run ``parse(args)``; a ValueError or FileNotFoundError raised while options are built becomes ``parser.error``."""
-    try:
-        return parse(args)
-    except (ValueError, FileNotFoundError) as error:
-        parser.error(str(error))
-
-
 __all__ = [
     "ArgumentParser",
     "DataclassArgumentParser",
@@ -232,9 +219,7 @@ __all__ = [
     "ShownDefaultsFormatter",
     "SuggestingErrors",
     "canonical",
-    "check_value",
     "other_spelling",
-    "parse_or_exit",
     "string_to_bool",
     "suggestion",
 ]
