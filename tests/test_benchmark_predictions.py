@@ -29,5 +29,7 @@ def test_benchmark_writes_each_rows_predictions(tmp_path):
                  for record in records]  # fmt: skip
         ndcg = sum(1 / math.log2(rank + 2) for rank in ranks if rank is not None) / len(records)
         assert math.isclose(ndcg, runs[row]["metrics"]["ndcg@10"], abs_tol=1e-12), row
-    popularity = [json.loads(line) for line in (tmp_path / "predictions" / "popularity-seed0.jsonl").read_text().splitlines()]
-    assert all(record["scores"] == sorted(record["scores"], reverse=True) for record in popularity)
+    for row in ("popularity", "sasrec"):  # counts, logits: best first
+        records = [json.loads(line) for line in (tmp_path / "predictions" / f"{row}-seed0.jsonl").read_text().splitlines()]
+        assert all(len(record["scores"]) == 10 and record["scores"] == sorted(record["scores"], reverse=True)
+                   for record in records), row  # fmt: skip

@@ -24,6 +24,7 @@ from accelerate.utils import set_seed
 
 from mindrec.data import PreparedData
 from mindrec.evaluation.model_evaluation import (
+    RankedItems,
     Recommender,
     evaluate_recommender,
     mindrec_recommender,
@@ -228,7 +229,10 @@ def run_sasrec(context: BenchmarkContext, plan: ModelPlan, rows: Sequence[str], 
     context.sasrec_item_vectors[seed] = vectors_path
 
     def recommend(histories: list[list[int]]):
-        return model.recommend(histories, evaluation.num_return_items, exclude_history=evaluation.exclude_history)
+        items, scores = model.recommend(
+            histories, evaluation.num_return_items, exclude_history=evaluation.exclude_history, return_scores=True
+        )
+        return RankedItems(items, scores)  # the scores go to --predictions_dir
 
     details = {"epochs": len(history), "best_epoch": best["epoch"], "best_validation_ndcg@10": best["validation_ndcg@10"]}
     return [evaluate_row(context, row, seed, recommend, train_seconds, _num_parameters(model), details) for row in rows]
