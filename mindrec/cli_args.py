@@ -142,6 +142,19 @@ def string_to_bool(text: str | bool) -> bool:
     raise argparse.ArgumentTypeError(f"expected a boolean (true/false, yes/no, 1/0), got {text!r}")
 
 
+def int_at_least(minimum: int):
+    """argparse ``type``: an integer >= ``minimum``; anything else ends in ``parser.error`` naming the option."""
+
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}")
+        return value
+
+    parse.__name__ = f"integer >= {minimum}"  # argparse's "invalid <name> value" message
+    return parse
+
+
 def _unwrap_optional(annotation: Any) -> Any:
     """``X | None`` / ``Optional[X]`` -> ``X``; anything else unchanged."""
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
@@ -219,6 +232,7 @@ __all__ = [
     "ShownDefaultsFormatter",
     "SuggestingErrors",
     "canonical",
+    "int_at_least",
     "other_spelling",
     "string_to_bool",
     "suggestion",

@@ -14,7 +14,7 @@ import json
 import logging
 from pathlib import Path
 
-from mindrec.cli_args import ArgumentParser
+from mindrec.cli_args import ArgumentParser, int_at_least
 
 # Names of mindrec.tokenization.quantizers' QUANTIZERS and COLLISION_STRATEGIES (checked in tests/test_cli.py),
 # written out so that --help imports nothing heavy.
@@ -30,9 +30,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="items.jsonl, a JSON list of items, a folder with items.jsonl, or a prepared-data folder",
     )
     parser.add_argument("--output", required=True, help="where to write item_codes.json")
-    parser.add_argument("--num-category-levels", type=int, default=3, help="D, category slots (0 = none)")
-    parser.add_argument("--num-sid-digits", type=int, default=4, help="n, semantic-ID digits")
-    parser.add_argument("--codebook-size", type=int, default=256, help="V, values per SID digit")
+    parser.add_argument("--num-category-levels", type=int_at_least(0), default=3, help="D, category slots (0 = none)")
+    parser.add_argument("--num-sid-digits", type=int_at_least(0), default=4, help="n, semantic-ID digits")
+    parser.add_argument("--codebook-size", type=int_at_least(1), default=256, help="V, values per SID digit")
     parser.add_argument(
         "--code_embedding",
         "--embedding",
@@ -45,7 +45,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help="sentence-transformers model name or local folder (downloaded unless HF_HUB_OFFLINE=1)",
     )
-    parser.add_argument("--embedding-dim", type=int, default=256, help="output size of tfidf-svd")
+    parser.add_argument("--embedding-dim", type=int_at_least(1), default=256, help="output size of tfidf-svd")
     parser.add_argument("--quantizer", default="rq-kmeans", choices=QUANTIZER_NAMES, help="semantic-ID quantiser")
     parser.add_argument("--collision", default="reassign", choices=COLLISION_NAMES, help="collision strategy")
     parser.add_argument("--seed", type=int, default=0, help="seed of the embedding SVD and the quantiser")

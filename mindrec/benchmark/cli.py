@@ -12,18 +12,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from mindrec.cli_args import ArgumentParser, canonical
+from mindrec.cli_args import ArgumentParser, canonical, int_at_least
 
 from .protocols import PROTOCOLS, get_protocol
 
 logger = logging.getLogger(__name__)
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
 
 
 def benchmark_parser() -> argparse.ArgumentParser:
@@ -47,7 +40,7 @@ def benchmark_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--work-dir", default=None, help="keep checkpoints here (default: a temporary folder)")
     parser.add_argument(
-        *canonical("threads"), type=_positive_int, default=None,
+        *canonical("threads"), type=int_at_least(1), default=None,
         help="torch intra-op threads (default: torch's choice); recorded with the results",
     )
     parser.add_argument(
