@@ -85,7 +85,7 @@ TARGET_PARAMETERS = (4_000_000, 6_000_000)  # "a ~5M-parameter model"
 
 @dataclass
 class DecodingBenchmarkArguments:
-    """Options of ``scripts/benchmark_decoding.py`` (declared once; parsed with ``HfArgumentParser``)."""
+    """Options of ``scripts/benchmark_decoding.py`` (declared once; parsed with ``mindrec.cli_args.DataclassArgumentParser``)."""
 
     data: str | None = field(
         default=None,
