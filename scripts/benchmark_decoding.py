@@ -17,8 +17,7 @@ import logging
 import sys
 from pathlib import Path
 
-from mindrec.benchmark.decoding import DecodingBenchmarkArguments, format_report, run_decoding_benchmark
-from mindrec.io_utils import atomic_write_json
+from mindrec.benchmark.decoding_options import DecodingBenchmarkArguments
 from mindrec.training.config_loading import parse_arguments
 
 # The shared Beauty data sits next to the repository (../shared/data relative to its root).
@@ -33,6 +32,9 @@ def main(argv: list[str] | None = None) -> dict:
         (DecodingBenchmarkArguments,), argv, description=__doc__.split("\n\n")[0], exit_on_error=True
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    from mindrec.benchmark.decoding import format_report, run_decoding_benchmark
+    from mindrec.io_utils import atomic_write_json
+
     report = run_decoding_benchmark(args)
     print(format_report(report))
     if args.output_json:

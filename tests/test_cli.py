@@ -102,6 +102,13 @@ def test_option_choices_match_the_library():
 
     assert arguments.DECODING_STRATEGIES == DECODING_STRATEGIES
     assert arguments.QUANTIZERS == tuple(sorted(QUANTIZERS)) and arguments.COLLISION_STRATEGIES == COLLISION_STRATEGIES
+    from mindrec.benchmark import decoding, decoding_options
+    from mindrec.modeling.canvas_scoring import HISTORY_CACHE_MODES
+    from mindrec.tokenization.tokenization_mindrec import HISTORY_ENCODINGS
+
+    assert decoding_options.HISTORY_CACHE_MODES == HISTORY_CACHE_MODES
+    assert decoding_options.HISTORY_ENCODINGS == HISTORY_ENCODINGS
+    assert decoding_options.DTYPE_NAMES == tuple(decoding.DTYPES)
 
 
 HELP_WITHOUT_HEAVY_IMPORTS = """
@@ -127,7 +134,7 @@ def test_help_imports_no_torch_or_transformers():
     2-core machine); the check is on what gets imported, not on time."""
     scripts = ["scripts/train.py", "scripts/evaluate.py", "scripts/prepare_data.py", "scripts/build_item_codes.py",
                "scripts/benchmark.py", "scripts/push_to_hub.py", "scripts/convert_llada_checkpoint.py",
-               "scripts/update_readme_results.py"]  # fmt: skip
+               "scripts/update_readme_results.py", "scripts/benchmark_decoding.py"]  # fmt: skip
     completed = run("-c", HELP_WITHOUT_HEAVY_IMPORTS, *scripts)
     assert completed.returncode == 0 and completed.stdout.strip().endswith("light"), completed.stderr[-2000:]
 
