@@ -210,7 +210,7 @@ class MindRecRecommender:
         for start in range(0, len(resolved), batch_size):
             batch = resolved[start : start + batch_size]
             indices = [known for known, _ in batch]
-            inputs = self.tokenizer(indices, return_tensors="pt").to(self.device)
+            inputs = self.tokenizer(indices, items="indices", return_tensors="pt").to(self.device)
             with torch.no_grad():
                 output = self.model.generate(
                     **inputs,
