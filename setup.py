@@ -39,6 +39,7 @@ install_requires = [
 extras = {
     "test": ["pytest>=8", "hypothesis>=6.100", "pytest-timeout>=2.3"],
     "bench": ["matplotlib>=3.8"],
+    "tracking": ["tensorboard>=2.14"],  # --report_to tensorboard
 }
 extras["dev"] = extras["test"] + extras["bench"] + ["ruff>=0.5"]
 

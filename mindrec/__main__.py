@@ -1,10 +1,11 @@
 """The main job: ``python -m mindrec`` trains a small MindRec model on the synthetic catalogue and
-prints its test metrics next to popularity (options as in ``scripts/train.py``; e.g. ``--metrics-json``)."""
+prints its test metrics next to popularity (options as in ``scripts/train.py``; e.g. ``--metrics_json``)."""
 
-from mindrec.pipeline import MAIN_JOB_DEFAULTS, main
+from mindrec.cli import MAIN_JOB_DEFAULTS, train_main
 
 if __name__ == "__main__":
-    main(
+    train_main(
         defaults=MAIN_JOB_DEFAULTS,
+        prog="python -m mindrec",
         description="MindRec end to end on the synthetic catalogue: codes, tokenizer, training, test next to popularity.",
     )

@@ -22,14 +22,14 @@ import transformers
 from accelerate.utils import set_seed
 
 from mindrec.baselines.popularity import PopularityRecommender
+from mindrec.cli import MAIN_JOB_DEFAULTS  # re-exported: the main job's settings (python -m mindrec)
 from mindrec.evaluation.metrics import format_metrics_table
 from mindrec.evaluation.model_evaluation import EvaluationResult, evaluate_recommender, popularity_recommender
 from mindrec.io_utils import atomic_write_json, atomic_write_text
 from mindrec.training.arguments import (
-    TRAIN_ARGUMENT_TYPES,
     CodeArguments,
     DataArguments,
-    EvaluateModelArguments,
+    DecodingArguments,
     EvaluationArguments,
     ModelArguments,
     TrainingArguments,
@@ -41,45 +41,12 @@ from mindrec.training.checkpointing import (
     output_dir_lock,
     prepare_output_dir,
 )
-from mindrec.training.config_loading import parse_arguments
 from mindrec.training.data_setup import CODE_TABLE_FILE, align_code_table, load_data, load_or_build_code_table
-from mindrec.training.model_io import load_trained_model, read_run, save_trained_model
+from mindrec.training.model_io import load_trained_model, save_trained_model
 from mindrec.training.model_unwrap import unwrap_task_model
 from mindrec.training.trainer import BEST_FOLDER, FINAL_FOLDER, Trainer, TrainOutput, make_accelerator
 
 logger = logging.getLogger(__name__)
-
-# The main job (python -m mindrec); configs/default_synthetic.yaml holds the same values. Chosen on the
-# synthetic catalogue's VALIDATION split (500 users, NDCG@10; popularity .039): the MindRec schedule
-# (constant, then decay over the last 10%) beat linear decay (8 epochs: .176 vs .160), rq-kmeans SIDs
-# beat OPQ ones (.176 vs .168), and the prompt cache decodes 2.9x faster than exact decoding at equal
-# quality (.1711 vs .1703 on all 2000 users). 6 epochs (.151) rather than 8 keep the job near 3 CPU-minutes.
-MAIN_JOB_DEFAULTS: dict[str, Any] = {
-    "output_dir": "runs/main_job",
-    "synthetic_num_users": 2000,
-    "synthetic_num_items": 1000,
-    "max_history": 10,
-    "num_category_levels": 3,
-    "num_sid_digits": 3,
-    "codebook_size": 16,
-    "quantizer": "rq-kmeans",
-    "hidden_size": 128,
-    "intermediate_size": 512,
-    "num_hidden_layers": 2,
-    "num_attention_heads": 4,
-    "history_encoding": "pooled",
-    "learning_rate": 3e-3,
-    "train_batch_size": 256,
-    "num_epochs": 6,
-    "lr_schedule": "mindrec",
-    "warmup_steps": 20,
-    "mask_eps": 0.4,
-    "eval_steps": 154,
-    "validation_max_users": 500,
-    "history_cache": "prompt_cache",
-    "eval_batch_size": 250,
-    "logging_steps": 50,
-}
 
 MODEL_LABELS = {"mindrec": "MindRec", "deftrec": "DeftRec"}
 
@@ -218,17 +185,30 @@ def run_record(*arguments) -> dict[str, Any]:
     return {name: asdict(item) for name, item in zip(names, arguments, strict=True)}
 
 
-def generation_config_from(eval_args: EvaluationArguments):
-    """The ``RecommendationGenerationConfig`` of the evaluation options."""
+def generation_config_from(eval_args: DecodingArguments, base=None):
+    """The ``RecommendationGenerationConfig`` of the evaluation options.
+
+    With ``base`` (a saved model's config) the options are laid over a copy of it, so that what the
+    options do not name (``temperature``, ``tokens_per_step``) stays as saved.
+    """
+    import copy
+
     from mindrec.modeling.generation_mindrec import RecommendationGenerationConfig
 
-    return RecommendationGenerationConfig(
-        decoding_strategy=eval_args.strategy,
-        num_beams=eval_args.num_beams,
-        num_return_items=eval_args.num_return_items,
-        history_cache=eval_args.history_cache,
-        exclude_history=eval_args.exclude_history,
-    )
+    options = {
+        "decoding_strategy": eval_args.strategy,
+        "num_beams": eval_args.num_beams,
+        "num_return_items": eval_args.num_return_items,
+        "history_cache": eval_args.history_cache,
+        "exclude_history": eval_args.exclude_history,
+    }
+    if base is None:
+        return RecommendationGenerationConfig(**options)
+    config = copy.deepcopy(base)
+    if options["decoding_strategy"] != "low_confidence":
+        options["tokens_per_step"] = None  # a low_confidence-only option of the saved strategy
+    config.update(**options)
+    return config
 
 
 def check_same_items(model_item_ids: Sequence[str], data) -> None:
@@ -278,7 +258,9 @@ def evaluate_saved_model(
         )
     else:
         check_same_items(trained.tokenizer.code_table["item_ids"], data)
-        task = MindRecTask(trained.tokenizer, generation_config_from(eval_args))
+        generation_config = generation_config_from(eval_args, base=trained.generation_config)
+        logger.info("Decoding %s with %s", split, generation_config.to_diff_dict())
+        task = MindRecTask(trained.tokenizer, generation_config)
     common = {
         "split": data.splits[split],
         "num_items": data.num_items,
@@ -312,7 +294,9 @@ def run(
     the holder) and checks it before anything is written there (checkpoints of another run are refused).
     """
     started = time.perf_counter()
-    accelerator = accelerator or make_accelerator(train_args.mixed_precision, small_model_width(model_args))
+    accelerator = accelerator or make_accelerator(
+        train_args.mixed_precision, small_model_width(model_args), train_args.report_to, train_args.output_dir
+    )
     configure_logging(accelerator)
     warn_single_process_cpu_launch(accelerator)
     main = accelerator.is_main_process
@@ -452,29 +436,16 @@ def report(result: RunResult, eval_args: EvaluationArguments) -> str:
     return "\n\n".join(parts)
 
 
-def evaluate_main(args: Sequence[str] | None = None) -> dict[str, dict[str, float]]:
-    """``scripts/evaluate.py``: score a saved model folder on a split next to popularity, print the table and
-    write ``--metrics-json`` (plus the table as a ``.md`` beside it). The data options default to those the
-    model was trained with (its ``mindrec_run.json``); the command line overrides them."""
-    import argparse
-    import sys
+def evaluate_and_report(run_args, data_args, eval_args) -> dict[str, dict[str, float]]:
+    """Evaluate parsed ``scripts/evaluate.py`` options: print the table, write the metrics JSON (and its
+    ``.md``) and the predictions JSON lines when asked; return ``{row: metrics}``."""
+    from mindrec.evaluation.predictions import write_predictions_jsonl
 
-    args = list(sys.argv[1:] if args is None else args)
-    peek = argparse.ArgumentParser(add_help=False)
-    peek.add_argument("--model")
-    model_dir = peek.parse_known_args(args)[0].model
-    defaults = read_run(model_dir).get("data", {}) if model_dir and Path(model_dir).is_dir() else {}
-    run_args, data_args, eval_args = parse_arguments(
-        (EvaluateModelArguments, DataArguments, EvaluationArguments),
-        args,
-        defaults=defaults,
-        description=evaluate_main.__doc__,
-    )
     accelerator = make_accelerator("auto")
     configure_logging(accelerator)
     data = load_data(data_args)
     results, _ = evaluate_saved_model(
-        Path(run_args.model),
+        Path(run_args.model_dir),
         data,
         eval_args,
         accelerator,
@@ -487,9 +458,12 @@ def evaluate_main(args: Sequence[str] | None = None) -> dict[str, dict[str, floa
     if accelerator.is_main_process:
         if eval_args.metrics_json:
             atomic_write_json(
-                eval_args.metrics_json, {"split": run_args.split, "model": run_args.model, "metrics": metrics}
+                eval_args.metrics_json, {"split": run_args.split, "model": run_args.model_dir, "metrics": metrics}
             )
             atomic_write_text(Path(eval_args.metrics_json).with_suffix(".md"), table)
+        if run_args.predictions_jsonl:
+            model_label = next(label for label in results if label != "popularity")
+            write_predictions_jsonl(run_args.predictions_jsonl, results[model_label], data.item_ids)
         print(table, flush=True)
     problem = incomplete_lists(results, eval_args.num_return_items)
     if problem:
@@ -514,23 +488,41 @@ def incomplete_lists(results: dict[str, EvaluationResult], k: int) -> str | None
     return None
 
 
-def main(
-    args: Sequence[str] | None = None, defaults: dict[str, Any] | None = None, description: str | None = None
-) -> RunResult:
-    """Parse options (``--config`` YAML + command line), run, print the report on the main process."""
-    arguments = parse_arguments(TRAIN_ARGUMENT_TYPES, args, defaults=defaults, description=description)
-    data_args, code_args, model_args, train_args, eval_args = arguments
-    accelerator = make_accelerator(train_args.mixed_precision, small_model_width(model_args))
+def run_and_report(data_args, code_args, model_args, train_args, eval_args) -> RunResult:
+    """Run parsed training options and print the report on the main process."""
+    accelerator = make_accelerator(
+        train_args.mixed_precision, small_model_width(model_args), train_args.report_to, train_args.output_dir
+    )
     result = run(data_args, code_args, model_args, train_args, eval_args, accelerator=accelerator)
     if accelerator.is_main_process:
         print(report(result, eval_args), flush=True)
     return result
 
 
+def evaluate_main(args: Sequence[str] | None = None, prog: str | None = None) -> dict[str, dict[str, float]]:
+    """``scripts/evaluate.py`` (:func:`mindrec.cli.evaluate_main`)."""
+    from mindrec.cli import evaluate_main as cli_evaluate_main
+
+    return cli_evaluate_main(args, prog=prog)
+
+
+def main(
+    args: Sequence[str] | None = None,
+    defaults: dict[str, Any] | None = None,
+    description: str | None = None,
+    prog: str | None = None,
+) -> RunResult:
+    """``scripts/train.py`` / ``python -m mindrec`` (:func:`mindrec.cli.train_main`)."""
+    from mindrec.cli import train_main
+
+    return train_main(args, defaults=defaults, description=description, prog=prog)
+
+
 __all__ = [
     "MAIN_JOB_DEFAULTS",
     "RunResult",
     "build_run",
+    "evaluate_and_report",
     "evaluate_main",
     "evaluate_saved_model",
     "generation_config_from",
@@ -539,4 +531,5 @@ __all__ = [
     "report",
     "results_table",
     "run",
+    "run_and_report",
 ]

@@ -70,3 +70,7 @@ __all__ = [
     "MindRecPreTrainedModel",
     "PromptKeyValueCache",
 ]
+
+# The tokenizer's AutoTokenizer registration lives in mindrec.tokenization; importing it here (the classes
+# above already exist) makes importing either package register every MindRec Auto class.
+from mindrec import tokenization as _tokenization  # noqa: E402,F401

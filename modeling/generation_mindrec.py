@@ -300,20 +300,33 @@ class MindRecGenerationMixin:
     def _prepare_recommendation_config(
         self, generation_config: RecommendationGenerationConfig | None, **kwargs
     ) -> RecommendationGenerationConfig:
-        """Priority: ``kwargs`` > ``generation_config`` > ``self.generation_config`` > class defaults."""
-        if generation_config is not None and not isinstance(
-            generation_config, RecommendationGenerationConfig
-        ):
-            raise TypeError(
-                f"`generation_config` must be a RecommendationGenerationConfig, got {type(generation_config).__name__}."
-            )
+        """Priority: ``kwargs`` > ``generation_config`` > ``self.generation_config`` > class defaults.
+
+        A plain ``GenerationConfig`` is accepted when the options it sets (its difference from
+        ``GenerationConfig()``) are all recommendation options, e.g. ``GenerationConfig(num_beams=5,
+        num_return_items=5)``: they are laid over the model's config. Any text-generation option it sets
+        (``do_sample``, ``top_k``, ...) raises a ValueError naming it.
+        """
+        plain: dict[str, Any] = {}
+        if generation_config is not None and not isinstance(generation_config, RecommendationGenerationConfig):
+            if not isinstance(generation_config, GenerationConfig):
+                raise TypeError(
+                    "`generation_config` must be a RecommendationGenerationConfig or a GenerationConfig, got "
+                    f"{type(generation_config).__name__}."
+                )
+            plain = {
+                key: value
+                for key, value in generation_config.to_diff_dict().items()
+                if key not in _METADATA_KEYS
+            }
+            generation_config = None
         base = generation_config
         if base is None:
             base = getattr(self, "generation_config", None)
             if not isinstance(base, RecommendationGenerationConfig):
                 base = RecommendationGenerationConfig()
         config = copy.deepcopy(base)  # never modify the caller's or the model's config
-        config.update(**kwargs)
+        config.update(**{**plain, **kwargs})
         return config
 
     @torch.no_grad()
@@ -335,7 +348,8 @@ class MindRecGenerationMixin:
             history_code_ids: ``[batch, items, code_length]`` for the pooled history encoding.
             catalogue: :class:`CatalogueIndex` or the ``[num_items, code_length]`` code table; its layout
                 must match ``self.config``.
-            generation_config: :class:`RecommendationGenerationConfig`; defaults to ``self.generation_config``.
+            generation_config: :class:`RecommendationGenerationConfig` (or a plain ``GenerationConfig`` setting
+                only its options); defaults to ``self.generation_config``.
             excluded_items: per user, item indices never to return. With ``exclude_history`` set, pass each
                 user's history item indices here (required).
             kwargs: options of :class:`RecommendationGenerationConfig` overriding ``generation_config``

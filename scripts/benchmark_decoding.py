@@ -17,22 +17,24 @@ import logging
 import sys
 from pathlib import Path
 
-from transformers import HfArgumentParser
-
-from mindrec.benchmark.decoding import DecodingBenchmarkArguments, format_report, run_decoding_benchmark
-from mindrec.io_utils import atomic_write_json
+from mindrec.benchmark.decoding_options import DecodingBenchmarkArguments
+from mindrec.training.config_loading import parse_arguments
 
 # The shared Beauty data sits next to the repository (../shared/data relative to its root).
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "amazon_beauty_2014"
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = HfArgumentParser(DecodingBenchmarkArguments, description=__doc__.split("\n\n")[0])
     argv = sys.argv[1:] if argv is None else argv
     if not {arg.split("=")[0] for arg in argv} & {"--synthetic", "--data"}:
         argv = [*argv, "--data", str(DEFAULT_DATA)]
-    (args,) = parser.parse_args_into_dataclasses(argv)
+    (args,) = parse_arguments(
+        (DecodingBenchmarkArguments,), argv, description=__doc__.split("\n\n")[0], exit_on_error=True
+    )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    from mindrec.benchmark.decoding import format_report, run_decoding_benchmark
+    from mindrec.io_utils import atomic_write_json
+
     report = run_decoding_benchmark(args)
     print(format_report(report))
     if args.output_json:

@@ -7,21 +7,22 @@ The result loads with ``MindRecForRecommendation.from_pretrained(output_dir)``; 
 by the training script (LLM setting) before fine-tuning.
 """
 
-import argparse
 import logging
 
-import torch
-
-from mindrec.modeling.convert_llada import convert_llada_checkpoint
+from mindrec.cli_args import ArgumentParser, canonical
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(prog="scripts/convert_llada_checkpoint.py", description=__doc__)
     parser.add_argument("--llada-dir", required=True, help="folder with LLaDA's config.json and safetensors shards")
-    parser.add_argument("--output-dir", required=True, help="where to write the MindRec model folder")
+    parser.add_argument(*canonical("output folder")[:1], required=True, help="where to write the MindRec model folder")
     parser.add_argument("--dtype", choices=["float32", "bfloat16", "float16"], default=None, help="cast the weights")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    import torch
+
+    from mindrec.modeling.convert_llada import convert_llada_checkpoint
+
     dtype = getattr(torch, args.dtype) if args.dtype else None
     path = convert_llada_checkpoint(args.llada_dir, args.output_dir, dtype=dtype)
     print(f"wrote {path}")

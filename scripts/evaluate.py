@@ -14,7 +14,7 @@ import os
 # environment still wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from mindrec.pipeline import evaluate_main  # noqa: E402
+from mindrec.cli import evaluate_main  # noqa: E402
 
 if __name__ == "__main__":
     evaluate_main()

@@ -21,17 +21,15 @@ from __future__ import annotations
 import argparse
 import logging
 
-from mindrec.hub import push_to_hub
+from mindrec.cli_args import ArgumentParser, canonical
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--model-dir", required=True, help="saved model or LoRA adapter folder")
+    parser = ArgumentParser(prog="scripts/push_to_hub.py", description=__doc__)
+    parser.add_argument(*canonical("model folder"), required=True, help="saved model or LoRA adapter folder")
     parser.add_argument("--repo-id", required=True, help="target repository, owner/name")
     parser.add_argument(
-        "--eval-json",
+        *canonical("metrics JSON"),
         default=None,
         help="evaluation JSON (scripts/evaluate.py --metrics_json, or a run's metrics.json)",
     )
@@ -69,6 +67,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None):
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from mindrec.hub import push_to_hub
+
     return push_to_hub(
         args.model_dir,
         args.repo_id,
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None):
         create_pr=args.create_pr,
         dry_run_dir=args.dry_run,
         merge_adapter=args.merge_adapter,
-        eval_json=args.eval_json,
+        eval_json=args.metrics_json,
         base_model=args.base_model,
         datasets=args.dataset,
         license=args.license,

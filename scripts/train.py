@@ -17,7 +17,7 @@ import os
 # environment still wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from mindrec.pipeline import main  # noqa: E402
+from mindrec.cli import train_main  # noqa: E402
 
 if __name__ == "__main__":
-    main(description=__doc__)
+    train_main(description=__doc__)

@@ -127,6 +127,17 @@ def test_recommend_returns_distinct_valid_items_and_excludes_history():
         model.recommend(histories, k=31)
 
 
+def test_recommend_can_return_the_listed_items_scores():
+    model = tiny_model()
+    histories = [[1, 2, 3], list(range(28))]
+    items, scores = model.recommend(histories, k=5, exclude_history=True, return_scores=True)
+    assert torch.equal(items, model.recommend(histories, k=5, exclude_history=True))
+    with torch.no_grad():
+        full = model.item_scores(histories)
+    assert torch.equal(scores[0], full[0, items[0]])
+    assert torch.equal(scores[1, :2], full[1, items[1, :2]]) and scores[1, 2:].tolist() == [float("-inf")] * 3
+
+
 def test_save_and_load_round_trip_gives_identical_scores(tmp_path):
     model = tiny_model(loss_type="bce")
     model.save_pretrained(tmp_path)

@@ -89,15 +89,18 @@ def test_method_errors(tmp_path):
 
 
 @pytest.mark.slow
-def test_sentence_transformers_missing_model_names_it(tmp_path):
+def test_sentence_transformers_missing_model_names_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # local_files_only follows it (tests never download)
     missing = str(tmp_path / "no-such-encoder")
     with pytest.raises(
-        OSError, match=r"could not load sentence-transformers model '.*no-such-encoder' offline"
+        OSError,
+        match=r"could not load sentence-transformers model '.*no-such-encoder' with HF_HUB_OFFLINE set",
     ):
         embed_items(ITEMS, "sentence-transformers", model=missing)
 
 
 def test_sentence_transformers_wiring(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     calls = {}
 
     class FakeEncoder:

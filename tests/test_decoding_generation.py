@@ -208,10 +208,32 @@ def test_generate_rejects_bad_catalogues_and_options():
         model.generate(input_ids, catalogue=CODES, do_sample=True)
     with pytest.raises(ValueError, match="`tokens_per_step` only applies"):
         model.generate(input_ids, catalogue=CODES, tokens_per_step=2)
-    with pytest.raises(TypeError, match="must be a RecommendationGenerationConfig, got GenerationConfig"):
-        model.generate(input_ids, catalogue=CODES, generation_config=GenerationConfig())
+    with pytest.raises(TypeError, match="must be a RecommendationGenerationConfig or a GenerationConfig, got dict"):
+        model.generate(input_ids, catalogue=CODES, generation_config={"num_beams": 3})
     with pytest.raises(ValueError, match=r"has 2 lists but the batch has 1 users"):
         model.generate(input_ids, catalogue=CODES, excluded_items=[[0], [1]])
+
+
+def test_generate_accepts_a_plain_generation_config_of_known_keys():
+    """GenerationConfig(num_beams=4, num_return_items=4) decodes exactly as the same options given as
+    RecommendationGenerationConfig; unset options keep the model's (here decoding_strategy left_to_right)."""
+    model = TinyRecommender()
+    model.generation_config = RecommendationGenerationConfig(decoding_strategy="left_to_right", num_beams=3, num_return_items=2)
+    input_ids = torch.tensor([[1, 2], [3, 4]])
+    plain = model.generate(input_ids, catalogue=CODES, generation_config=GenerationConfig(num_beams=4, num_return_items=4))
+    typed = model.generate(
+        input_ids, catalogue=CODES,
+        generation_config=RecommendationGenerationConfig(decoding_strategy="left_to_right", num_beams=4, num_return_items=4),
+    )  # fmt: skip
+    assert plain.item_indices.shape == (2, 4)
+    assert torch.equal(plain.item_indices, typed.item_indices) and torch.equal(plain.scores, typed.scores)
+    assert model.generation_config.num_beams == 3  # the model's config is not modified
+    # kwargs still win over the plain config
+    assert model.generate(input_ids, catalogue=CODES, generation_config=GenerationConfig(num_beams=4), num_return_items=1).item_indices.shape == (2, 1)
+    with pytest.raises(ValueError, match=r"does not accept \['do_sample', 'top_k'\]"):
+        model.generate(input_ids, catalogue=CODES, generation_config=GenerationConfig(num_beams=4, do_sample=True, top_k=3))
+    with pytest.raises(ValueError, match=r"Unknown recommendation generation option\(s\) \['beam_width'\]"):
+        model.generate(input_ids, catalogue=CODES, generation_config=GenerationConfig(beam_width=4))
 
 
 def test_recommend_rejects_a_scorer_with_another_layout():

@@ -93,7 +93,7 @@ def test_evaluate_cli_writes_json_and_markdown(saved_model, tmp_path, capsys):
     model_dir, data, model, tokenizer, arguments = saved_model
     output = tmp_path / "test.json"
     argv = ["--model", str(model_dir), "--strategy", "parallel_denoising", "--num-beams", "5", "--num_return_items", "5",
-            "--eval_ks", "1", "5", "--selection_metric", "ndcg@5", "--metrics-json", str(output), "--show_progress", "false"]  # fmt: skip
+            "--eval_ks", "1", "5", "--metrics-json", str(output), "--show_progress", "false"]  # fmt: skip
     metrics = evaluate_main(argv)  # data options come from the folder's mindrec_run.json
     saved = json.loads(output.read_text())
     assert saved["split"] == "test" and saved["metrics"] == json.loads(json.dumps(metrics))

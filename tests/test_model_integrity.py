@@ -109,7 +109,7 @@ def test_evaluate_exits_non_zero_when_lists_are_incomplete(tmp_path):
     metrics = tmp_path / "test.json"
     result = run_script(
         EVALUATE, "--model", str(tmp_path / "best"), "--num_return_items", "60", "--num-beams", "60",
-        "--eval_ks", "1", "--selection_metric", "ndcg@1", "--exclude_history", "true", "--strategy", "parallel_denoising",
+        "--eval_ks", "1", "--exclude_history", "true", "--strategy", "parallel_denoising",
         "--metrics-json", str(metrics), "--show_progress", "false",
     )  # fmt: skip
     assert result.returncode == 1, result.stderr

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from mindrec.pipeline import MAIN_JOB_DEFAULTS
-from mindrec.training.arguments import TRAIN_ARGUMENT_TYPES
+from mindrec.training.arguments import TRAIN_ARGUMENT_TYPES, EvaluationArguments
 from mindrec.training.config_loading import argument_fields, parse_arguments, read_yaml_config
 from mindrec.training.lr_schedule import build_lr_scheduler, lr_multiplier
 
@@ -43,10 +43,14 @@ def test_unknown_yaml_key_is_named_with_its_line_and_a_suggestion(tmp_path):
 
 
 def test_unknown_command_line_option_and_bad_values_are_errors(tmp_path):
-    with pytest.raises(ValueError, match=r"Unknown command-line arguments: \['--no_such_option', '1'\]"):
+    with pytest.raises(ValueError, match=r"unrecognized arguments: --no_such_option 1"):
         parse_arguments(TRAIN_ARGUMENT_TYPES, ["--no_such_option", "1"])
-    with pytest.raises(ValueError, match=r"`strategy` must be one of .*got 'beam'"):
+    with pytest.raises(ValueError, match=r"unrecognized arguments: --num_beam 4 Did you mean '--num_beams'\?"):
+        parse_arguments(TRAIN_ARGUMENT_TYPES, ["--num_beam", "4"])
+    with pytest.raises(ValueError, match=r"invalid choice: 'beam' .* Did you mean 'diffusion_beam_search'\?"):
         parse_arguments(TRAIN_ARGUMENT_TYPES, ["--strategy", "beam"])
+    with pytest.raises(ValueError, match=r"`strategy` must be one of .*got 'beam'"):
+        EvaluationArguments(strategy="beam")
     with pytest.raises(ValueError, match=r"`eval_ks` \[1, 20\] asks for K=20 but only num_return_items=10"):
         parse_arguments(TRAIN_ARGUMENT_TYPES, ["--eval_ks", "1", "20"])
     config = write(tmp_path / "list.yaml", "- 1\n- 2\n")

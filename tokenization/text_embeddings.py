@@ -5,8 +5,9 @@ Three sources (DESIGN §2):
 * ``"tfidf-svd"`` (offline default): TF-IDF over word 1-2-grams and character 3-5-grams of the item text,
   reduced with a randomized truncated SVD (:func:`_randomized_svd`) and L2-normalised. Needs nothing but
   scikit-learn.
-* ``"sentence-transformers"``: a sentence encoder given by name or local path, loaded with
-  ``local_files_only=True`` (machines here are offline), embeddings L2-normalised.
+* ``"sentence-transformers"``: a sentence encoder given by name or local path, embeddings L2-normalised.
+  A name is downloaded from the Hub unless ``HF_HUB_OFFLINE`` is set (then only a local folder or the
+  cache can serve it).
 * a precomputed matrix: a ``numpy`` array or the path of a ``.npy`` file, ``[num_items, dim]`` in item order.
 
 The item text is ``"Title: ... Brand: ... Category: a > b > c. Description: ..."`` (empty fields left out).
@@ -27,6 +28,14 @@ import numpy as np
 __all__ = ["EMBEDDING_METHODS", "ItemEmbeddings", "embed_items", "item_text"]
 
 logger = logging.getLogger(__name__)
+
+POWER_ITERATIONS = 4  # subspace iterations of the randomized SVD
+
+
+def hub_offline() -> bool:
+    """Whether ``HF_HUB_OFFLINE`` is set (read now, so a caller may set it after import), as huggingface_hub
+    parses it: 1/ON/YES/TRUE, any case."""
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in {"1", "ON", "YES", "TRUE"}
 
 EMBEDDING_METHODS = ("tfidf-svd", "sentence-transformers")
 
@@ -91,7 +100,8 @@ def embed_items(
     Raises:
         ValueError: unknown method, missing ``model``, or a precomputed matrix of the wrong shape.
         FileNotFoundError: the ``.npy`` file does not exist.
-        OSError: the sentence-transformers model cannot be loaded offline (the message names it).
+        OSError: the sentence-transformers model cannot be loaded (the message names it, and says when
+            ``HF_HUB_OFFLINE`` kept it from being downloaded).
     """
     if isinstance(embedding, np.ndarray):
         return _precomputed(embedding, len(items), "array")
@@ -101,7 +111,7 @@ def embed_items(
             raise FileNotFoundError(f"precomputed embedding file {path} does not exist")
         return _precomputed(np.load(path, allow_pickle=False), len(items), str(path))
     if embedding == "tfidf-svd":
-        return _tfidf_svd([item_text(item) for item in items], dim, seed)
+        return _tfidf_svd([item_text(item) for item in items], dim, seed, show_progress)
     if embedding == "sentence-transformers":
         if not model:
             raise ValueError(
@@ -133,11 +143,12 @@ def _precomputed(matrix: np.ndarray, num_items: int, source: str) -> ItemEmbeddi
     )
 
 
-def _tfidf_svd(texts: list[str], dim: int, seed: int) -> ItemEmbeddings:
+def _tfidf_svd(texts: list[str], dim: int, seed: int, show_progress: bool = False) -> ItemEmbeddings:
     from scipy.sparse import hstack
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.preprocessing import normalize
     from threadpoolctl import threadpool_limits
+    from tqdm.auto import tqdm
 
     if len(texts) < 2:
         raise ValueError(f"tfidf-svd needs at least 2 items, got {len(texts)}")
@@ -148,9 +159,16 @@ def _tfidf_svd(texts: list[str], dim: int, seed: int) -> ItemEmbeddings:
     options = {"sublinear_tf": True, "max_features": 100_000, "dtype": np.float32}
     word = TfidfVectorizer(ngram_range=(1, 2), token_pattern=r"(?u)\b\w+\b", **options)
     char = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), **options)
+    # The stages: word and character TF-IDF, then the SVD's power iterations (the slow parts on big catalogues).
+    progress = tqdm(total=2 + POWER_ITERATIONS + 1, desc="tfidf-svd", disable=not show_progress, leave=False)
     try:
-        matrix = hstack([word.fit_transform(texts), char.fit_transform(texts)]).tocsr()
+        blocks = []
+        for vectorizer in (word, char):
+            blocks.append(vectorizer.fit_transform(texts))
+            progress.update()
+        matrix = hstack(blocks).tocsr()
     except ValueError as exc:  # every text empty
+        progress.close()
         raise ValueError(f"tfidf-svd: the item texts have no terms ({exc})") from exc
     supported = min(matrix.shape) - 1
     if dim > supported:
@@ -161,8 +179,8 @@ def _tfidf_svd(texts: list[str], dim: int, seed: int) -> ItemEmbeddings:
             f"tfidf-svd: the item texts support no SVD component (items x terms = {matrix.shape})"
         )
     # Single-threaded BLAS: on a shared 2-core machine threaded OpenBLAS was 3-4x slower here.
-    with threadpool_limits(limits=1, user_api="blas"):
-        vectors, singular = _randomized_svd(matrix, dim, seed)
+    with threadpool_limits(limits=1, user_api="blas"), progress:
+        vectors, singular = _randomized_svd(matrix, dim, seed, on_step=progress.update)
     energy = float((singular**2).sum() / matrix.multiply(matrix).sum())
     method = {
         "name": "tfidf-svd",
@@ -177,7 +195,12 @@ def _tfidf_svd(texts: list[str], dim: int, seed: int) -> ItemEmbeddings:
 
 
 def _randomized_svd(
-    matrix: Any, dim: int, seed: int, power_iterations: int = 4, oversampling: int = 16
+    matrix: Any,
+    dim: int,
+    seed: int,
+    power_iterations: int = POWER_ITERATIONS,
+    oversampling: int = 16,
+    on_step: Any = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Top-``dim`` ``U * S`` ``[N, dim]`` and ``S`` ``[dim]`` of a sparse ``[N, T]`` matrix with ``N << T``.
 
@@ -191,6 +214,8 @@ def _randomized_svd(
     basis, _ = np.linalg.qr(matrix @ rng.standard_normal((matrix.shape[1], rank)).astype(np.float32))
     for _ in range(power_iterations):
         basis, _ = np.linalg.qr(matrix @ (transposed @ basis))
+        if on_step is not None:
+            on_step()
     small = basis.T @ (matrix @ (transposed @ basis))  # [rank, rank] = B B^T
     eigenvalues, eigenvectors = np.linalg.eigh(small.astype(np.float64))
     order = np.argsort(eigenvalues)[::-1][:dim]
@@ -198,6 +223,8 @@ def _randomized_svd(
     vectors = (basis @ eigenvectors[:, order]) * singular
     # Eigenvector signs are arbitrary: make each column's largest entry positive for reproducibility.
     vectors *= np.sign(vectors[np.abs(vectors).argmax(0), np.arange(vectors.shape[1])])
+    if on_step is not None:
+        on_step()
     return vectors, singular
 
 
@@ -210,11 +237,13 @@ def _sentence_transformers(
         raise ImportError(
             "embedding='sentence-transformers' needs `pip install sentence-transformers`"
         ) from exc
+    offline = hub_offline()
     try:
-        encoder = SentenceTransformer(model, device=device, local_files_only=True)
+        encoder = SentenceTransformer(model, device=device, local_files_only=offline)
     except Exception as exc:  # the library raises OSError, ValueError or HF errors depending on the failure
+        where = "with HF_HUB_OFFLINE set (local folders and the cache only)" if offline else "from the Hub or disk"
         raise OSError(
-            f"could not load sentence-transformers model {model!r} offline ({type(exc).__name__}: {exc}); "
+            f"could not load sentence-transformers model {model!r} {where} ({type(exc).__name__}: {exc}); "
             "pass a local model folder, or precomputed embeddings as a .npy file"
         ) from exc
     vectors = encoder.encode(

@@ -1,9 +1,14 @@
 """Baselines every comparison must include: most-popular and a strong (cross-entropy) SASRec."""
 
+from transformers import AutoConfig, AutoModel
+
 from .popularity import PopularityRecommender, interaction_counts
 from .sasrec import SASRecConfig, SASRecModel, SASRecOutput, collate_histories
 from .sasrec_training import SASRecTrainingArguments, evaluate_sasrec, train_sasrec
 from .tiger import autoregressive_config, build_autoregressive_model, causal_config
+
+AutoConfig.register(SASRecConfig.model_type, SASRecConfig, exist_ok=True)
+AutoModel.register(SASRecConfig, SASRecModel, exist_ok=True)
 
 __all__ = [
     "autoregressive_config",

@@ -339,7 +339,8 @@ class SASRecModel(SASRecPreTrainedModel):
         k: int,
         exclude_history: bool = False,
         batch_size: int = 1024,
-    ) -> torch.Tensor:
+        return_scores: bool = False,
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """Top-``k`` items per user from a full ranking of the catalogue (model put in eval mode).
 
         Args:
@@ -347,16 +348,19 @@ class SASRecModel(SASRecPreTrainedModel):
             k: list length, ``1 <= k <= num_items``.
             exclude_history: never return an item already in the user's history.
             batch_size: users scored per forward pass.
+            return_scores: also return each listed item's score (its logit; ``-inf`` on ``-1`` slots).
 
         Returns:
             LongTensor ``[len(histories), k]`` on the CPU, distinct items, best first; ``-1`` fills slots
-            when fewer than ``k`` items remain after exclusion.
+            when fewer than ``k`` items remain after exclusion. With ``return_scores``, ``(items, scores)``
+            with fp32 ``scores [len(histories), k]``.
         """
         if not 1 <= k <= self.config.num_items:
             raise ValueError(f"k must be in 1..{self.config.num_items} (the catalogue size), got {k}")
         was_training = self.training
         self.eval()
         blocks = [torch.empty(0, k, dtype=torch.long)]
+        score_blocks = [torch.empty(0, k)]
         try:
             for start in range(0, len(histories), batch_size):
                 chunk = histories[start : start + batch_size]
@@ -366,9 +370,15 @@ class SASRecModel(SASRecPreTrainedModel):
                     if exclude_history
                     else None
                 )
-                blocks.append(top_k_items(scores, k, exclude=exclude).cpu())
+                items = top_k_items(scores, k, exclude=exclude)
+                blocks.append(items.cpu())
+                if return_scores:
+                    listed = scores.gather(1, items.clamp(min=0)).float()
+                    score_blocks.append(listed.masked_fill(items < 0, float("-inf")).cpu())
         finally:
             self.train(was_training)
+        if return_scores:
+            return torch.cat(blocks), torch.cat(score_blocks)
         return torch.cat(blocks)
 
 

@@ -12,17 +12,17 @@
 CLIs: ``scripts/benchmark.py`` and ``scripts/update_readme_results.py`` (see :mod:`.cli`).
 """
 
-from .protocols import PROTOCOLS, BenchmarkProtocol, ModelPlan, get_protocol
-from .readme import update_readme
-from .report import format_results_table, summarize_runs, write_result_set
+from mindrec._lazy import lazy_exports
 
-__all__ = [
-    "PROTOCOLS",
-    "BenchmarkProtocol",
-    "ModelPlan",
-    "format_results_table",
-    "get_protocol",
-    "summarize_runs",
-    "update_readme",
-    "write_result_set",
-]
+_EXPORTS = {
+    "PROTOCOLS": ".protocols",
+    "BenchmarkProtocol": ".protocols",
+    "ModelPlan": ".protocols",
+    "get_protocol": ".protocols",
+    "update_readme": ".readme",
+    "format_results_table": ".report",
+    "summarize_runs": ".report",
+    "write_result_set": ".report",
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__all__ = sorted(_EXPORTS)

@@ -12,22 +12,15 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-import torch
+from mindrec.cli_args import ArgumentParser, canonical, int_at_least
 
 from .protocols import PROTOCOLS, get_protocol
 
 logger = logging.getLogger(__name__)
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
-
-
 def benchmark_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="scripts/benchmark.py",
         description=(
             "Run a named benchmark protocol end to end (data, item codes, every model trained with its "
@@ -42,15 +35,21 @@ def benchmark_parser() -> argparse.ArgumentParser:
         help="table rows to run (default: all of the protocol's), e.g. popularity sasrec tiger mindrec-dbs",
     )
     parser.add_argument("--data", default=None, help="dataset folder (default: the protocol's, relative to the repo root)")
-    parser.add_argument("--output", default=None, help="results folder (default: <repo root>/docs/results)")
+    parser.add_argument(
+        *canonical("output folder"), default=None, help="results folder (default: <repo root>/docs/results)"
+    )
     parser.add_argument("--work-dir", default=None, help="keep checkpoints here (default: a temporary folder)")
     parser.add_argument(
-        "--num-threads", type=_positive_int, default=None,
+        *canonical("threads"), type=int_at_least(1), default=None,
         help="torch intra-op threads (default: torch's choice); recorded with the results",
     )
     parser.add_argument(
-        "--max-steps", type=_positive_int, default=None,
+        "--max-steps", type=int_at_least(1), default=None,
         help="cut every generative model's training to N steps (a scaled-down run; recorded with the results)",
+    )
+    parser.add_argument(
+        "--predictions_dir", default=None,
+        help="also write every model's test lists as JSON lines, <row>-seed<k>.jsonl, to this folder",
     )
     parser.add_argument("--progress", action="store_true", help="show progress bars")
     return parser
@@ -72,17 +71,19 @@ def configure_logging(progress: bool) -> None:
 
 def benchmark_main(argv: Sequence[str] | None, repo_root: Path) -> dict:
     """Parse ``argv``, run the protocol, write the results; return the result set."""
+    args = benchmark_parser().parse_args(argv)  # before the heavy imports: --help answers at once
     from .report import format_results_table, write_result_set
     from .runner import run_benchmark
 
-    args = benchmark_parser().parse_args(argv)
     configure_logging(args.progress)
     if args.num_threads is not None:
+        import torch
+
         torch.set_num_threads(args.num_threads)
     protocol = get_protocol(args.protocol)
     if args.max_steps is not None:
         protocol = protocol.with_overrides(max_steps=args.max_steps)
-    output = Path(args.output) if args.output else repo_root / "docs" / "results"
+    output = Path(args.output_dir) if args.output_dir else repo_root / "docs" / "results"
     command = shlex.join(["python", "scripts/benchmark.py", *(sys.argv[1:] if argv is None else argv)])
     result_set = run_benchmark(
         protocol,
@@ -93,6 +94,7 @@ def benchmark_main(argv: Sequence[str] | None, repo_root: Path) -> dict:
         work_dir=args.work_dir,
         show_progress=args.progress,
         command=command,
+        predictions_dir=args.predictions_dir,
     )
     paths = write_result_set(result_set, output)
     logger.info("wrote %s", ", ".join(str(path) for path in paths.values()))
@@ -101,7 +103,7 @@ def benchmark_main(argv: Sequence[str] | None, repo_root: Path) -> dict:
 
 
 def readme_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="scripts/update_readme_results.py",
         description=(
             "Replace the README's results section (between <!-- results:start --> and <!-- results:end -->) "

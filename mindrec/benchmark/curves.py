@@ -24,10 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import torch
-import yaml
-
-from mindrec.io_utils import atomic_write_json
+from mindrec.cli_args import ArgumentParser, canonical, int_at_least
 
 from .protocols import PROTOCOLS, ModelPlan, get_protocol
 
@@ -41,6 +38,8 @@ def parse_override(text: str) -> tuple[str, str, Any]:
     if "=" not in text or "." not in text.split("=", 1)[0]:
         raise argparse.ArgumentTypeError(f"expected SECTION.KEY=VALUE (sections {PLAN_SECTIONS}), got {text!r}")
     target, value = text.split("=", 1)
+    import yaml
+
     section, key = target.split(".", 1)
     if section not in PLAN_SECTIONS:
         raise argparse.ArgumentTypeError(f"unknown section {section!r} in {text!r}; choose from {PLAN_SECTIONS}")
@@ -62,7 +61,7 @@ def apply_overrides(plan: ModelPlan, overrides: Sequence[tuple[str, str, Any]]) 
 
 
 def curves_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="scripts/learning_curves.py",
         description="Train one plan of a protocol and record its validation curve (no test decoding).",
     )
@@ -72,24 +71,27 @@ def curves_parser() -> argparse.ArgumentParser:
     parser.add_argument("--set", dest="overrides", action="append", type=parse_override, default=[],
                         help="SECTION.KEY=VALUE plan override (repeatable), e.g. model.hidden_size=256")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--max-steps", type=int, default=None, help="training steps (default: the plan's budget)")
-    parser.add_argument("--eval-steps", type=int, default=None, help="validate every N steps")
+    parser.add_argument("--max-steps", type=int_at_least(1), default=None, help="training steps (default: the plan's budget)")
+    parser.add_argument("--eval-steps", type=int_at_least(1), default=None, help="validate every N steps")
     parser.add_argument("--data", default=None, help="dataset folder (default: the protocol's)")
-    parser.add_argument("--output", default="docs/experiments/curves", help="folder of <name>.json / .png")
+    parser.add_argument(*canonical("output folder"), default="docs/experiments/curves", help="folder of <name>.json / .png")
     parser.add_argument("--work-dir", default=None, help="keep checkpoints here (default: a temporary folder)")
     parser.add_argument("--compare", nargs="*", default=[], help="other curve JSON files to draw on the plot")
-    parser.add_argument("--num-threads", type=int, default=None, help="torch intra-op threads")
+    parser.add_argument(*canonical("threads"), type=int_at_least(1), default=None, help="torch intra-op threads")
     return parser
 
 
 def curves_main(argv: Sequence[str] | None, repo_root: Path) -> dict[str, Any]:
     """Parse ``argv``, train the variant, write its curve JSON and PNG; return the record."""
+    args = curves_parser().parse_args(argv)  # before the heavy imports: --help answers at once
+    import torch
+
+    from mindrec.io_utils import atomic_write_json
     from mindrec.training.run_history import matplotlib_available, plot_learning_curves
 
     from .cli import configure_logging
     from .runner import BenchmarkContext, load_protocol_data, resolve_data_path, train_mindrec
 
-    args = curves_parser().parse_args(argv)
     if not matplotlib_available():  # checked before training, not after it
         raise SystemExit("learning curves are plotted with matplotlib: pip install 'mindrec[bench]'")
     configure_logging(progress=False)
@@ -104,7 +106,7 @@ def curves_main(argv: Sequence[str] | None, repo_root: Path) -> dict[str, Any]:
     budget = {key: value for key, value in (("max_steps", args.max_steps), ("eval_steps", args.eval_steps)) if value}
     plan = apply_overrides(plan, [("training", key, value) for key, value in budget.items()] + args.overrides)
     compare = {Path(path).stem: json.loads(Path(path).read_text())["validation"] for path in args.compare}
-    output = Path(args.output)
+    output = Path(args.output_dir)
     data, data_args = load_protocol_data(protocol, resolve_data_path(protocol, args.data, repo_root))
     with tempfile.TemporaryDirectory(prefix="curves-") as scratch:
         context = BenchmarkContext(protocol, data, data_args, Path(args.work_dir or scratch))

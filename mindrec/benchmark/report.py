@@ -22,8 +22,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from ..io_utils import atomic_write_json, atomic_write_text
 
 TABLE_METRICS = ("hr@1", "hr@3", "hr@5", "hr@10", "ndcg@5", "ndcg@10")
@@ -123,6 +121,8 @@ def format_results_table(summary: Sequence[Mapping[str, Any]]) -> str:
 
 def hardware_info() -> dict[str, Any]:
     """What the benchmark ran on: platform, python, torch version and threads, CPU count, GPU name."""
+    import torch  # here, so that the benchmark CLI's --help imports no torch
+
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
     return {
         "platform": platform.platform(),

@@ -24,6 +24,7 @@ from accelerate.utils import set_seed
 
 from mindrec.data import PreparedData
 from mindrec.evaluation.model_evaluation import (
+    RankedItems,
     Recommender,
     evaluate_recommender,
     mindrec_recommender,
@@ -61,6 +62,8 @@ class BenchmarkContext:
         code_table_stats: the statistics of every code table built (collision rate, codebook usage).
         sasrec_item_vectors: per seed, the ``.npy`` file of the SASRec item embeddings trained in this
             run (what a DeftRec plan with ``deftrec_item_vectors="sasrec"`` diffuses over).
+        predictions_dir: when set, every row's test lists are written to ``<row>-seed<k>.jsonl`` there
+            (:mod:`mindrec.evaluation.predictions`).
     """
 
     protocol: BenchmarkProtocol
@@ -72,6 +75,7 @@ class BenchmarkContext:
     code_tables: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
     code_table_stats: list[dict[str, Any]] = field(default_factory=list)
     sasrec_item_vectors: dict[int, Path] = field(default_factory=dict)
+    predictions_dir: Path | None = None
 
     @property
     def ks(self) -> list[int]:
@@ -159,6 +163,10 @@ def evaluate_row(
         show_progress=context.show_progress,
         description=f"{row} test",
     )
+    if context.predictions_dir is not None:
+        from mindrec.evaluation.predictions import write_predictions_jsonl
+
+        write_predictions_jsonl(context.predictions_dir / f"{row}-seed{seed}.jsonl", result, context.data.item_ids)
     metrics = {name: value for name, value in result.metrics.items() if name != "users_per_second"}
     missing = [name for name in TABLE_METRICS if name not in metrics]
     if missing:
@@ -221,7 +229,10 @@ def run_sasrec(context: BenchmarkContext, plan: ModelPlan, rows: Sequence[str], 
     context.sasrec_item_vectors[seed] = vectors_path
 
     def recommend(histories: list[list[int]]):
-        return model.recommend(histories, evaluation.num_return_items, exclude_history=evaluation.exclude_history)
+        items, scores = model.recommend(
+            histories, evaluation.num_return_items, exclude_history=evaluation.exclude_history, return_scores=True
+        )
+        return RankedItems(items, scores)  # the scores go to --predictions_dir
 
     details = {"epochs": len(history), "best_epoch": best["epoch"], "best_validation_ndcg@10": best["validation_ndcg@10"]}
     return [evaluate_row(context, row, seed, recommend, train_seconds, _num_parameters(model), details) for row in rows]
@@ -432,6 +443,7 @@ def run_benchmark(
     work_dir: str | os.PathLike | None = None,
     show_progress: bool = False,
     command: str | None = None,
+    predictions_dir: str | os.PathLike | None = None,
 ) -> dict[str, Any]:
     """Run ``protocol`` for every seed and return the result set (see :mod:`.report`; write it with
     :func:`~mindrec.benchmark.report.write_result_set`).
@@ -446,6 +458,7 @@ def run_benchmark(
         work_dir: keep checkpoints there (default: a temporary folder, removed at the end).
         show_progress: tqdm bars.
         command: the command line, recorded in the result set.
+        predictions_dir: write every row's and seed's test lists there as JSON lines (``<row>-seed<k>.jsonl``).
 
     Raises:
         ValueError: no seeds, repeated seeds, or an unknown model name.
@@ -479,6 +492,7 @@ def run_benchmark(
             Path(work_dir) if work_dir is not None else Path(scratch),
             show_progress,
             peak_gflops=peak,
+            predictions_dir=Path(predictions_dir) if predictions_dir is not None else None,
         )
         runs: list[dict[str, Any]] = []
         seed_seconds = {}

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from .build import InteractionData
-from .loaders import load_amazon_beauty, load_amazon_raw, load_lcrec_json, load_recbole
+from .loaders import load_amazon_beauty, load_amazon_raw, load_interactions, load_lcrec_json, load_recbole
+from .loaders.interactions import TABLE_SUFFIXES
 from .prepared import PreparedData
 
 logger = logging.getLogger(__name__)
@@ -20,6 +21,7 @@ LOADERS: dict[str, Callable[..., InteractionData]] = {
     "recbole": load_recbole,
     "lcrec-json": load_lcrec_json,
     "amazon-raw": load_amazon_raw,
+    "interactions": load_interactions,
 }
 FORMATS = ("auto", *LOADERS)
 
@@ -30,7 +32,9 @@ def detect_format(path: str | os.PathLike) -> str:
     """Guess the format of a file, folder or ``folder/<name>`` prefix.
 
     Folder rules, first match wins: ``sequences.txt`` -> amazon-beauty; a ``*.inter.json`` ->
-    lcrec-json; a ``*.inter`` -> recbole; any ``*.json[l][.gz]`` -> amazon-raw.
+    lcrec-json; a ``*.inter`` -> recbole; any ``*.json[l][.gz]`` -> amazon-raw; a ``.csv`` / ``.tsv`` /
+    ``.parquet`` file (or a folder of them, read with ``datasets.load_dataset``) -> interactions. A Hub
+    dataset name is not guessed: pass ``format="interactions"``.
     """
     path = Path(path)
     if path.is_file():
@@ -43,6 +47,8 @@ def detect_format(path: str | os.PathLike) -> str:
             return "recbole"
         if _RECORD_FILE.fullmatch(name):
             return "amazon-raw"
+        if path.suffix.lower() in TABLE_SUFFIXES:
+            return "interactions"
         raise ValueError(f"cannot tell the format of {path}; pass format= one of {list(LOADERS)}")
     if path.is_dir():
         names = [p.name for p in path.iterdir() if p.is_file()]
@@ -54,12 +60,16 @@ def detect_format(path: str | os.PathLike) -> str:
             return "recbole"
         if any(_RECORD_FILE.fullmatch(n) for n in names):
             return "amazon-raw"
+        if any(p.suffix.lower() in TABLE_SUFFIXES for p in path.rglob("*") if p.is_file()):
+            return "interactions"
         raise ValueError(f"cannot tell the format of the folder {path}; pass format= one of {list(LOADERS)}")
     if (path.parent / f"{path.name}.inter.json").is_file():
         return "lcrec-json"
     if (path.parent / f"{path.name}.inter").is_file():
         return "recbole"
-    raise FileNotFoundError(f"no dataset at {path}")
+    raise FileNotFoundError(
+        f"no dataset at {path}; for a Hub dataset name pass format='interactions' (--data_format interactions)"
+    )
 
 
 def load_dataset_from_path(
@@ -76,13 +86,14 @@ def load_dataset_from_path(
         path_or_name: a dataset folder, one of its files, or a ``folder/<name>`` prefix
             (RecBole and LC-Rec layouts).
         format: ``"auto"`` (see :func:`detect_format`), ``"amazon-beauty"``, ``"recbole"``,
-            ``"lcrec-json"`` or ``"amazon-raw"``.
+            ``"lcrec-json"``, ``"amazon-raw"`` or ``"interactions"`` (your own table: see
+            :func:`~mindrec.data.loaders.interactions.load_interactions`).
         max_history: keep only the last N history items per row (``None`` = all).
         max_users: keep the first N users with at least 3 interactions, in source order.
         keep_unused_items: keep items no kept user interacted with (default; ranking is over the
             full catalogue).
-        loader_options: format-specific options, e.g. ``kcore=`` and ``meta_path=`` (amazon-raw)
-            or ``index_path=`` (lcrec-json).
+        loader_options: format-specific options, e.g. ``kcore=`` and ``meta_path=`` (amazon-raw),
+            ``index_path=`` (lcrec-json), or ``items=``, ``user_column=``, ``timestamp_column=`` (interactions).
     """
     if format not in FORMATS:
         raise ValueError(f"unknown format {format!r}; expected one of {list(FORMATS)}")

@@ -111,6 +111,46 @@ class PreparedData:
             "test_rows": test,
         }
 
+    @classmethod
+    def from_interactions(
+        cls,
+        interactions: Any,
+        items: Any = None,
+        *,
+        user_column: str = "user_id",
+        item_column: str = "item_id",
+        timestamp_column: str | None = "timestamp",
+        category_separator: str = ">",
+        split: str = "train",
+        name: str | None = None,
+        max_history: int | None = None,
+        max_users: int | None = None,
+        keep_unused_items: bool = True,
+    ) -> PreparedData:
+        """Your own data: a table of (user, item, timestamp) rows, plus an optional item table.
+
+        ``interactions`` and ``items`` may be a ``datasets.Dataset``, a pandas DataFrame, a ``.csv`` /
+        ``.tsv`` / ``.parquet`` / ``.jsonl`` path, a local dataset folder or a Hub dataset name (through
+        ``datasets.load_dataset``; ``split`` picks the split). Column names are options; the item table
+        may hold ``title``, ``brand``, ``description`` and ``categories`` (a list of names, root first,
+        or a string of levels joined by ``category_separator``). Each user's rows are sorted by
+        ``timestamp_column`` (``None``: row order). See :mod:`mindrec.data.loaders.interactions` for the
+        rules and errors; the splits are leave-one-out as for every other source.
+        """
+        from .loaders.interactions import load_interactions
+
+        data = load_interactions(
+            interactions,
+            items,
+            user_column=user_column,
+            item_column=item_column,
+            timestamp_column=timestamp_column,
+            category_separator=category_separator,
+            split=split,
+            name=name,
+        )
+        return data.to_prepared(max_history=max_history, max_users=max_users, keep_unused_items=keep_unused_items)
+
     def save_to_disk(self, path: str | os.PathLike, overwrite: bool = False) -> None:
         """Write the folder ``path`` atomically: ``prepared.json``, ``items/``, ``splits/`` [, ``sid_codes.npy``].
 

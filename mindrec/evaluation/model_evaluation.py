@@ -1,7 +1,10 @@
 """Decode a split with any recommender and score it: ranked item lists, metrics, validity, users/s.
 
 A *recommender* here is any callable ``recommend(histories) -> LongTensor [b, K]`` that maps a batch of
-user histories (item-index lists) to K item indices each, best first (``-1`` for an empty slot).
+user histories (item-index lists) to K item indices each, best first (``-1`` for an empty slot); it may
+instead return an object with ``item_indices [b, K]`` and ``scores [b, K]`` (a ``RecommendationOutput``),
+whose scores are then kept with the lists (``EvaluationResult.scores``, written by
+:mod:`mindrec.evaluation.predictions`).
 :func:`mindrec_recommender` wraps ``model.generate`` (any decoding strategy), :func:`deftrec_recommender`
 DeftRec's generate, and :func:`popularity_recommender` the popularity baseline, so every row of a
 results table comes from the same loop and the same metric code.
@@ -13,7 +16,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from datasets import Dataset
@@ -23,7 +26,14 @@ from .metrics import ranking_metrics, validity
 
 logger = logging.getLogger(__name__)
 
-Recommender = Callable[[list[list[int]]], torch.Tensor]
+Recommender = Callable[[list[list[int]]], Any]
+
+
+class RankedItems(NamedTuple):
+    """A recommender's answer with scores: ``item_indices [b, K]`` (best first, -1 pads), ``scores [b, K]``."""
+
+    item_indices: torch.LongTensor
+    scores: torch.FloatTensor
 
 
 @dataclass
@@ -37,6 +47,7 @@ class EvaluationResult:
         targets: ``[num_users]`` target item indices.
         user_ids: the users, in row order.
         seconds: wall-clock seconds spent in the recommender.
+        scores: ``[num_users, K]`` fp32 scores of ``item_lists`` when the recommender returns them, else None.
     """
 
     metrics: dict[str, float]
@@ -44,6 +55,7 @@ class EvaluationResult:
     targets: torch.LongTensor
     user_ids: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    scores: torch.FloatTensor | None = None
 
 
 def evaluate_recommender(
@@ -95,30 +107,44 @@ def evaluate_recommender(
         is_main = accelerator.is_main_process
 
     lists: list[list[int]] = []
+    score_lists: list[list[float]] | None = []
     started = time.perf_counter()
     starts = range(share.start, share.stop, batch_size)
     for start in tqdm(starts, desc=description, disable=not (show_progress and is_main), leave=False):
         batch = histories[start : min(start + batch_size, share.stop)]
-        ranked = torch.as_tensor(recommend(batch)).detach().cpu().long()
+        output = recommend(batch)
+        scores = getattr(output, "scores", None)
+        ranked = torch.as_tensor(getattr(output, "item_indices", output)).detach().cpu().long()
         if ranked.dim() != 2 or ranked.shape[0] != len(batch):
             raise ValueError(
                 f"The recommender returned shape {tuple(ranked.shape)} for a batch of {len(batch)} users "
                 f"(rows {start}..{start + len(batch) - 1}); expected [{len(batch)}, K]."
             )
         lists.extend(ranked.tolist())
+        if scores is None or score_lists is None:
+            score_lists = None
+        else:
+            score_lists.extend(torch.as_tensor(scores).detach().float().cpu().tolist())
     seconds = time.perf_counter() - started
     if accelerator is not None and accelerator.num_processes > 1:
         from accelerate.utils import gather_object
 
         lists = gather_object(lists)
         seconds = max(gather_object([seconds]))
+        # Every process holds scores or none does (one recommender); gather keeps rows aligned.
+        score_lists = gather_object(score_lists) if score_lists is not None else None
 
     item_lists = torch.tensor(lists, dtype=torch.long)
     metrics = ranking_metrics(item_lists, targets, ks=ks)
     metrics["validity"] = validity(item_lists, num_items)
     metrics["users_per_second"] = len(lists) / seconds if seconds > 0 else float("inf")
     return EvaluationResult(
-        metrics=metrics, item_lists=item_lists, targets=targets, user_ids=user_ids, seconds=seconds
+        metrics=metrics,
+        item_lists=item_lists,
+        targets=targets,
+        user_ids=user_ids,
+        seconds=seconds,
+        scores=torch.tensor(score_lists, dtype=torch.float32) if score_lists is not None else None,
     )
 
 
@@ -140,15 +166,14 @@ def mindrec_recommender(model, tokenizer, generation_config, catalogue=None) -> 
         catalogue = CatalogueIndex(tokenizer.item_codes, config.code_slot_sizes, config.num_category_levels)
     catalogue = catalogue.to(device)
 
-    def recommend(histories: list[list[int]]) -> torch.Tensor:
+    def recommend(histories: list[list[int]]):
         inputs = tokenizer(histories, items="indices", return_tensors="pt").to(device)
-        output = model.generate(
+        return model.generate(
             **inputs,
             catalogue=catalogue,
             generation_config=generation_config,
             excluded_items=histories if generation_config.exclude_history else None,
-        )
-        return output.item_indices
+        )  # RecommendationOutput: item_indices and scores [b, K]
 
     return recommend
 
@@ -166,7 +191,7 @@ def deftrec_recommender(
     max_history = model.config.max_history
     generator = torch.Generator(device=device).manual_seed(seed)
 
-    def recommend(histories: list[list[int]]) -> torch.Tensor:
+    def recommend(histories: list[list[int]]):
         kept = [list(history)[-max_history:] if max_history else [] for history in histories]
         width = max(len(history) for history in kept)
         history_items = torch.full((len(kept), width), -1, dtype=torch.long)
@@ -180,7 +205,7 @@ def deftrec_recommender(
             generator=generator,
             num_inference_steps=num_inference_steps,
         )
-        return output.item_indices
+        return output  # DeftRecGenerationOutput: item_indices and retrieval scores [b, K]
 
     return recommend
 
@@ -188,8 +213,13 @@ def deftrec_recommender(
 def popularity_recommender(popularity, num_return_items: int, exclude_history: bool) -> Recommender:
     """A recommender over :class:`~mindrec.baselines.popularity.PopularityRecommender`."""
 
-    def recommend(histories: list[list[int]]) -> torch.Tensor:
-        return popularity.recommend(histories, num_return_items, exclude_history=exclude_history)
+    counts = popularity.item_counts.float()
+
+    def recommend(histories: list[list[int]]) -> RankedItems:
+        ranked = popularity.recommend(histories, num_return_items, exclude_history=exclude_history)
+        # The score of an item is its training interaction count (-inf on -1 pads).
+        scores = torch.where(ranked >= 0, counts[ranked.clamp(min=0)], torch.tensor(float("-inf")))
+        return RankedItems(ranked, scores)
 
     return recommend
 
@@ -225,6 +255,7 @@ def evaluate_model(
 
 __all__ = [
     "EvaluationResult",
+    "RankedItems",
     "Recommender",
     "deftrec_recommender",
     "evaluate_model",

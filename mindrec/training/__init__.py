@@ -2,47 +2,37 @@
 
 Entry points: ``scripts/train.py`` / ``python -m mindrec`` (:mod:`mindrec.pipeline`) parse the option
 dataclasses of :mod:`.arguments` and run :class:`.trainer.Trainer`.
+
+Names load on first use (:mod:`mindrec._lazy`), so importing the package imports no torch.
 """
 
-from .arguments import (
-    TRAIN_ARGUMENT_TYPES,
-    CodeArguments,
-    DataArguments,
-    EvaluateModelArguments,
-    EvaluationArguments,
-    ModelArguments,
-    TrainingArguments,
-)
-from .checkpointing import list_checkpoints, resolve_checkpoint
-from .collator import MindRecCollator
-from .config_loading import parse_arguments, read_yaml_config
-from .lr_schedule import build_lr_scheduler, lr_multiplier
-from .model_io import TrainedModel, load_trained_model, save_trained_model
-from .ocn import nested_views, ocn_batch, slot_confidence
-from .trainer import Trainer, TrainOutput, make_accelerator
+from mindrec._lazy import lazy_exports
 
-__all__ = [
-    "TRAIN_ARGUMENT_TYPES",
-    "CodeArguments",
-    "DataArguments",
-    "EvaluateModelArguments",
-    "EvaluationArguments",
-    "MindRecCollator",
-    "ModelArguments",
-    "TrainOutput",
-    "TrainedModel",
-    "Trainer",
-    "TrainingArguments",
-    "build_lr_scheduler",
-    "list_checkpoints",
-    "load_trained_model",
-    "lr_multiplier",
-    "make_accelerator",
-    "nested_views",
-    "ocn_batch",
-    "parse_arguments",
-    "read_yaml_config",
-    "resolve_checkpoint",
-    "save_trained_model",
-    "slot_confidence",
-]
+_EXPORTS = {
+    "TRAIN_ARGUMENT_TYPES": ".arguments",
+    "CodeArguments": ".arguments",
+    "DataArguments": ".arguments",
+    "EvaluateModelArguments": ".arguments",
+    "EvaluationArguments": ".arguments",
+    "ModelArguments": ".arguments",
+    "TrainingArguments": ".arguments",
+    "DecodingArguments": ".arguments",
+    "list_checkpoints": ".checkpointing",
+    "resolve_checkpoint": ".checkpointing",
+    "MindRecCollator": ".collator",
+    "parse_arguments": ".config_loading",
+    "read_yaml_config": ".config_loading",
+    "build_lr_scheduler": ".lr_schedule",
+    "lr_multiplier": ".lr_schedule",
+    "TrainedModel": ".model_io",
+    "load_trained_model": ".model_io",
+    "save_trained_model": ".model_io",
+    "nested_views": ".ocn",
+    "ocn_batch": ".ocn",
+    "slot_confidence": ".ocn",
+    "Trainer": ".trainer",
+    "TrainOutput": ".trainer",
+    "make_accelerator": ".trainer",
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__all__ = sorted(_EXPORTS)

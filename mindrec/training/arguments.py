@@ -1,9 +1,13 @@
 """Typed options of training and evaluation, declared once (dataclass fields with help metadata).
 
 ``scripts/train.py``, ``scripts/evaluate.py`` and ``python -m mindrec`` parse these with
-``transformers.HfArgumentParser`` (see :mod:`mindrec.training.config_loading`); a YAML config sets
-the same fields by name and the command line overrides it. Every field is validated in
+:class:`mindrec.cli_args.DataclassArgumentParser` (see :mod:`mindrec.training.config_loading`); a YAML
+config sets the same fields by name and the command line overrides it. Every field is validated in
 ``__post_init__`` so that a bad value fails before any data is read.
+
+This module imports no torch/transformers, so that ``--help`` is instant: the choice lists below are
+the library's (``DECODING_STRATEGIES``, ``QUANTIZERS``, ``COLLISION_STRATEGIES``) written out, and
+``tests/test_cli.py`` checks that they are equal.
 """
 
 from __future__ import annotations
@@ -12,7 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from mindrec.modeling.generation_mindrec import DECODING_STRATEGIES
+# mindrec.modeling.generation_mindrec.DECODING_STRATEGIES, mindrec.tokenization.quantizers.QUANTIZERS and
+# COLLISION_STRATEGIES (equality checked in tests/test_cli.py).
+DECODING_STRATEGIES = ("diffusion_beam_search", "parallel_denoising", "low_confidence", "left_to_right")
+QUANTIZERS = ("opq", "pq", "rq-kmeans", "rq-vae")
+COLLISION_STRATEGIES = ("reassign", "extra_digit")
 
 MODEL_TYPES = ("mindrec", "deftrec")
 MODEL_SETTINGS = ("small", "llm")
@@ -21,7 +29,7 @@ MIXED_PRECISION = ("auto", "no", "bf16")
 
 
 def help_metadata(text: str, **extra) -> dict:
-    """``dataclasses.field`` keywords carrying the ``--help`` text HfArgumentParser shows."""
+    """``dataclasses.field`` keywords carrying the ``--help`` text (and ``choices``/``aliases``) the parser shows."""
     return {"metadata": {"help": text, **extra}}
 
 
@@ -57,7 +65,29 @@ class DataArguments:
         ),
     )
     data_format: str = field(
-        default="auto", **help_metadata("Source format for load_dataset_from_path ('auto' detects it).")
+        default="auto",
+        **help_metadata(
+            "Source format ('auto' detects it; 'interactions' for your own table or a Hub dataset name).",
+            choices=["auto", "amazon-beauty", "recbole", "lcrec-json", "amazon-raw", "interactions"],
+        ),
+    )
+    items: str | None = field(
+        default=None,
+        **help_metadata(
+            "interactions: the item table (csv/tsv/parquet/jsonl, dataset folder or Hub name) with the item id "
+            "column and optional title, brand, description, categories."
+        ),
+    )
+    user_column: str = field(default="user_id", **help_metadata("interactions: the user id column."))
+    item_column: str = field(
+        default="item_id", **help_metadata("interactions: the item id column (of both tables).")
+    )
+    timestamp_column: str = field(
+        default="timestamp",
+        **help_metadata("interactions: the column each user's rows are sorted by; '' keeps the row order."),
+    )
+    category_separator: str = field(
+        default=">", **help_metadata("interactions: separator of the levels of a string category path.")
     )
     max_history: int | None = field(
         default=10, **help_metadata("Keep the last N history items of every row (MindRec: 10).")
@@ -89,13 +119,24 @@ class CodeArguments:
     codebook_size: int = field(default=256, **help_metadata("Values per semantic-ID digit."))
     code_embedding: str = field(
         default="tfidf-svd",
-        **help_metadata("Item content embedding: 'tfidf-svd' (offline), or a .npy path [items, dim]."),
+        **help_metadata(
+            "Item content embedding: 'tfidf-svd' (offline), 'sentence-transformers' (with --code_embedding_model) "
+            "or a .npy path [items, dim]."
+        ),
+    )
+    code_embedding_model: str | None = field(
+        default=None,
+        **help_metadata(
+            "sentence-transformers encoder (Hub name or local folder) of --code_embedding sentence-transformers; "
+            "downloaded unless HF_HUB_OFFLINE=1."
+        ),
     )
     quantizer: str = field(
-        default="rq-kmeans", **help_metadata("Semantic-ID quantiser: rq-kmeans, rq-vae, opq or pq.")
+        default="rq-kmeans", **help_metadata("Semantic-ID quantiser.", choices=list(QUANTIZERS))
     )
     collision: str = field(
-        default="reassign", **help_metadata("Collision strategy making codes one-to-one: reassign or extra_digit.")
+        default="reassign",
+        **help_metadata("Collision strategy making codes one-to-one.", choices=list(COLLISION_STRATEGIES)),
     )
     code_seed: int = field(default=0, **help_metadata("Seed of the embedding SVD and the quantiser."))
     collaborative_weight: float = field(
@@ -112,6 +153,16 @@ class CodeArguments:
         _positive(self, "codebook_size", "collaborative_dim")
         if not 0.0 <= self.collaborative_weight <= 1.0:
             raise ValueError(f"`collaborative_weight` must be in [0, 1], got {self.collaborative_weight}.")
+        if self.code_embedding == "sentence-transformers" and not self.code_embedding_model:
+            raise ValueError(
+                "code_embedding='sentence-transformers' needs --code_embedding_model (a Hub name or a local folder)."
+            )
+        if self.code_embedding_model and self.code_embedding != "sentence-transformers":
+            raise ValueError(
+                f"--code_embedding_model applies to code_embedding='sentence-transformers', not {self.code_embedding!r}."
+            )
+        _choice(self, "quantizer", QUANTIZERS)
+        _choice(self, "collision", COLLISION_STRATEGIES)
         if self.num_category_levels + self.num_sid_digits < 1:
             raise ValueError("A code needs at least one slot: num_category_levels + num_sid_digits >= 1.")
 
@@ -317,6 +368,13 @@ class TrainingArguments:
         **help_metadata("A checkpoint folder, or 'latest' for the newest complete one in output_dir/checkpoints."),
     )
     show_progress: bool = field(default=True, **help_metadata("Progress bars (main process only)."))
+    report_to: list[str] = field(
+        default_factory=list,
+        **help_metadata(
+            "Experiment trackers (accelerate): tensorboard, wandb, mlflow, ...; logs go to output_dir/logs. "
+            "Default: none."
+        ),
+    )
 
     def __post_init__(self):
         _positive(
@@ -333,6 +391,9 @@ class TrainingArguments:
             "early_stopping_patience",
         )
         _non_negative(self, "weight_decay", "warmup_steps")
+        from .tracking import check_report_to
+
+        check_report_to(self.report_to)
         _choice(self, "lr_schedule", LR_SCHEDULES)
         _choice(self, "mixed_precision", MIXED_PRECISION)
         if not 0.0 < self.decay_fraction <= 1.0:
@@ -344,11 +405,13 @@ class TrainingArguments:
 
 
 @dataclass
-class EvaluationArguments:
-    """How a split is decoded and scored (validation during training, test at the end)."""
+class DecodingArguments:
+    """How a split is decoded and scored: the options ``scripts/evaluate.py`` shows (training adds
+    :class:`EvaluationArguments`' model-selection options)."""
 
     strategy: str = field(
-        default="diffusion_beam_search", **help_metadata(f"Decoding strategy, one of {list(DECODING_STRATEGIES)}.")
+        default="diffusion_beam_search",
+        **help_metadata("Decoding strategy.", choices=list(DECODING_STRATEGIES)),
     )
     num_beams: int = field(default=10, **help_metadata("Beams (hypotheses per user)."))
     num_return_items: int = field(default=10, **help_metadata("Items recommended per user (>= the largest K)."))
@@ -359,6 +422,29 @@ class EvaluationArguments:
     exclude_history: bool = field(default=False, **help_metadata("Never recommend an item of the user's history."))
     eval_batch_size: int = field(default=128, **help_metadata("Users per decoding batch."))
     eval_ks: list[int] = field(default_factory=lambda: [1, 5, 10], **help_metadata("Cut-offs K of HR@K and NDCG@K."))
+    metrics_json: str | None = field(default=None, **help_metadata("Write the final metrics (JSON) to this file."))
+
+    def __post_init__(self):
+        _choice(self, "strategy", DECODING_STRATEGIES)
+        _choice(self, "history_cache", ("exact", "prompt_cache"))
+        _positive(self, "num_beams", "num_return_items", "eval_batch_size")
+        if not self.eval_ks or any(k < 1 for k in self.eval_ks):
+            raise ValueError(f"`eval_ks` must be cut-offs >= 1, got {self.eval_ks}.")
+        if max(self.eval_ks) > self.num_return_items:
+            raise ValueError(
+                f"`eval_ks` {self.eval_ks} asks for K={max(self.eval_ks)} but only num_return_items="
+                f"{self.num_return_items} items are recommended."
+            )
+        if self.num_beams < self.num_return_items:
+            raise ValueError(
+                f"`num_beams` ({self.num_beams}) must be >= `num_return_items` ({self.num_return_items})."
+            )
+
+
+@dataclass
+class EvaluationArguments(DecodingArguments):
+    """How a split is decoded and scored (validation during training, test at the end)."""
+
     validation_max_users: int | None = field(
         default=1000,
         **help_metadata(
@@ -371,23 +457,10 @@ class EvaluationArguments:
     do_test: bool = field(
         default=True, **help_metadata("After training, evaluate the best model and popularity on test.")
     )
-    metrics_json: str | None = field(default=None, **help_metadata("Write the final metrics (JSON) to this file."))
 
     def __post_init__(self):
-        _choice(self, "strategy", DECODING_STRATEGIES)
-        _choice(self, "history_cache", ("exact", "prompt_cache"))
-        _positive(self, "num_beams", "num_return_items", "eval_batch_size", "validation_max_users")
-        if not self.eval_ks or any(k < 1 for k in self.eval_ks):
-            raise ValueError(f"`eval_ks` must be cut-offs >= 1, got {self.eval_ks}.")
-        if max(self.eval_ks) > self.num_return_items:
-            raise ValueError(
-                f"`eval_ks` {self.eval_ks} asks for K={max(self.eval_ks)} but only num_return_items="
-                f"{self.num_return_items} items are recommended."
-            )
-        if self.num_beams < self.num_return_items:
-            raise ValueError(
-                f"`num_beams` ({self.num_beams}) must be >= `num_return_items` ({self.num_return_items})."
-            )
+        super().__post_init__()
+        _positive(self, "validation_max_users")
         allowed = {f"{name}@{k}" for name in ("hr", "ndcg") for k in self.eval_ks} | {"mrr"}
         if self.selection_metric not in allowed:
             raise ValueError(
@@ -399,24 +472,38 @@ class EvaluationArguments:
 class EvaluateModelArguments:
     """Which saved model and which split ``scripts/evaluate.py`` scores."""
 
-    model: str | None = field(default=None, **help_metadata("A model folder written by training (best/ or final/)."))
+    model_dir: str | None = field(
+        default=None,
+        **help_metadata("A model folder written by training (best/ or final/).", aliases=["--model"]),
+    )
     split: Literal["validation", "test"] = field(default="test", **help_metadata("Split to evaluate."))
     seed: int = field(default=0, **help_metadata("Seed of sampling decoders (DeftRec)."))
     show_progress: bool = field(default=True, **help_metadata("Progress bars."))
+    predictions_jsonl: str | None = field(
+        default=None,
+        **help_metadata(
+            'Also write every user\'s ranked list as JSON lines: {"user": id, "items": [ids], "scores": [...]}.'
+        ),
+    )
 
     def __post_init__(self):
-        if self.model is None:
-            raise ValueError("--model is required: the model folder to evaluate.")
-        if not Path(self.model).is_dir():
-            raise FileNotFoundError(f"Model folder {self.model} does not exist.")
+        if self.model_dir is None:
+            raise ValueError("--model_dir is required: the model folder to evaluate.")
+        if not Path(self.model_dir).is_dir():
+            raise FileNotFoundError(f"Model folder {self.model_dir} does not exist.")
         _choice(self, "split", ("validation", "test"))
 
+
+# The spellings of EvaluateModelArguments.model_dir (canonical first; --model is the older name).
+EVALUATE_MODEL_OPTIONS = ("--model_dir", "--model-dir", "--model")
 
 TRAIN_ARGUMENT_TYPES = (DataArguments, CodeArguments, ModelArguments, TrainingArguments, EvaluationArguments)
 
 __all__ = [
     "CodeArguments",
     "DataArguments",
+    "DecodingArguments",
+    "EVALUATE_MODEL_OPTIONS",
     "EvaluateModelArguments",
     "EvaluationArguments",
     "LR_SCHEDULES",

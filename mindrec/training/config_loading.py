@@ -16,8 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-from transformers import HfArgumentParser
+from mindrec.cli_args import DataclassArgumentParser
 
 CONFIG_OPTION = "--config"
 
@@ -43,6 +42,8 @@ def read_yaml_config(path: str | os.PathLike, types: Sequence[type]) -> dict[str
         ValueError: the file is not a YAML mapping, or holds a key that is no option (named, with the
             closest option and the line it is on).
     """
+    import yaml
+
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"Config file {path} does not exist.")
@@ -89,25 +90,34 @@ def parse_arguments(
     args: Sequence[str] | None = None,
     defaults: Mapping[str, Any] | None = None,
     description: str | None = None,
+    prog: str | None = None,
+    exit_on_error: bool = False,
 ) -> tuple[Any, ...]:
     """Build the dataclasses ``types`` from ``defaults`` < ``--config`` YAML < command line.
 
     Args:
         types: argument dataclasses, e.g. :data:`~mindrec.training.arguments.TRAIN_ARGUMENT_TYPES`.
         args: command-line tokens (default ``sys.argv[1:]``).
-        defaults: option values replacing the dataclass defaults (the main job's own settings).
+        defaults: option values replacing the dataclass defaults (the main job's own settings); ``--help``
+            shows them.
         description: the ``--help`` text.
+        prog: the program name in usage lines (default: argparse's, from ``sys.argv[0]``).
+        exit_on_error: command lines: any error (unknown option, invalid choice, a value the dataclasses
+            reject, a missing config file) ends in ``parser.error`` (usage, message, exit status 2);
+            otherwise it raises.
 
     Returns:
         One instance per type, in order.
 
     Raises:
-        ValueError: an unknown option on the command line or in the YAML file, or an invalid value.
+        ValueError: an unknown option on the command line (naming the closest one) or in the YAML file, or
+            an invalid value (only when ``exit_on_error`` is False).
     """
     import sys
 
     args = list(sys.argv[1:] if args is None else args)
-    parser = HfArgumentParser(types, description=description)
+    parser = DataclassArgumentParser(types, description=description, prog=prog)
+    parser.raise_errors = not exit_on_error
     parser.add_argument(
         CONFIG_OPTION, default=None, help="YAML file of option: value pairs; the command line overrides it."
     )
@@ -115,19 +125,26 @@ def parse_arguments(
     for key in defaults or {}:
         if key not in known:
             raise ValueError(f"Unknown default option {key!r}.")
+    # The defaults replace the dataclass defaults (and so show in --help); argparse does not convert
+    # them, so they must already have the field's type.
+    parser.set_defaults(**dict(defaults or {}))
 
-    config_path = parser.parse_known_args(args)[0].config
-    values: dict[str, Any] = dict(defaults or {})
-    if config_path is not None:
-        values.update(read_yaml_config(config_path, types))
-    # null values cannot be typed on a command line: they become argparse defaults instead.
-    parser.set_defaults(**{key: None for key, value in values.items() if value is None})
-    tokens = [token for key, value in values.items() if value is not None for token in _as_tokens(key, value)]
-    outputs = parser.parse_args_into_dataclasses(args=tokens + args, return_remaining_strings=True)
-    *instances, remaining = outputs
-    instances = [item for item in instances if dataclasses.is_dataclass(item)]
-    if remaining:
-        raise ValueError(f"Unknown command-line arguments: {remaining}.")
+    try:
+        config_path = parser.parse_known_args(args)[0].config
+        values: dict[str, Any] = {}
+        if config_path is not None:
+            values.update(read_yaml_config(config_path, types))
+        # null values cannot be typed on a command line: they become argparse defaults instead.
+        parser.set_defaults(**{key: None for key, value in values.items() if value is None})
+        tokens = [token for key, value in values.items() if value is not None for token in _as_tokens(key, value)]
+        instances, remaining = parser.parse_args_into_dataclasses(tokens + args)
+        if remaining:
+            parser.error(f"unrecognized arguments: {' '.join(remaining)}")
+    except (ValueError, FileNotFoundError) as error:
+        if not exit_on_error:
+            raise
+        parser.raise_errors = False
+        parser.error(str(error))
     return tuple(instances)
 
 

@@ -12,7 +12,13 @@ import os
 from pathlib import Path
 from typing import Any
 
-from mindrec.data import PreparedData, load_dataset_from_path, load_prepared, make_synthetic_dataset
+from mindrec.data import (
+    PreparedData,
+    detect_format,
+    load_dataset_from_path,
+    load_prepared,
+    make_synthetic_dataset,
+)
 
 from .arguments import CodeArguments, DataArguments
 
@@ -42,9 +48,29 @@ def load_data(args: DataArguments) -> PreparedData:
     if (path / PREPARED_MARKER).is_file():
         logger.info("%s is a prepared folder: the truncation it was saved with applies.", path)
         return load_prepared(path)
+    source_format = detect_format(path) if args.data_format == "auto" else args.data_format
+    options = interaction_options(args, source_format)
     return load_dataset_from_path(
-        path, format=args.data_format, max_history=args.max_history, max_users=args.max_users
+        args.data, format=source_format, max_history=args.max_history, max_users=args.max_users, **options
     )
+
+
+INTERACTION_DEFAULTS = {"items": None, "user_column": "user_id", "item_column": "item_id",
+                        "timestamp_column": "timestamp", "category_separator": ">"}  # fmt: skip
+
+
+def interaction_options(args: DataArguments, source_format: str) -> dict[str, Any]:
+    """The ``interactions`` loader's options of ``args``; set for another format, they are an error."""
+    given = {name: getattr(args, name) for name in INTERACTION_DEFAULTS}
+    if source_format != "interactions":
+        changed = [name for name, value in given.items() if value != INTERACTION_DEFAULTS[name]]
+        if changed:
+            raise ValueError(
+                f"{changed} apply to data_format 'interactions' (your own table), not {source_format!r}."
+            )
+        return {}
+    given["timestamp_column"] = given["timestamp_column"] or None  # '' = keep the row order
+    return given
 
 
 def align_code_table(
@@ -120,6 +146,7 @@ def load_or_build_code_table(
         quantizer=args.quantizer,
         collision=args.collision,
         seed=args.code_seed,
+        embedding_model=args.code_embedding_model,
         show_progress=show_progress,
     )
     stats = table.stats
@@ -138,7 +165,10 @@ def content_and_collaborative_vectors(data: PreparedData, args: CodeArguments, s
     from mindrec.tokenization.collaborative import combine_item_vectors, cooccurrence_item_vectors
     from mindrec.tokenization.text_embeddings import embed_items
 
-    content = embed_items(list(data.items), args.code_embedding, seed=args.code_seed, show_progress=show_progress)
+    content = embed_items(
+        list(data.items), args.code_embedding, model=args.code_embedding_model, seed=args.code_seed,
+        show_progress=show_progress,
+    )
     train = data.splits["train"]
     collaborative = cooccurrence_item_vectors(
         train["history"], train["target"], data.num_items, dim=args.collaborative_dim, seed=args.code_seed

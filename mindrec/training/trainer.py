@@ -22,8 +22,8 @@ import hashlib
 import logging
 import math
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,7 @@ from .checkpointing import (
 from .lr_schedule import build_lr_scheduler
 from .model_unwrap import unwrap_task_model
 from .run_history import CURVES_FILE, matplotlib_available, plot_learning_curves, write_run_metrics
+from .tracking import flat_config, tracker_options
 
 logger = logging.getLogger(__name__)
 
@@ -89,12 +90,19 @@ def resolve_mixed_precision(setting: str, hidden_size: int | None = None) -> str
     return "no"
 
 
-def make_accelerator(mixed_precision: str = "auto", hidden_size: int | None = None) -> Accelerator:
+def make_accelerator(
+    mixed_precision: str = "auto",
+    hidden_size: int | None = None,
+    report_to: Sequence[str] = (),
+    output_dir: str | Path = ".",
+) -> Accelerator:
     """The run's Accelerator. Without CUDA it is told so (``cpu=True``): accelerate then treats a multi-process
-    launch (``accelerate launch --multi_gpu --num_processes N`` or ``torchrun``) as CPU data parallel (gloo)."""
+    launch (``accelerate launch --multi_gpu --num_processes N`` or ``torchrun``) as CPU data parallel (gloo).
+    ``report_to`` names experiment trackers writing under ``output_dir/logs`` (:mod:`.tracking`)."""
     return Accelerator(
         mixed_precision=resolve_mixed_precision(mixed_precision, hidden_size),
         cpu=not torch.cuda.is_available(),
+        **tracker_options(report_to, output_dir),
     )
 
 
@@ -287,6 +295,8 @@ class Trainer:
         # total_steps already counts optimizer steps) nor registered (accelerate would pickle it); its state
         # travels as JSON in trainer_state.json.
         self.model, optimizer = accelerator.prepare(self.model, optimizer)
+        if args.report_to:
+            accelerator.init_trackers(self.output_dir.name or "mindrec", config=flat_config(asdict(args)))
         adapter_only = isinstance(accelerator.unwrap_model(self.model), PeftModel)
         if adapter_only:
             accelerator.register_save_state_pre_hook(_keep_trainable_weights)
@@ -374,6 +384,7 @@ class Trainer:
                         "learning_rate": scheduler.get_last_lr()[0],
                     }
                 )
+                accelerator.log({"train/loss": mean_loss, "train/learning_rate": scheduler.get_last_lr()[0]}, step=step)
                 if accelerator.is_main_process:
                     logger.info(
                         "step %d/%d epoch %.2f loss %.4f lr %.2e",
@@ -420,6 +431,8 @@ class Trainer:
                 )
                 break
         progress.close()
+        if args.report_to:
+            accelerator.end_training()
         if accelerator.is_main_process:
             self._write_history(state, plot=True)
 
@@ -473,6 +486,7 @@ class Trainer:
 
     def _record_validation(self, state: dict[str, Any], step: int) -> None:
         metrics = self._validate(step)
+        self.accelerator.log({f"validation/{key}": value for key, value in metrics.items()}, step=step)
         name = self.eval_args.selection_metric
         entry = {
             "step": step,

@@ -2,6 +2,7 @@
 
 from .amazon_beauty import load_amazon_beauty, read_items_jsonl, read_sequences_txt
 from .amazon_raw import load_amazon_raw, read_metadata, read_reviews
+from .interactions import load_interactions
 from .lcrec_json import load_lcrec_json, read_item_json
 from .recbole import load_recbole, read_atomic_file, read_item_file
 from .sid_index import parse_sid_index
@@ -9,6 +10,7 @@ from .sid_index import parse_sid_index
 __all__ = [
     "load_amazon_beauty",
     "load_amazon_raw",
+    "load_interactions",
     "load_lcrec_json",
     "load_recbole",
     "parse_sid_index",
