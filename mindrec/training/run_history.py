@@ -69,9 +69,10 @@ def plot_learning_curves(
     try:
         for name, entries in drawn.items():
             values = [entry[metric] for entry in entries]
-            by_step.plot([entry["step"] for entry in entries], values, marker="o", markersize=3, label=name)
-            if all("seconds" in entry for entry in entries):
-                by_time.plot([entry["seconds"] for entry in entries], values, marker="o", markersize=3, label=name)
+            (line,) = by_step.plot([entry["step"] for entry in entries], values, marker="o", markersize=3, label=name)
+            if all("seconds" in entry for entry in entries):  # same colour in both panels
+                by_time.plot([entry["seconds"] for entry in entries], values, marker="o", markersize=3,
+                             color=line.get_color(), label=name)
         by_step.set_xlabel("training step")
         by_time.set_xlabel("training seconds (validation excluded)")
         for axes in (by_step, by_time):
