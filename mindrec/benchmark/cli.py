@@ -107,7 +107,7 @@ def readme_parser() -> argparse.ArgumentParser:
         prog="scripts/update_readme_results.py",
         description=(
             "Replace the README's results section (between <!-- results:start --> and <!-- results:end -->) "
-            "with the table and plot of the latest benchmark result file."
+            "with the table and plot of every benchmark result file: beauty-full first, then beauty-mindrec."
         ),
     )
     parser.add_argument("--results", default=None, help="results folder (default: <repo root>/docs/results)")
@@ -122,14 +122,14 @@ def readme_parser() -> argparse.ArgumentParser:
 
 def update_readme_main(argv: Sequence[str] | None, repo_root: Path) -> str:
     """Parse ``argv`` and update the README; return the new section."""
-    from .readme import latest_result_file, update_readme
+    from .readme import readme_result_files, update_readme
 
     args = readme_parser().parse_args(argv)
     results = Path(args.results) if args.results else repo_root / "docs" / "results"
-    result_file = Path(args.file) if args.file else latest_result_file(results, args.include_smoke_tests)
+    result_files = [Path(args.file)] if args.file else readme_result_files(results, args.include_smoke_tests)
     readme = Path(args.readme) if args.readme else repo_root / "README.md"
-    section = update_readme(readme, result_file)
-    sys.stdout.write(f"updated {readme} from {result_file}\n")
+    section = update_readme(readme, result_files)
+    sys.stdout.write(f"updated {readme} from {', '.join(str(path) for path in result_files)}\n")
     return section
 
 
