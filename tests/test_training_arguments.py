@@ -73,7 +73,8 @@ def test_every_option_is_declared_once():
 
 
 @pytest.mark.parametrize(
-    "name", ["default_synthetic.yaml", "mindrec_small_beauty.yaml", "mindrec_llada8b_beauty.yaml"]
+    "name",
+    ["default_synthetic.yaml", "mindrec_small_beauty.yaml", "mindrec_small_beauty_full.yaml", "mindrec_llada8b_beauty.yaml"],
 )
 def test_shipped_configs_use_only_known_options(name):
     values = read_yaml_config(CONFIGS / name, TRAIN_ARGUMENT_TYPES)
@@ -134,3 +135,16 @@ def test_linear_and_constant_schedules_and_the_scheduler_object():
     assert rates == pytest.approx([0.25] + [0.5] * 8 + [0.05])
     with pytest.raises(ValueError, match="Unknown lr_schedule 'cosine'"):
         build_lr_scheduler(optimizer, "cosine", 10, 1)
+
+
+def test_beauty_full_config_matches_the_benchmark_protocol():
+    """The shipped beauty-full config is the design the beauty-full protocol validated (one source of truth
+    would be better; until then this keeps the two from drifting apart)."""
+    from mindrec.benchmark.protocols import BEAUTY_FULL
+
+    values = read_yaml_config(CONFIGS / "mindrec_small_beauty_full.yaml", TRAIN_ARGUMENT_TYPES)
+    plan = BEAUTY_FULL.plans["mindrec"]
+    for key, value in {**plan.model, **BEAUTY_FULL.codes}.items():
+        assert values[key] == value, key
+    for key in ("learning_rate", "train_batch_size", "num_epochs", "eval_steps", "early_stopping_patience", "mask_eps"):
+        assert values[key] == plan.training[key], key
