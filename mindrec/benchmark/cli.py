@@ -72,9 +72,11 @@ def configure_logging(progress: bool) -> None:
 def benchmark_main(argv: Sequence[str] | None, repo_root: Path) -> dict:
     """Parse ``argv``, run the protocol, write the results; return the result set."""
     args = benchmark_parser().parse_args(argv)  # before the heavy imports: --help answers at once
+    from .plot import require_matplotlib
     from .report import format_results_table, write_result_set
     from .runner import run_benchmark
 
+    require_matplotlib()  # the plot comes last: fail now rather than after the training
     configure_logging(args.progress)
     if args.num_threads is not None:
         import torch
