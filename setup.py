@@ -15,7 +15,7 @@ CARD_PARTS = {"mindrec.modeling": "modeling", "mindrec.tokenization": "tokenizat
 INSTALL_REQUIRES = [
     "torch>=2.13",  # the oldest CPU wheel tested; older ones are CUDA builds of several GB
     "transformers>=5.23,<6",  # activation_checkpointing_enable (5.23); the remote code overrides internals
-    "accelerate>=1.0",
+    "accelerate>=1.8",  # load_state(load_kwargs=...): checkpoints resume with weights_only=True
     "datasets>=4.0",  # `from datasets import List`
     "peft>=0.18",  # trainable_token_indices (0.15); 0.16-0.17 do not import with transformers 5
     "huggingface-hub>=1.31",  # transformers 5.23 needs it
