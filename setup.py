@@ -38,7 +38,7 @@ OPTIONAL_EXTRAS = {
 }
 # The test extra brings every optional part, so README's test command exercises all of them; a test of an
 # optional part skips (with the reason) where its extra is absent.
-TEST_REQUIRES = ["pytest>=8", "hypothesis>=6.100", "pytest-timeout>=2.3.1", "tokenizers>=0.23.1"]
+TEST_REQUIRES = ["pytest>=8", "hypothesis>=6.100", "pytest-timeout>=2.3.1", "tokenizers>=0.23.1", "pandas>=2.1"]
 EXTRAS_REQUIRE = {
     **OPTIONAL_EXTRAS,
     # --report_to tensorboard (accelerate imports it); not in the test extra: its one test skips without it

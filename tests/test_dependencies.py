@@ -3,7 +3,8 @@
 A module counts as declared when a distribution that provides it is named directly in setup.py: in
 ``INSTALL_REQUIRES`` for the package and scripts (or in an optional extra, imported lazily: the core must
 import without the extras), anywhere for the tests. Arriving through another package's requirements is not
-enough: that can change in any release of the other package.
+enough: that can change in any release of the other package. A test that needs something undeclared skips
+with ``pytest.importorskip(module, reason=...)`` instead (README's test command then reports the skip).
 """
 
 import ast
@@ -38,21 +39,13 @@ def first_party_names() -> set[str]:
 
 
 def imported_modules(path: Path) -> set[str]:
-    """Top-level names of the absolute imports in ``path``, with ``pytest.importorskip("x")`` calls."""
+    """Top-level names of the absolute imports in ``path`` (a ``pytest.importorskip`` is no import: it skips)."""
     names = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             names |= {alias.name.split(".")[0] for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             names.add(node.module.split(".")[0])
-        elif (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr == "importorskip"
-            and node.args
-            and isinstance(node.args[0], ast.Constant)
-        ):
-            names.add(node.args[0].value.split(".")[0])
     return names
 
 
