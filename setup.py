@@ -33,7 +33,7 @@ INSTALL_REQUIRES = [
 # Optional parts: the core (training, evaluation, item codes with tf-idf) works without them.
 OPTIONAL_EXTRAS = {
     "bench": ["matplotlib>=3.8"],  # scripts/benchmark.py's quality-vs-speed plot
-    "embeddings": ["sentence-transformers>=5.2"],  # item codes from sentence-transformers embeddings
+    "embeddings": ["sentence-transformers>=5.4"],  # item codes from a sentence encoder (5.4: sentence_transformer.modules)
     "evaluate": ["evaluate>=0.4"],  # the metrics as an `evaluate` module (evaluate.load)
 }
 # The test extra brings every optional part, so README's test command exercises all of them; a test of an

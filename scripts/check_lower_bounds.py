@@ -39,6 +39,8 @@ DEFAULT_TESTS = [
     "tests/test_training_resume.py",
     "tests/test_codes_build.py",
     "tests/test_codes_embeddings.py",
+    "tests/test_code_embedding_model.py",
+    "tests/test_data_interactions.py",
     "tests/test_hub_card.py",
     "tests/test_metrics_evaluate_module.py",
     "tests/test_benchmark_report.py",
