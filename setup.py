@@ -17,7 +17,7 @@ INSTALL_REQUIRES = [
     "transformers>=5.23,<6",  # activation_checkpointing_enable (5.23); the remote code overrides internals
     "accelerate>=1.8",  # load_state(load_kwargs=...): checkpoints resume with weights_only=True
     "datasets>=4.0",  # `from datasets import List`
-    "peft>=0.18",  # trainable_token_indices (0.15); 0.16-0.17 do not import with transformers 5
+    "peft>=0.20",  # AutoPeftModel import_allowlist (0.20); trainable_token_indices (0.15)
     "huggingface-hub>=1.31",  # transformers 5.23 needs it
     "safetensors>=0.8.0",  # transformers 5.23 needs it
     "numpy>=1.26",

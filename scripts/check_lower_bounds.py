@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_TESTS = [
     "tests/test_dependencies.py",
     "tests/test_peft.py",
+    "tests/test_peft_flows.py",
     "tests/test_data_synthetic.py",
     "tests/test_data_prepare_script.py",
     "tests/test_modeling.py",
