@@ -17,8 +17,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import datasets
-import transformers
 from accelerate.utils import set_seed
 
 from mindrec.baselines.popularity import PopularityRecommender
@@ -26,6 +24,7 @@ from mindrec.cli import MAIN_JOB_DEFAULTS  # re-exported: the main job's setting
 from mindrec.evaluation.metrics import format_metrics_table
 from mindrec.evaluation.model_evaluation import EvaluationResult, evaluate_recommender, popularity_recommender
 from mindrec.io_utils import atomic_write_json, atomic_write_text
+from mindrec.logging_setup import setup_logging
 from mindrec.training.arguments import (
     CodeArguments,
     DataArguments,
@@ -65,16 +64,6 @@ class RunResult:
 def small_model_width(model_args: ModelArguments) -> int | None:
     """The width that decides ``mixed_precision="auto"`` on a CPU (unknown before loading an LLM backbone)."""
     return None if model_args.model_setting == "llm" else model_args.hidden_size
-
-
-def configure_logging(accelerator) -> None:
-    """INFO on the main process, warnings only elsewhere (one log, one set of progress bars)."""
-    level = logging.INFO if accelerator.is_main_process else logging.WARNING
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=level, force=True)
-    transformers.utils.logging.set_verbosity_warning()
-    datasets.utils.logging.set_verbosity_warning()
-    if not accelerator.is_main_process:
-        datasets.utils.logging.disable_progress_bar()
 
 
 def warn_single_process_cpu_launch(accelerator) -> None:
@@ -297,7 +286,7 @@ def run(
     accelerator = accelerator or make_accelerator(
         train_args.mixed_precision, small_model_width(model_args), train_args.report_to, train_args.output_dir
     )
-    configure_logging(accelerator)
+    setup_logging(train_args.log_level, main_process=accelerator.is_main_process)
     warn_single_process_cpu_launch(accelerator)
     main = accelerator.is_main_process
     with output_dir_lock(train_args.output_dir) if main else contextlib.nullcontext():
@@ -442,7 +431,7 @@ def evaluate_and_report(run_args, data_args, eval_args) -> dict[str, dict[str, f
     from mindrec.evaluation.predictions import write_predictions_jsonl
 
     accelerator = make_accelerator("auto")
-    configure_logging(accelerator)
+    setup_logging(run_args.log_level, main_process=accelerator.is_main_process)
     data = load_data(data_args)
     results, _ = evaluate_saved_model(
         Path(run_args.model_dir),

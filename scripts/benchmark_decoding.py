@@ -13,11 +13,11 @@ Examples:
     python scripts/benchmark_decoding.py --model runs/small_beauty/best --encodings pooled  # + quality
 """
 
-import logging
 import sys
 from pathlib import Path
 
 from mindrec.benchmark.decoding_options import DecodingBenchmarkArguments
+from mindrec.logging_setup import setup_logging
 from mindrec.training.config_loading import parse_arguments
 
 # The shared Beauty data sits next to the repository (../shared/data relative to its root).
@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> dict:
     (args,) = parse_arguments(
         (DecodingBenchmarkArguments,), argv, description=__doc__.split("\n\n")[0], exit_on_error=True
     )
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    setup_logging(args.log_level)
     from mindrec.benchmark.decoding import format_report, run_decoding_benchmark
     from mindrec.io_utils import atomic_write_json
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 from pathlib import Path
 
 from mindrec.cli_args import ArgumentParser, int_at_least
+from mindrec.logging_setup import add_log_level_argument, setup_logging
 
 # Names of mindrec.tokenization.quantizers' QUANTIZERS and COLLISION_STRATEGIES (checked in tests/test_cli.py),
 # written out so that --help imports nothing heavy.
@@ -52,12 +52,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--keep-root", action="store_true", help="do not drop the shared root category")
     parser.add_argument("--stats-json", default=None, help="also write the statistics to this JSON file")
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    add_log_level_argument(parser)
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    setup_logging(args.log_level)
     sources = [Path(args.items), Path(args.items) / "items.jsonl"]
     if any(Path(args.output).resolve() == source.resolve() for source in sources):
         raise SystemExit(f"error: --output {args.output} would overwrite the items file it is built from")

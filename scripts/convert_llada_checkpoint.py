@@ -7,9 +7,8 @@ The result loads with ``MindRecForRecommendation.from_pretrained(output_dir)``; 
 by the training script (LLM setting) before fine-tuning.
 """
 
-import logging
-
 from mindrec.cli_args import ArgumentParser, canonical
+from mindrec.logging_setup import add_log_level_argument, setup_logging
 
 
 def main() -> None:
@@ -17,8 +16,9 @@ def main() -> None:
     parser.add_argument("--llada-dir", required=True, help="folder with LLaDA's config.json and safetensors shards")
     parser.add_argument(*canonical("output folder")[:1], required=True, help="where to write the MindRec model folder")
     parser.add_argument("--dtype", choices=["float32", "bfloat16", "float16"], default=None, help="cast the weights")
+    add_log_level_argument(parser)
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    setup_logging(args.log_level)
     import torch
 
     from mindrec.modeling.convert_llada import convert_llada_checkpoint

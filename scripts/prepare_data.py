@@ -12,10 +12,10 @@ Every option is accepted as --a_b and --a-b; --input and --output are the older 
 from __future__ import annotations
 
 import argparse
-import logging
 import time
 
 from mindrec.cli_args import ArgumentParser, canonical, int_at_least
+from mindrec.logging_setup import add_log_level_argument, setup_logging
 
 # Format names (mindrec.data.FORMATS; checked in tests/test_cli.py) written out so that --help imports nothing.
 FORMATS = ("auto", "amazon-beauty", "recbole", "lcrec-json", "amazon-raw", "interactions")
@@ -76,12 +76,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="replace --output_dir when it is a previous prepare_data output (never any other folder or file)",
     )
     parser.add_argument("--stats-json", default=None, help="also write the statistics to this JSON file")
+    add_log_level_argument(parser)
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging(args.log_level)
     from mindrec.data import detect_format, load_dataset_from_path
     from mindrec.data.prepared import PREPARED_KIND
     from mindrec.io_utils import atomic_write_json, check_replaceable, check_separate

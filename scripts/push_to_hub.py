@@ -19,9 +19,9 @@ Examples:
 from __future__ import annotations
 
 import argparse
-import logging
 
 from mindrec.cli_args import ArgumentParser, canonical
+from mindrec.logging_setup import add_log_level_argument, setup_logging
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -61,12 +61,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help="write the folder that would be uploaded to DIR; upload nothing",
     )
+    add_log_level_argument(parser)
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None):
     args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging(args.log_level)
     from mindrec.hub import push_to_hub
 
     return push_to_hub(

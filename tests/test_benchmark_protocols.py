@@ -3,10 +3,12 @@
 import dataclasses
 import json
 import math
+import sys
 
 import numpy as np
 import pytest
 import torch
+from optional_extras import needs_matplotlib
 
 from mindrec.benchmark.cli import benchmark_main, benchmark_parser, update_readme_main
 from mindrec.benchmark.protocols import (
@@ -95,6 +97,7 @@ def tiny_synthetic_small():
 
 
 @pytest.mark.slow
+@needs_matplotlib
 def test_synthetic_small_end_to_end(tmp_path):
     result_set = run_benchmark(tiny_synthetic_small(), seeds=[0], repo_root=tmp_path, work_dir=tmp_path / "work")
     assert result_set["models"] == list(DEFAULT_ROWS)
@@ -147,6 +150,15 @@ def test_deftrec_on_sasrec_vectors_needs_the_sasrec_row(tmp_path):
         run_benchmark(tiny_synthetic_small(), seeds=[0], models=["deftrec"], repo_root=tmp_path)
 
 
+def test_cli_needs_matplotlib_before_it_trains(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # what an install without the bench extra sees
+    output = tmp_path / "results"
+    with pytest.raises(ImportError, match=r"needs matplotlib, which the `bench` extra brings"):
+        benchmark_main(["--protocol", "synthetic-small", "--output", str(output)], repo_root=tmp_path)
+    assert not output.exists() and list(tmp_path.iterdir()) == []  # nothing trained, nothing written
+
+
+@needs_matplotlib
 def test_cli_writes_results_and_updates_the_readme(tmp_path, capsys):
     output = tmp_path / "docs" / "results"
     result_set = benchmark_main(

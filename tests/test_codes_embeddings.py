@@ -6,6 +6,7 @@ import types
 
 import numpy as np
 import pytest
+from optional_extras import needs_sentence_transformers
 
 from mindrec.tokenization.text_embeddings import embed_items, item_text
 
@@ -89,6 +90,7 @@ def test_method_errors(tmp_path):
 
 
 @pytest.mark.slow
+@needs_sentence_transformers
 def test_sentence_transformers_missing_model_names_it(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # local_files_only follows it (tests never download)
     missing = str(tmp_path / "no-such-encoder")
@@ -97,6 +99,12 @@ def test_sentence_transformers_missing_model_names_it(tmp_path, monkeypatch):
         match=r"could not load sentence-transformers model '.*no-such-encoder' with HF_HUB_OFFLINE set",
     ):
         embed_items(ITEMS, "sentence-transformers", model=missing)
+
+
+def test_sentence_transformers_absent_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "sentence_transformers", None)  # what an install without the extra sees
+    with pytest.raises(ImportError, match=r"needs the `embeddings` extra: pip install -e '\.\[embeddings\]'"):
+        embed_items(ITEMS, "sentence-transformers", model="any")
 
 
 def test_sentence_transformers_wiring(monkeypatch):

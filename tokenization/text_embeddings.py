@@ -235,7 +235,7 @@ def _sentence_transformers(
         from sentence_transformers import SentenceTransformer
     except ImportError as exc:
         raise ImportError(
-            "embedding='sentence-transformers' needs `pip install sentence-transformers`"
+            "embedding='sentence-transformers' needs the `embeddings` extra: pip install -e '.[embeddings]'"
         ) from exc
     offline = hub_offline()
     try:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mindrec.cli_args import ArgumentParser, canonical, int_at_least
+from mindrec.logging_setup import add_log_level_argument, setup_logging
 
 from .protocols import PROTOCOLS, get_protocol
 
@@ -52,30 +53,19 @@ def benchmark_parser() -> argparse.ArgumentParser:
         help="also write every model's test lists as JSON lines, <row>-seed<k>.jsonl, to this folder",
     )
     parser.add_argument("--progress", action="store_true", help="show progress bars")
+    add_log_level_argument(parser)
     return parser
-
-
-def configure_logging(progress: bool) -> None:
-    """INFO from mindrec; warnings only from the libraries underneath (their per-save bars and notes)."""
-    import datasets
-    import transformers
-
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
-    logging.getLogger("accelerate").setLevel(logging.WARNING)
-    transformers.utils.logging.set_verbosity_warning()
-    datasets.utils.logging.set_verbosity_warning()
-    if not progress:
-        transformers.utils.logging.disable_progress_bar()
-        datasets.utils.logging.disable_progress_bar()
 
 
 def benchmark_main(argv: Sequence[str] | None, repo_root: Path) -> dict:
     """Parse ``argv``, run the protocol, write the results; return the result set."""
     args = benchmark_parser().parse_args(argv)  # before the heavy imports: --help answers at once
+    from .plot import require_matplotlib
     from .report import format_results_table, write_result_set
     from .runner import run_benchmark
 
-    configure_logging(args.progress)
+    require_matplotlib()  # the plot comes last: fail now rather than after the training
+    setup_logging(args.log_level)
     if args.num_threads is not None:
         import torch
 
@@ -117,6 +107,7 @@ def readme_parser() -> argparse.ArgumentParser:
         "--include-smoke-tests", action="store_true",
         help="let a smoke-test protocol's result (synthetic-small) be the latest one",
     )
+    add_log_level_argument(parser)
     return parser
 
 
@@ -125,6 +116,7 @@ def update_readme_main(argv: Sequence[str] | None, repo_root: Path) -> str:
     from .readme import readme_result_files, update_readme
 
     args = readme_parser().parse_args(argv)
+    setup_logging(args.log_level)
     results = Path(args.results) if args.results else repo_root / "docs" / "results"
     result_files = [Path(args.file)] if args.file else readme_result_files(results, args.include_smoke_tests)
     readme = Path(args.readme) if args.readme else repo_root / "README.md"
@@ -133,4 +125,4 @@ def update_readme_main(argv: Sequence[str] | None, repo_root: Path) -> str:
     return section
 
 
-__all__ = ["benchmark_main", "benchmark_parser", "configure_logging", "readme_parser", "update_readme_main"]
+__all__ = ["benchmark_main", "benchmark_parser", "readme_parser", "update_readme_main"]

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from mindrec.cli_args import ArgumentParser, canonical, int_at_least
+from mindrec.logging_setup import add_log_level_argument, setup_logging
 
 from .protocols import PROTOCOLS, ModelPlan, get_protocol
 
@@ -78,6 +79,7 @@ def curves_parser() -> argparse.ArgumentParser:
     parser.add_argument("--work-dir", default=None, help="keep checkpoints here (default: a temporary folder)")
     parser.add_argument("--compare", nargs="*", default=[], help="other curve JSON files to draw on the plot")
     parser.add_argument(*canonical("threads"), type=int_at_least(1), default=None, help="torch intra-op threads")
+    add_log_level_argument(parser)
     return parser
 
 
@@ -89,12 +91,11 @@ def curves_main(argv: Sequence[str] | None, repo_root: Path) -> dict[str, Any]:
     from mindrec.io_utils import atomic_write_json
     from mindrec.training.run_history import matplotlib_available, plot_learning_curves
 
-    from .cli import configure_logging
     from .runner import BenchmarkContext, load_protocol_data, resolve_data_path, train_mindrec
 
     if not matplotlib_available():  # checked before training, not after it
         raise SystemExit("learning curves are plotted with matplotlib: pip install 'mindrec[bench]'")
-    configure_logging(progress=False)
+    setup_logging(args.log_level)
     if args.num_threads:
         torch.set_num_threads(args.num_threads)
     protocol = get_protocol(args.protocol)

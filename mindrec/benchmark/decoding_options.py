@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from mindrec.logging_setup import log_level_field, log_level_number
 from mindrec.training.arguments import DECODING_STRATEGIES, help_metadata
 
 HISTORY_CACHE_MODES = ("exact", "prompt_cache")  # mindrec.modeling.canvas_scoring.HISTORY_CACHE_MODES
@@ -90,8 +91,10 @@ class DecodingBenchmarkArguments:
         **help_metadata("Also write every number to this JSON file.", aliases=["--metrics_json", "--metrics-json"]),
     )
     show_progress: bool = field(default=True, **help_metadata("tqdm bar over the decoding batches."))
+    log_level: str = log_level_field()
 
     def __post_init__(self):
+        log_level_number(self.log_level)
         choices = {
             "strategies": DECODING_STRATEGIES,
             "modes": HISTORY_CACHE_MODES,

@@ -9,6 +9,19 @@ from typing import Any
 
 from ..io_utils import atomic_write_with
 
+MATPLOTLIB_MISSING = "the benchmark's plot needs matplotlib, which the `bench` extra brings: pip install -e '.[bench]'"
+
+
+def require_matplotlib() -> None:
+    """Raise an ImportError naming the ``bench`` extra when matplotlib is absent.
+
+    ``scripts/benchmark.py`` calls it before it trains anything: the plot is written last, an hour later.
+    """
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError as error:
+        raise ImportError(MATPLOTLIB_MISSING) from error
+
 
 def plot_quality_vs_speed(
     summary: Sequence[Mapping[str, Any]],
@@ -28,16 +41,15 @@ def plot_quality_vs_speed(
         metric: the quality field on the y axis.
 
     Raises:
-        ImportError: matplotlib is not installed (``pip install mindrec[bench]``).
+        ImportError: matplotlib is not installed (the ``bench`` extra).
         ValueError: an empty summary, or a model with a non-positive decoding speed (log axis).
     """
-    try:
-        import matplotlib
+    require_matplotlib()
+    import matplotlib
 
-        matplotlib.use("Agg")  # files only; never open a window
-        import matplotlib.pyplot as plt
-    except ImportError as error:  # pragma: no cover - depends on the environment
-        raise ImportError("plotting the benchmark needs matplotlib: pip install 'mindrec[bench]'") from error
+    matplotlib.use("Agg")  # files only; never open a window
+    import matplotlib.pyplot as plt
+
     if not summary:
         raise ValueError("the summary is empty; nothing to plot")
     for row in summary:

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from mindrec.logging_setup import log_level_field, log_level_number
+
 # mindrec.modeling.generation_mindrec.DECODING_STRATEGIES, mindrec.tokenization.quantizers.QUANTIZERS and
 # COLLISION_STRATEGIES (equality checked in tests/test_cli.py).
 DECODING_STRATEGIES = ("diffusion_beam_search", "parallel_denoising", "low_confidence", "left_to_right")
@@ -375,8 +377,10 @@ class TrainingArguments:
             "Default: none."
         ),
     )
+    log_level: str = log_level_field()
 
     def __post_init__(self):
+        log_level_number(self.log_level)
         _positive(
             self,
             "learning_rate",
@@ -485,8 +489,10 @@ class EvaluateModelArguments:
             'Also write every user\'s ranked list as JSON lines: {"user": id, "items": [ids], "scores": [...]}.'
         ),
     )
+    log_level: str = log_level_field()
 
     def __post_init__(self):
+        log_level_number(self.log_level)
         if self.model_dir is None:
             raise ValueError("--model_dir is required: the model folder to evaluate.")
         if not Path(self.model_dir).is_dir():
