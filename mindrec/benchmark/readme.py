@@ -102,6 +102,8 @@ def results_section(result_set: Mapping[str, Any], plot_path: str | None) -> str
         format_results_table(result_set["summary"]).rstrip("\n"),
         "",
     ]
+    if result_set.get("command"):  # a scaled-down run (--max-steps, --models) says so here
+        lines += [f"Command: `{result_set['command']}`.", ""]
     if plot_path:
         lines += [f"![NDCG@10 against decoding speed]({plot_path})", ""]
     lines.append(
