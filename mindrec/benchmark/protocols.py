@@ -260,6 +260,16 @@ def _evaluation(validation_max_users: int, eval_batch_size: int, exclude_history
     }
 
 
+# Beauty's item codes: 3 category levels + 4 RQ-k-means digits over item text mixed half and half with
+# training co-occurrence vectors (collaborative codes helped both generative models on validation).
+_BEAUTY_CODES = {
+    "num_category_levels": 3,
+    "num_sid_digits": 4,
+    "codebook_size": 256,
+    "quantizer": "rq-kmeans",
+    "collaborative_weight": 0.5,
+}
+
 _COMMON_TRAINING = {"lr_schedule": "mindrec", "warmup_steps": 20, "weight_decay": 0.01, "logging_steps": 50}
 
 SYNTHETIC_SMALL = BenchmarkProtocol(
@@ -301,13 +311,7 @@ BEAUTY_MINDREC = BenchmarkProtocol(
     ),
     data_path="../shared/data/amazon_beauty_2014",
     data={"max_users": 5000, "max_history": 10},
-    codes={
-        "num_category_levels": 3,
-        "num_sid_digits": 4,
-        "codebook_size": 256,
-        "quantizer": "rq-kmeans",
-        "collaborative_weight": 0.5,
-    },
+    codes=_BEAUTY_CODES,
     evaluation=_evaluation(validation_max_users=500, eval_batch_size=250, exclude_history=True),
     plans=_plans(
         # The design validated on beauty-full (its 3-seed table in docs/results predates it).
@@ -354,13 +358,7 @@ BEAUTY_FULL = BenchmarkProtocol(
     ),
     data_path="../shared/data/amazon_beauty_2014",
     data={"max_users": None, "max_history": 20},
-    codes={
-        "num_category_levels": 3,
-        "num_sid_digits": 4,
-        "codebook_size": 256,
-        "quantizer": "rq-kmeans",
-        "collaborative_weight": 0.5,
-    },
+    codes=_BEAUTY_CODES,
     evaluation=_evaluation(validation_max_users=2000, eval_batch_size=500, exclude_history=True),
     plans=_plans(
         mindrec_model=_MINDREC_DESIGN,
