@@ -90,8 +90,10 @@ def test_a_run_trains_saves_and_tests_with_item_embeddings_and_every_lever(tmp_p
         collaborative_dim=4, history_cache="prompt_cache",
     )
     result = run(*arguments, accelerator=make_accelerator("no"))
-    metrics = result.test["MindRec"].metrics
-    assert metrics["validity"] == 1.0
+    evaluation = result.test["MindRec"]
+    assert evaluation.metrics["validity"] == 1.0
+    lists = evaluation.item_lists.tolist()
+    assert all(len(set(items)) == len(items) for items in lists)  # distinct items per user
     loaded = MindRecForRecommendation.from_pretrained(result.train.best_dir)
     assert loaded.config.history_item_embeddings and loaded.config.num_path_views == 2
     assert bool((loaded.model.item_code_keys >= 0).all())

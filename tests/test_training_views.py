@@ -63,11 +63,8 @@ def test_packed_views_mask_layout():
 
 @pytest.mark.parametrize("history_encoding", ["tokens", "pooled"])
 def test_packed_views_equal_the_views_run_one_by_one(history_encoding):
-    model = isolated_model(seed=1, num_random_views=2, num_path_views=5)
-    batch = random_batch(model.config)
-    if history_encoding == "pooled":
-        model = isolated_model(seed=1, num_random_views=2, num_path_views=5, history_encoding="pooled")
-        batch = pooled_batch(model.config)
+    model = isolated_model(seed=1, num_random_views=2, num_path_views=5, history_encoding=history_encoding)
+    batch = pooled_batch(model.config) if history_encoding == "pooled" else random_batch(model.config)
     views = model.noise_schedule.sample_views(
         3, model.config.code_length, 2, num_random_views=2, num_path_views=5,
         generator=torch.Generator().manual_seed(5),

@@ -78,14 +78,19 @@ def cooccurrence_item_vectors(
     # Single-threaded BLAS: threaded OpenBLAS was several times slower on a shared 2-core machine.
     with threadpool_limits(limits=1, user_api="blas"):
         left, singular, _ = randomized_svd(ppmi, rank, n_iter=4, random_state=seed)
-    vectors = left * np.sqrt(singular)[None, :]
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    vectors = np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
+    vectors = unit_rows(left * np.sqrt(singular)[None, :])
     logger.info(
         "co-occurrence item vectors: %d items, dim %d, %d PPMI entries, %d items without co-occurrence",
-        num_items, rank, ppmi.nnz, int((norms.ravel() == 0).sum()),
+        num_items, rank, ppmi.nnz, int((~vectors.any(axis=1)).sum()),
     )
-    return vectors.astype(np.float32)
+    return vectors
+
+
+def unit_rows(matrix: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit L2 norm, fp32 (all-zero rows stay zero; as the text embeddings are normalised)."""
+    from sklearn.preprocessing import normalize
+
+    return normalize(matrix).astype(np.float32)
 
 
 def combine_item_vectors(content: np.ndarray, collaborative: np.ndarray, collaborative_weight: float = 0.5) -> np.ndarray:
@@ -98,15 +103,10 @@ def combine_item_vectors(content: np.ndarray, collaborative: np.ndarray, collabo
         raise ValueError(f"{content.shape[0]} content rows but {collaborative.shape[0]} collaborative rows")
     if not 0.0 <= collaborative_weight <= 1.0:
         raise ValueError(f"collaborative_weight must be in [0, 1], got {collaborative_weight}")
-
-    def unit(matrix: np.ndarray) -> np.ndarray:
-        norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-        return np.divide(matrix, norms, out=np.zeros_like(matrix, dtype=np.float32), where=norms > 0)
-
     return np.concatenate(
-        [unit(content) * np.sqrt(1.0 - collaborative_weight), unit(collaborative) * np.sqrt(collaborative_weight)],
+        [unit_rows(content) * np.sqrt(1.0 - collaborative_weight), unit_rows(collaborative) * np.sqrt(collaborative_weight)],
         axis=1,
     ).astype(np.float32)
 
 
-__all__ = ["combine_item_vectors", "cooccurrence_item_vectors"]
+__all__ = ["combine_item_vectors", "cooccurrence_item_vectors", "unit_rows"]

@@ -89,12 +89,12 @@ def curves_main(argv: Sequence[str] | None, repo_root: Path) -> dict[str, Any]:
     import torch
 
     from mindrec.io_utils import atomic_write_json
-    from mindrec.training.run_history import matplotlib_available, plot_learning_curves
+    from mindrec.training.run_history import plot_learning_curves
 
+    from .plot import require_matplotlib
     from .runner import BenchmarkContext, load_protocol_data, resolve_data_path, train_mindrec
 
-    if not matplotlib_available():  # checked before training, not after it
-        raise SystemExit("learning curves are plotted with matplotlib: pip install 'mindrec[bench]'")
+    require_matplotlib()  # the curves are plotted last: fail before training, not after it
     setup_logging(args.log_level)
     if args.num_threads:
         torch.set_num_threads(args.num_threads)

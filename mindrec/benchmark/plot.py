@@ -8,19 +8,15 @@ from pathlib import Path
 from typing import Any
 
 from ..io_utils import atomic_write_with
-
-MATPLOTLIB_MISSING = "the benchmark's plot needs matplotlib, which the `bench` extra brings: pip install -e '.[bench]'"
+from ..training.run_history import load_pyplot
 
 
 def require_matplotlib() -> None:
     """Raise an ImportError naming the ``bench`` extra when matplotlib is absent.
 
-    ``scripts/benchmark.py`` calls it before it trains anything: the plot is written last, an hour later.
+    The benchmark scripts call it before they train anything: the plots are written last, an hour later.
     """
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError as error:
-        raise ImportError(MATPLOTLIB_MISSING) from error
+    load_pyplot()
 
 
 def plot_quality_vs_speed(
@@ -44,12 +40,7 @@ def plot_quality_vs_speed(
         ImportError: matplotlib is not installed (the ``bench`` extra).
         ValueError: an empty summary, or a model with a non-positive decoding speed (log axis).
     """
-    require_matplotlib()
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only; never open a window
-    import matplotlib.pyplot as plt
-
+    plt = load_pyplot()
     if not summary:
         raise ValueError("the summary is empty; nothing to plot")
     for row in summary:

@@ -49,16 +49,10 @@ def plot_learning_curves(
         title: figure title.
 
     Raises:
-        ImportError: matplotlib is not installed (``pip install 'mindrec[bench]'``).
+        ImportError: matplotlib is not installed (the ``bench`` extra).
         ValueError: no curve has an entry with ``metric``.
     """
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")  # files only; never open a window
-        import matplotlib.pyplot as plt
-    except ImportError as error:  # pragma: no cover - depends on the environment
-        raise ImportError("plotting learning curves needs matplotlib: pip install 'mindrec[bench]'") from error
+    plt = load_pyplot()
     drawn = {name: [entry for entry in entries if metric in entry] for name, entries in curves.items()}
     drawn = {name: entries for name, entries in drawn.items() if entries}
     if not drawn:
@@ -90,13 +84,41 @@ def plot_learning_curves(
     return path
 
 
-def matplotlib_available() -> bool:
-    """Whether learning curves can be plotted (matplotlib is the optional ``bench`` extra)."""
+MATPLOTLIB_MISSING = "plotting needs matplotlib, which the `bench` extra brings: pip install -e '.[bench]'"
+
+
+def load_pyplot():
+    """``matplotlib.pyplot`` on the file-only Agg backend (never a window); the one place the package
+    imports matplotlib, the optional ``bench`` extra.
+
+    Raises:
+        ImportError: matplotlib is not installed (the message names the extra).
+    """
     try:
-        import matplotlib  # noqa: F401
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as error:
+        raise ImportError(MATPLOTLIB_MISSING) from error
+    return plt
+
+
+def matplotlib_available() -> bool:
+    """Whether plots can be drawn (see :func:`load_pyplot`)."""
+    try:
+        load_pyplot()
     except ImportError:
         return False
     return True
 
 
-__all__ = ["CURVES_FILE", "METRICS_FILE", "matplotlib_available", "plot_learning_curves", "write_run_metrics"]
+__all__ = [
+    "CURVES_FILE",
+    "MATPLOTLIB_MISSING",
+    "METRICS_FILE",
+    "load_pyplot",
+    "matplotlib_available",
+    "plot_learning_curves",
+    "write_run_metrics",
+]
