@@ -4,7 +4,7 @@ import argparse
 
 import pytest
 
-from mindrec.benchmark.curves import apply_overrides, parse_override
+from mindrec.benchmark.curves import apply_overrides, parse_override, parse_plan_override
 from mindrec.benchmark.protocols import BEAUTY_FULL
 
 
@@ -23,3 +23,11 @@ def test_overrides_are_read_as_yaml_and_applied_to_a_copy():
 def test_malformed_overrides_are_refused(text):
     with pytest.raises(argparse.ArgumentTypeError, match="SECTION.KEY=VALUE|unknown section"):
         parse_override(text)
+
+
+def test_plan_overrides_name_the_plan_first():
+    assert parse_plan_override("mindrec-sid.training.num_epochs=40") == ("mindrec-sid", "training", "num_epochs", 40)
+    with pytest.raises(argparse.ArgumentTypeError, match="PLAN.SECTION.KEY=VALUE"):
+        parse_plan_override("training.num_epochs=40")
+    with pytest.raises(ValueError, match="unknown plan section 'weights'"):
+        BEAUTY_FULL.plans["tiger"].with_settings([("weights", "x", 1)])

@@ -192,3 +192,30 @@ def test_cli_max_steps_cuts_every_generative_budget_and_is_recorded(tmp_path):
     assert "--max-steps 3" in result_set["command"]
     # The trained row's validation curve is plotted next to the table.
     assert (tmp_path / "synthetic-small-curves.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_cli_set_overrides_one_plan_and_is_recorded(tmp_path):
+    result_set = benchmark_main(
+        [
+            "--protocol", "synthetic-small", "--models", "tiger", "--max-steps", "4",
+            "--set", "tiger.training.max_train_minutes=1e-8", "--set", "mindrec.model.hidden_size=64",
+            "--output", str(tmp_path),
+        ],
+        repo_root=tmp_path,
+    )
+    plans = result_set["protocol_config"]["plans"]
+    assert plans["tiger"]["training"]["max_train_minutes"] == 1e-8 and plans["mindrec"]["model"]["hidden_size"] == 64
+    assert plans["tiger"]["model"]["hidden_size"] == 128 and "max_train_minutes" not in plans["mindrec"]["training"]
+    (run,) = result_set["runs"]
+    # The time budget ends training at its first step, which is validated and kept.
+    assert run["details"]["global_step"] == 1 and run["details"]["stopped_by_time"] is True
+    assert [entry["step"] for entry in run["details"]["validation"]] == [1]
+    assert "--set tiger.training.max_train_minutes=1e-8" in result_set["command"]
+
+
+def test_cli_set_refuses_unknown_plans_and_sections(tmp_path):
+    with pytest.raises(SystemExit, match=r"--set: unknown plan\(s\) \['tigre'\]"):
+        benchmark_main(["--protocol", "synthetic-small", "--set", "tigre.training.num_epochs=2"], repo_root=tmp_path)
+    with pytest.raises(SystemExit):  # argparse: PLAN.SECTION.KEY=VALUE with a known section
+        benchmark_parser().parse_args(["--protocol", "synthetic-small", "--set", "tiger.weights.x=1"])
+    assert list(tmp_path.iterdir()) == []

@@ -54,6 +54,22 @@ def test_patience_never_cuts_the_last_step(tmp_path):
     assert output.global_step == 6 and not output.stopped_by_patience
 
 
+def test_time_budget_ends_training_at_the_step_that_spends_it(tmp_path):
+    # Any step takes longer than the budget (a microsecond): step 1 is validated, saved and is the last.
+    trainer, saved = make_trainer(tmp_path, [0.4], max_steps=20, max_train_minutes=1e-8)
+    output = trainer.train()
+    assert output.stopped_by_time and not output.stopped_by_patience and not output.stopped_early
+    assert output.global_step == 1 and output.best_step == 1 and output.best_metric == 0.4
+    assert [entry["step"] for entry in output.validation] == [1]
+    assert saved == ["best", "final"]
+    assert json.loads((tmp_path / METRICS_FILE).read_text())["stopped_by_time"] is True
+
+
+def test_time_budget_must_be_positive(tmp_path):
+    with pytest.raises(ValueError, match="max_train_minutes"):
+        tiny_arguments(tmp_path, max_train_minutes=0)
+
+
 def test_learning_curves_plot(tmp_path):
     pytest.importorskip("matplotlib", reason="learning-curve plots need the optional 'bench' extra")
     curves = {

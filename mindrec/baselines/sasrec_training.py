@@ -41,6 +41,8 @@ class SASRecTrainingArguments:
         max_train_minutes: stop after the first epoch that ends past this wall-clock budget (``None``: no budget).
         eval_exclude_history: exclude history items when ranking for validation (match the test protocol).
         show_progress: show a tqdm bar over each epoch's batches.
+        device: where the model trains (``None``: the GPU when one is visible, else the CPU). Batch order
+            and negatives are drawn on the CPU either way, so a seed picks the same batches everywhere.
     """
 
     learning_rate: float = 1e-3
@@ -53,6 +55,7 @@ class SASRecTrainingArguments:
     max_train_minutes: float | None = None
     eval_exclude_history: bool = False
     show_progress: bool = True
+    device: str | None = None
 
     def __post_init__(self):
         if self.learning_rate <= 0 or self.weight_decay < 0:
@@ -142,7 +145,8 @@ def train_sasrec(
 
     torch.manual_seed(args.seed)  # initialisation and dropout
     generator = torch.Generator().manual_seed(args.seed)  # batch order and negatives
-    model = SASRecModel(config)
+    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    model = SASRecModel(config).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.learning_rate, weight_decay=args.weight_decay)
 
     train = splits["train"]
@@ -169,10 +173,10 @@ def train_sasrec(
             labels = targets[rows]
             negatives = sample_negatives(labels, num_items, generator) if config.loss_type == "bce" else None
             loss = model(
-                input_ids[rows, -width:],
-                attention_mask[rows, -width:],
-                labels=labels,
-                negative_items=negatives,
+                input_ids[rows, -width:].to(device),
+                attention_mask[rows, -width:].to(device),
+                labels=labels.to(device),
+                negative_items=None if negatives is None else negatives.to(device),
             ).loss
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

@@ -15,6 +15,7 @@ from pathlib import Path
 from mindrec.cli_args import ArgumentParser, canonical, int_at_least
 from mindrec.logging_setup import add_log_level_argument, setup_logging
 
+from .curves import parse_plan_override
 from .protocols import PROTOCOLS, get_protocol
 
 logger = logging.getLogger(__name__)
@@ -49,6 +50,11 @@ def benchmark_parser() -> argparse.ArgumentParser:
         help="cut every generative model's training to N steps (a scaled-down run; recorded with the results)",
     )
     parser.add_argument(
+        "--set", dest="plan_settings", action="append", type=parse_plan_override, default=[],
+        help="PLAN.SECTION.KEY=VALUE override of one plan (repeatable; recorded with the results), e.g. "
+        "mindrec.training.max_train_minutes=6",
+    )
+    parser.add_argument(
         "--predictions_dir", default=None,
         help="also write every model's test lists as JSON lines, <row>-seed<k>.jsonl, to this folder",
     )
@@ -73,6 +79,11 @@ def benchmark_main(argv: Sequence[str] | None, repo_root: Path) -> dict:
     protocol = get_protocol(args.protocol)
     if args.max_steps is not None:
         protocol = protocol.with_overrides(max_steps=args.max_steps)
+    if args.plan_settings:
+        try:
+            protocol = protocol.with_plan_settings(args.plan_settings)
+        except ValueError as error:
+            raise SystemExit(f"--set: {error}") from None
     output = Path(args.output_dir) if args.output_dir else repo_root / "docs" / "results"
     command = shlex.join(["python", "scripts/benchmark.py", *(sys.argv[1:] if argv is None else argv)])
     result_set = run_benchmark(

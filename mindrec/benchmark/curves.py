@@ -14,7 +14,6 @@ writes ``<output>/<name>.json`` (settings, validation and loss history, training
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import logging
 import shlex
@@ -27,11 +26,9 @@ from typing import Any
 from mindrec.cli_args import ArgumentParser, canonical, int_at_least
 from mindrec.logging_setup import add_log_level_argument, setup_logging
 
-from .protocols import PROTOCOLS, ModelPlan, get_protocol
+from .protocols import PLAN_SECTIONS, PROTOCOLS, ModelPlan, get_protocol
 
 logger = logging.getLogger(__name__)
-
-PLAN_SECTIONS = ("model", "training", "codes", "evaluation")
 
 
 def parse_override(text: str) -> tuple[str, str, Any]:
@@ -53,12 +50,19 @@ def parse_override(text: str) -> tuple[str, str, Any]:
     return section, key, parsed
 
 
+def parse_plan_override(text: str) -> tuple[str, str, str, Any]:
+    """``"mindrec.training.num_epochs=40"`` -> ``("mindrec", "training", "num_epochs", 40)`` (the benchmark's
+    ``--set``: the plan name comes first)."""
+    target = text.split("=", 1)[0]
+    if target.count(".") < 2:
+        raise argparse.ArgumentTypeError(f"expected PLAN.SECTION.KEY=VALUE (sections {PLAN_SECTIONS}), got {text!r}")
+    plan, rest = text.split(".", 1)
+    return (plan, *parse_override(rest))
+
+
 def apply_overrides(plan: ModelPlan, overrides: Sequence[tuple[str, str, Any]]) -> ModelPlan:
     """A copy of ``plan`` with each ``(section, key, value)`` set."""
-    sections = {section: dict(getattr(plan, section)) for section in PLAN_SECTIONS}
-    for section, key, value in overrides:
-        sections[section][key] = value
-    return dataclasses.replace(plan, **sections)
+    return plan.with_settings(overrides)
 
 
 def curves_parser() -> argparse.ArgumentParser:
@@ -123,6 +127,7 @@ def curves_main(argv: Sequence[str] | None, repo_root: Path) -> dict[str, Any]:
         "best_step": trained.best_step,
         "best_ndcg@10": trained.best_metric,
         "stopped_by_patience": trained.stopped_by_patience,
+        "stopped_by_time": trained.stopped_by_time,
         "validation": trained.validation,
     }
     atomic_write_json(output / f"{args.name}.json", record)
@@ -132,4 +137,4 @@ def curves_main(argv: Sequence[str] | None, repo_root: Path) -> dict[str, Any]:
     return record
 
 
-__all__ = ["apply_overrides", "curves_main", "curves_parser", "parse_override"]
+__all__ = ["apply_overrides", "curves_main", "curves_parser", "parse_override", "parse_plan_override"]

@@ -17,11 +17,13 @@ with the best validation NDCG@10.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 FAMILIES = ("popularity", "sasrec", "tiger", "mindrec", "deftrec")
+# The option groups of a plan that a command line may override (``SECTION.KEY=VALUE``).
+PLAN_SECTIONS = ("model", "training", "codes", "evaluation")
 
 # Decoder rows of a MindRec plan: row-name suffix -> decoding strategy.
 MINDREC_DECODERS = {
@@ -59,6 +61,19 @@ class ModelPlan:
             raise ValueError(f"unknown model family {self.family!r}; expected one of {list(FAMILIES)}")
         if not self.rows:
             raise ValueError(f"a {self.family} plan needs at least one row")
+
+    def with_settings(self, settings: Sequence[tuple[str, str, Any]]) -> ModelPlan:
+        """A copy with each ``(section, key, value)`` set, e.g. ``("training", "num_epochs", 40)``.
+
+        Raises:
+            ValueError: a section outside :data:`PLAN_SECTIONS`.
+        """
+        sections = {section: dict(getattr(self, section)) for section in PLAN_SECTIONS}
+        for section, key, value in settings:
+            if section not in sections:
+                raise ValueError(f"unknown plan section {section!r}; choose from {list(PLAN_SECTIONS)}")
+            sections[section][key] = value
+        return dataclasses.replace(self, **sections)
 
 
 @dataclass(frozen=True)
@@ -127,6 +142,21 @@ class BenchmarkProtocol:
     def to_json(self) -> dict[str, Any]:
         """The protocol as JSON-ready data (recorded in every result set)."""
         return json_ready(dataclasses.asdict(self))
+
+    def with_plan_settings(self, settings: Sequence[tuple[str, str, str, Any]]) -> BenchmarkProtocol:
+        """A copy with each ``(plan, section, key, value)`` set in that plan (``--set`` of the benchmark).
+
+        Raises:
+            ValueError: an unknown plan name (the names are listed) or section.
+        """
+        unknown = sorted({plan for plan, *_ in settings if plan not in self.plans})
+        if unknown:
+            raise ValueError(f"unknown plan(s) {unknown} for protocol {self.name!r}; choose from {list(self.plans)}")
+        plans = {
+            name: plan.with_settings([setting[1:] for setting in settings if setting[0] == name])
+            for name, plan in self.plans.items()
+        }
+        return dataclasses.replace(self, plans=plans)
 
     def with_overrides(self, data: Mapping[str, Any] | None = None, **plan_training: Any) -> BenchmarkProtocol:
         """A copy with ``data`` fields and the given training fields of *every* trainable plan replaced.
@@ -397,6 +427,7 @@ __all__ = [
     "FAMILIES",
     "MINDREC_DECODERS",
     "ModelPlan",
+    "PLAN_SECTIONS",
     "PROTOCOLS",
     "SYNTHETIC_SMALL",
     "get_protocol",

@@ -309,6 +309,8 @@ def _training_details(output) -> dict[str, Any]:
         "global_step": output.global_step,
         "best_step": output.best_step,
         "best_validation_ndcg@10": output.best_metric,
+        "stopped_by_patience": output.stopped_by_patience,
+        "stopped_by_time": output.stopped_by_time,
         "validation": output.validation,
     }
 

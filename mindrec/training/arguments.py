@@ -360,6 +360,13 @@ class TrainingArguments:
             "Stop when this many validations in a row bring no new best selection_metric; unset trains to the end."
         ),
     )
+    max_train_minutes: float | None = field(
+        default=None,
+        **help_metadata(
+            "Training-time budget (validation excluded, summed over resumed runs): the first step past it "
+            "is validated, saved and ends training; unset trains to the end."
+        ),
+    )
     save_steps: int | None = field(
         default=None,
         **help_metadata("Write a resumable checkpoint every N steps; unset writes one at every validation."),
@@ -393,6 +400,7 @@ class TrainingArguments:
             "save_total_limit",
             "max_grad_norm",
             "early_stopping_patience",
+            "max_train_minutes",
         )
         _non_negative(self, "weight_decay", "warmup_steps")
         from .tracking import check_report_to

@@ -119,6 +119,8 @@ class TrainOutput:
         stopped_early: ``stop_at_step`` ended the call before the last step.
         stopped_by_patience: ``early_stopping_patience`` validations in a row brought no new best, so
             training ended before ``total_steps`` (``final/`` is still written).
+        stopped_by_time: ``max_train_minutes`` ran out, so training ended before ``total_steps`` (the
+            step that crossed the budget was validated; ``final/`` is still written).
     """
 
     global_step: int
@@ -130,6 +132,7 @@ class TrainOutput:
     best_dir: Path | None = None
     stopped_early: bool = False
     stopped_by_patience: bool = False
+    stopped_by_time: bool = False
 
 
 class Trainer:
@@ -221,6 +224,7 @@ class Trainer:
             "loss_history": [],
             "train_seconds": 0.0,
             "stopped_by_patience": False,
+            "stopped_by_time": False,
             "model_signature": self.signature,
             **self._run_settings(),
         }
@@ -397,7 +401,13 @@ class Trainer:
                     progress.set_postfix(loss=f"{mean_loss:.4f}")
 
             end_of_epoch = step % self.steps_per_epoch == 0
-            last = step == self.total_steps
+            out_of_time = (
+                args.max_train_minutes is not None
+                and step < self.total_steps
+                and state["train_seconds"] >= 60 * args.max_train_minutes
+            )
+            # The step that spends the time budget ends the run as the last step would: validated and saved.
+            last = step == self.total_steps or out_of_time
             validate = self.validation_split is not None and (
                 (args.eval_steps and step % args.eval_steps == 0)
                 or (not args.eval_steps and end_of_epoch)
@@ -420,6 +430,16 @@ class Trainer:
                 save_checkpoint(accelerator, self.output_dir, step, state, args.save_total_limit)
             if stop:
                 stopped_early = True
+                break
+            if out_of_time:
+                state["stopped_by_time"] = True
+                logger.info(
+                    "Training-time budget of %.1f min spent at step %d of %d (best: step %s).",
+                    args.max_train_minutes,
+                    step,
+                    self.total_steps,
+                    state["best_step"],
+                )
                 break
             if state["stopped_by_patience"]:
                 logger.info(
@@ -453,6 +473,7 @@ class Trainer:
             best_dir=best_dir,
             stopped_early=stopped_early,
             stopped_by_patience=state["stopped_by_patience"],
+            stopped_by_time=state["stopped_by_time"],
         )
 
     def _patience_exhausted(self, state: dict[str, Any]) -> bool:
@@ -474,6 +495,7 @@ class Trainer:
                 "best_step": state["best_step"],
                 "selection_metric": self.eval_args.selection_metric,
                 "stopped_by_patience": state["stopped_by_patience"],
+                "stopped_by_time": state["stopped_by_time"],
             },
         )
         if not plot or not state["validation"]:
