@@ -59,6 +59,8 @@ def test_the_saved_folder_loads_and_records_its_code_table(saved):
     assert json.loads((saved / "tokenizer_config.json").read_text())["code_table_sha256"] == (
         trained.tokenizer.init_kwargs["code_table_sha256"]
     )
+    # Loaded with its own layers: no Hub kernels swapped in (transformers >= 5.25 would when `kernels` is installed).
+    assert trained.model.use_kernels is False
 
 
 def test_corrupted_weights_are_refused_by_the_manifest_then_as_non_finite(folder):

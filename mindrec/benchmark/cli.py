@@ -103,6 +103,40 @@ def benchmark_main(argv: Sequence[str] | None, repo_root: Path) -> dict:
     return result_set
 
 
+def merge_parser() -> argparse.ArgumentParser:
+    parser = ArgumentParser(
+        prog="scripts/merge_results.py",
+        description=(
+            "Merge the result files of one protocol run as separate parts (seeds or models in parallel "
+            "processes) into one <output>/<protocol>.md, .json and .png."
+        ),
+    )
+    parser.add_argument("parts", nargs="+", help="<protocol>.json result files of the parts")
+    parser.add_argument(*canonical("output folder"), required=True, help="folder of the merged result files")
+    add_log_level_argument(parser)
+    return parser
+
+
+def merge_main(argv: Sequence[str] | None) -> dict:
+    """Parse ``argv``, merge the parts, write the merged result set; return it."""
+    args = merge_parser().parse_args(argv)
+    from .merge import merge_result_sets
+    from .plot import require_matplotlib
+    from .readme import load_result_set
+    from .report import format_results_table, write_result_set
+
+    require_matplotlib()
+    setup_logging(args.log_level)
+    try:
+        merged = merge_result_sets([load_result_set(path) for path in args.parts])
+    except (ValueError, FileNotFoundError) as error:
+        raise SystemExit(f"merge_results: {error}") from None
+    paths = write_result_set(merged, Path(args.output_dir))
+    logger.info("wrote %s", ", ".join(str(path) for path in paths.values()))
+    sys.stdout.write(format_results_table(merged["summary"]))
+    return merged
+
+
 def readme_parser() -> argparse.ArgumentParser:
     parser = ArgumentParser(
         prog="scripts/update_readme_results.py",
@@ -136,4 +170,4 @@ def update_readme_main(argv: Sequence[str] | None, repo_root: Path) -> str:
     return section
 
 
-__all__ = ["benchmark_main", "benchmark_parser", "readme_parser", "update_readme_main"]
+__all__ = ["benchmark_main", "benchmark_parser", "merge_main", "merge_parser", "readme_parser", "update_readme_main"]

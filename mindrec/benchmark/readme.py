@@ -104,6 +104,9 @@ def results_section(result_set: Mapping[str, Any], plot_path: str | None) -> str
     ]
     if result_set.get("command"):  # a scaled-down run (--max-steps, --models) says so here
         lines += [f"Command: `{result_set['command']}`.", ""]
+    elif result_set.get("commands"):  # parts run side by side, merged by scripts/merge_results.py
+        lines += ["Commands (parts run side by side, then merged by `scripts/merge_results.py`):", "", "```bash"]
+        lines += [*result_set["commands"], "```", ""]
     if plot_path:
         lines += [f"![NDCG@10 against decoding speed]({plot_path})", ""]
     lines.append(

@@ -169,6 +169,8 @@ def format_report(result_set: Mapping[str, Any], plot_name: str | None = None) -
         f"* hardware: {hardware['platform']}, {hardware['cpu_count']} CPUs ({hardware['torch_threads']} torch "
         f"threads), GPU: {hardware['gpu'] or 'none'}, torch {hardware['torch']}, python {hardware['python']}",
         f"* total wall time: {result_set['wall_seconds']:.0f} s",
+        *([f"* command: `{result_set['command']}`"] if result_set.get("command") else []),
+        *[f"* part: `{command}`" for command in result_set.get("commands", [])],
         "",
         format_results_table(result_set["summary"]).rstrip("\n"),
         "",

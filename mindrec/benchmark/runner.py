@@ -278,10 +278,10 @@ def _train(
     )
     output = trainer.train()
     best_dir = output.best_dir or output.final_dir
-    from mindrec.training.model_io import check_finite_weights, verify_model_folder
+    from mindrec.training.model_io import LOAD_OPTIONS, check_finite_weights, verify_model_folder
 
     verify_model_folder(best_dir)
-    best = type(model).from_pretrained(best_dir).to(accelerator.device).eval()
+    best = type(model).from_pretrained(best_dir, **LOAD_OPTIONS).to(accelerator.device).eval()
     check_finite_weights(best, f"the model in {best_dir}")
     return best, output
 

@@ -34,8 +34,10 @@ DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 
 def load_backbone(model_args: ModelArguments) -> MindRecForRecommendation:
     """The converted LLaDA-layout backbone from ``model_args.backbone_path``."""
+    from .model_io import LOAD_OPTIONS
+
     return MindRecForRecommendation.from_pretrained(
-        model_args.backbone_path, dtype=DTYPES[model_args.backbone_dtype]
+        model_args.backbone_path, dtype=DTYPES[model_args.backbone_dtype], **LOAD_OPTIONS
     )
 
 

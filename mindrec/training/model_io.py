@@ -35,6 +35,9 @@ logger = logging.getLogger(__name__)
 RUN_FILE = "mindrec_run.json"
 ADAPTER_CONFIG = "adapter_config.json"
 MODEL_KIND = "model"  # the kind recorded in a saved model folder's manifest
+# transformers >= 5.25 swaps layers for Hub kernels on load whenever the `kernels` package is installed (and
+# fails offline on a GPU). A trained recommender is loaded with the code it was trained and measured with.
+LOAD_OPTIONS = {"use_kernels": False}
 
 
 @dataclass
@@ -123,7 +126,7 @@ def load_trained_model(
     if model_type == "deftrec":
         from mindrec.modeling.modeling_deftrec import DeftRecForRecommendation
 
-        model = DeftRecForRecommendation.from_pretrained(directory)
+        model = DeftRecForRecommendation.from_pretrained(directory, **LOAD_OPTIONS)
         check_finite_weights(model, f"the model in {directory}")
         return TrainedModel(model.to(device or "cpu").eval(), None, None, run)
 
@@ -140,7 +143,7 @@ def load_trained_model(
                 f"{directory} holds a LoRA adapter but {RUN_FILE} names no backbone_path."
             )
         base = MindRecForRecommendation.from_pretrained(
-            backbone_path, dtype=DTYPES[model_args.get("backbone_dtype", "float32")]
+            backbone_path, dtype=DTYPES[model_args.get("backbone_dtype", "float32")], **LOAD_OPTIONS
         )
         add_item_tokens(base, tokenizer)
         model = PeftModel.from_pretrained(base, directory).merge_and_unload()
@@ -151,7 +154,7 @@ def load_trained_model(
         # silently score canvases the wrong way.
         causal = MindRecConfig.from_pretrained(directory).is_causal
         model_class = MindRecForAutoregressiveRecommendation if causal else MindRecForRecommendation
-        model = model_class.from_pretrained(directory)
+        model = model_class.from_pretrained(directory, **LOAD_OPTIONS)
     else:
         raise FileNotFoundError(
             f"{directory} holds neither config.json nor {ADAPTER_CONFIG}: it is not a model folder."
@@ -166,6 +169,7 @@ def load_trained_model(
 
 
 __all__ = [
+    "LOAD_OPTIONS",
     "MODEL_KIND",
     "RUN_FILE",
     "TrainedModel",
