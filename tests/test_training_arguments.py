@@ -144,7 +144,7 @@ def test_beauty_full_config_matches_the_benchmark_protocol():
 
     values = read_yaml_config(CONFIGS / "mindrec_small_beauty_full.yaml", TRAIN_ARGUMENT_TYPES)
     plan = BEAUTY_FULL.plans["mindrec"]
-    for key, value in {**plan.model, **BEAUTY_FULL.codes}.items():
+    for key, value in {**plan.model, **BEAUTY_FULL.codes, **plan.codes}.items():
         assert values[key] == value, key
     for key in ("learning_rate", "train_batch_size", "num_epochs", "eval_steps", "early_stopping_patience", "mask_eps"):
         assert values[key] == plan.training[key], key
