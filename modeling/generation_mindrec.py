@@ -7,7 +7,9 @@ decoders over the item catalogue and returns the top-K distinct, valid catalogue
   confident semantic-ID digits first (``decoding_diffusion_beam_search``);
 * ``"parallel_denoising"``: DiffGRM's confidence-guided parallel denoising, any slot any step;
 * ``"low_confidence"``: LLaDA's greedy low-confidence remasking, ``tokens_per_step`` per step;
-* ``"left_to_right"``: constrained beam search filling slots in order (ablation).
+* ``"left_to_right"``: constrained beam search filling slots in order (ablation);
+* ``"catalogue_scoring"``: one scorer call per user; every catalogue item ranked by the sum of its
+  slots' log-probs on the fully masked canvas (``decoding_catalogue_scoring``).
 
 Remote code: imports only torch, transformers and single-dot relative imports.
 """
@@ -25,6 +27,7 @@ from transformers.utils import ModelOutput, logging
 
 from .canvas_scoring import HISTORY_CACHE_MODES
 from .catalogue_index import CatalogueIndex
+from .decoding_catalogue_scoring import catalogue_scoring
 from .decoding_diffusion_beam_search import diffusion_beam_search
 from .decoding_left_to_right import left_to_right_beam_search
 from .decoding_low_confidence import low_confidence_decode
@@ -33,7 +36,13 @@ from .decoding_utils import Hypotheses, collect_distinct_items
 
 logger = logging.get_logger(__name__)
 
-DECODING_STRATEGIES = ("diffusion_beam_search", "parallel_denoising", "low_confidence", "left_to_right")
+DECODING_STRATEGIES = (
+    "diffusion_beam_search",
+    "parallel_denoising",
+    "low_confidence",
+    "left_to_right",
+    "catalogue_scoring",
+)
 # Keys a GenerationConfig may carry that are bookkeeping, not decoding options.
 _METADATA_KEYS = ("transformers_version", "_from_model_config", "_commit_hash")
 
@@ -47,9 +56,10 @@ class RecommendationGenerationConfig(GenerationConfig):
 
     Args:
         decoding_strategy: one of ``"diffusion_beam_search"``, ``"parallel_denoising"``,
-            ``"low_confidence"``, ``"left_to_right"``.
+            ``"low_confidence"``, ``"left_to_right"``, ``"catalogue_scoring"``.
         num_beams: W, hypotheses per user (beams; for ``"low_confidence"`` the number of greedy
-            hypotheses forked at the first commitment). Must be >= ``num_return_items``.
+            hypotheses forked at the first commitment; for ``"catalogue_scoring"`` the best items kept).
+            Must be >= ``num_return_items``.
         num_return_items: K, items returned per user.
         temperature: each slot's distribution is ``softmax(logits / temperature)``; > 0.
         tokens_per_step: ``"low_confidence"`` only: positions committed per scorer call (None = 1).
@@ -210,6 +220,7 @@ def _strategy_decoder(
         "diffusion_beam_search": diffusion_beam_search,
         "parallel_denoising": parallel_denoising,
         "left_to_right": left_to_right_beam_search,
+        "catalogue_scoring": catalogue_scoring,
     }
     return partial(beam_decoders[strategy], scorer, index, num_beams=generation_config.num_beams, **options)
 

@@ -82,7 +82,7 @@ def test_main_job_help_shows_its_real_defaults_and_prog():
     text = " ".join(completed.stdout.split())
     assert completed.stdout.startswith("usage: python -m mindrec ")
     assert "Passes over the training rows (ignored when max_steps is set). (default: 6)" in text
-    assert "(default: runs/main_job)" in text and "{diffusion_beam_search,parallel_denoising,low_confidence,left_to_right}" in text
+    assert "(default: runs/main_job)" in text and "{diffusion_beam_search,parallel_denoising,low_confidence,left_to_right,catalogue_scoring}" in text
     assert "--quantizer {opq,pq,rq-kmeans,rq-vae}" in text and "--collision {reassign,extra_digit}" in text
 
 

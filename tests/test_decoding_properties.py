@@ -83,3 +83,44 @@ def test_beam_decoders_score_all_rows_in_one_call_per_step():
         assert first_users.tolist() == [0, 1, 2] and (first_canvas == -1).all()  # one row per user
         for canvas, users in scorer.calls[1:]:
             assert set(users.tolist()) == {0, 1, 2} and canvas.shape[0] <= 3 * 4
+
+
+def test_catalogue_scoring_ranks_every_item_by_its_summed_slot_log_probs():
+    """One-pass scores equal a brute-force sum over slots of the fully masked canvas's log-probs, and the
+    returned items are the best non-excluded ones in that order (also when the catalogue is chunked)."""
+    from mindrec.modeling import decoding_catalogue_scoring
+
+    for seed in range(10):
+        generator = torch.Generator().manual_seed(2000 + seed)
+        sizes, levels, codes = random_catalogue(generator, max_items=60)
+        num_items, length = codes.shape
+        scorer = RandomScorer(sizes, levels, NUM_USERS, seed=seed, sharpness=2.0)
+        masked = torch.full((NUM_USERS, length), -1, dtype=torch.long)
+        log_probs = scorer(masked, torch.arange(NUM_USERS))
+        brute = torch.tensor(
+            [[sum(float(log_probs[user, slot, codes[item, slot]]) for slot in range(length)) for item in range(num_items)]
+             for user in range(NUM_USERS)]
+        )
+        torch.testing.assert_close(decoding_catalogue_scoring.catalogue_log_probs(log_probs, codes), brute)
+        excluded = [[], [0], torch.randperm(num_items, generator=generator)[: num_items // 2].tolist(), []]
+        num_return = min(5, num_items)
+        config = RecommendationGenerationConfig(
+            decoding_strategy="catalogue_scoring", num_beams=num_return, num_return_items=num_return
+        )
+        chunked = decoding_catalogue_scoring._SCORES_PER_CHUNK
+        outputs = []
+        for chunk in (chunked, NUM_USERS * 7):  # one chunk, then chunks of 7 items
+            decoding_catalogue_scoring._SCORES_PER_CHUNK = chunk
+            try:
+                outputs.append(recommend(scorer, CatalogueIndex(codes, sizes, levels), NUM_USERS, config, excluded))
+            finally:
+                decoding_catalogue_scoring._SCORES_PER_CHUNK = chunked
+        for output in outputs:
+            check_recommendations(output, codes, excluded, num_return)
+            for user in range(NUM_USERS):
+                allowed = brute[user].clone()
+                allowed[excluded[user]] = float("-inf")
+                expected = allowed.topk(num_return)
+                kept = expected.values > float("-inf")  # fewer items are left than asked for: -1 padding
+                assert output.item_indices[user].tolist() == expected.indices.masked_fill(~kept, -1).tolist()
+                torch.testing.assert_close(output.scores[user], expected.values)

@@ -31,6 +31,7 @@ MINDREC_DECODERS = {
     "cpd": "parallel_denoising",
     "greedy": "low_confidence",
     "l2r": "left_to_right",
+    "onepass": "catalogue_scoring",
 }
 
 
@@ -416,7 +417,9 @@ BEAUTY_FULL = BenchmarkProtocol(
         diffusion_evaluation={"history_cache": "prompt_cache"},
         mindrec_codes=_MINDREC_CODES,
     ),
-    default_rows=("popularity", "sasrec", "tiger", "mindrec-dbs", "mindrec-cpd", "mindrec-l2r", "deftrec"),
+    default_rows=(
+        "popularity", "sasrec", "tiger", "mindrec-dbs", "mindrec-cpd", "mindrec-l2r", "mindrec-onepass", "deftrec"
+    ),
     time_budget_minutes=300,
 )
 

@@ -20,7 +20,13 @@ from mindrec.logging_setup import log_level_field, log_level_number
 
 # mindrec.modeling.generation_mindrec.DECODING_STRATEGIES, mindrec.tokenization.quantizers.QUANTIZERS and
 # COLLISION_STRATEGIES (equality checked in tests/test_cli.py).
-DECODING_STRATEGIES = ("diffusion_beam_search", "parallel_denoising", "low_confidence", "left_to_right")
+DECODING_STRATEGIES = (
+    "diffusion_beam_search",
+    "parallel_denoising",
+    "low_confidence",
+    "left_to_right",
+    "catalogue_scoring",
+)
 QUANTIZERS = ("opq", "pq", "rq-kmeans", "rq-vae")
 COLLISION_STRATEGIES = ("reassign", "extra_digit")
 
