@@ -222,6 +222,9 @@ _MINDREC_DESIGN = {
     "causal_prompt": True,
     "num_random_views": 1,
     "num_path_views": 3,
+    # A learned embedding of each history item next to its pooled code embedding (the output stays the
+    # item's code): +34% validation NDCG@10 at 1,028 steps with OPQ codes.
+    "history_item_embeddings": True,
 }
 
 
