@@ -228,6 +228,11 @@ _MINDREC_DESIGN = {
 }
 
 
+# The TIGER-style control of the Beauty protocols: the same backbone, and the per-item history embeddings
+# MindRec uses, since they help it too on beauty-full validation (+5% NDCG@10 at 1,028 steps).
+_TIGER_DESIGN = {**_SMALL_BACKBONE, "history_item_embeddings": True}
+
+
 def _plans(
     mindrec_model: Mapping[str, Any],
     mindrec_training: Mapping[str, Any],
@@ -239,6 +244,7 @@ def _plans(
     deftrec_model: Mapping[str, Any],
     diffusion_evaluation: Mapping[str, Any],
     mindrec_codes: Mapping[str, Any] | None = None,
+    tiger_model: Mapping[str, Any] = _SMALL_BACKBONE,
 ) -> dict[str, ModelPlan]:
     """The same set of plans for every protocol; only budgets and settings differ. ``mindrec_codes``
     overrides the protocol's code settings for the MindRec plans (TIGER and DeftRec keep the protocol's)."""
@@ -249,7 +255,7 @@ def _plans(
         "tiger": ModelPlan(
             "tiger",
             rows={"tiger": {"strategy": "left_to_right"}},
-            model=_SMALL_BACKBONE,
+            model=tiger_model,
             training=tiger_training,
             # Causal attention makes the prompt cache exact for the autoregressive model.
             evaluation={"strategy": "left_to_right", "history_cache": "prompt_cache"},
@@ -375,6 +381,7 @@ BEAUTY_MINDREC = BenchmarkProtocol(
         # decoders' test decoding of 5,000 users inside the budget.
         diffusion_evaluation={"history_cache": "prompt_cache"},
         mindrec_codes=_MINDREC_CODES,
+        tiger_model=_TIGER_DESIGN,
     ),
     default_rows=DEFAULT_ROWS,
     time_budget_minutes=30,
@@ -419,6 +426,7 @@ BEAUTY_FULL = BenchmarkProtocol(
         # Exact here: with the history isolated from the canvas the prompt cache changes no score.
         diffusion_evaluation={"history_cache": "prompt_cache"},
         mindrec_codes=_MINDREC_CODES,
+        tiger_model=_TIGER_DESIGN,
     ),
     default_rows=(
         "popularity", "sasrec", "tiger", "mindrec-dbs", "mindrec-cpd", "mindrec-l2r", "mindrec-onepass", "deftrec"
