@@ -48,6 +48,15 @@ def catalogue_sha256(item_codes: torch.Tensor | Sequence[Sequence[int]]) -> str:
     return hashlib.sha256(json.dumps(rows, separators=(",", ":")).encode("ascii")).hexdigest()
 
 
+def excluded_item_mask(excluded: torch.LongTensor, start: int, stop: int) -> torch.BoolTensor:
+    """``[B, stop - start]`` True where item ``start + j`` is listed in ``excluded [B, E]`` (``-1`` padding
+    and items outside ``[start, stop)`` are ignored: they scatter into a spare column that is dropped)."""
+    inside = (excluded >= start) & (excluded < stop)
+    columns = torch.where(inside, excluded - start, stop - start)
+    mask = torch.zeros(excluded.shape[0], stop - start + 1, dtype=torch.bool, device=excluded.device)
+    return mask.scatter_(1, columns, True)[:, :-1]
+
+
 def _distinct_random_keys(num_items: int, seed: int) -> torch.LongTensor:
     """``[num_items]`` distinct random ``FINGERPRINT_BITS``-bit keys (distinct, so single items never merge)."""
     if num_items > 1 << (63 - FINGERPRINT_BITS):
@@ -379,4 +388,4 @@ class CatalogueExpansion:
         return keys
 
 
-__all__ = ["CatalogueExpansion", "CatalogueIndex"]
+__all__ = ["CatalogueExpansion", "CatalogueIndex", "excluded_item_mask"]

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import torch
 
-from .catalogue_index import CatalogueIndex
+from .catalogue_index import CatalogueIndex, excluded_item_mask
 from .decoding_utils import Hypotheses, score_canvas
 
 # Scores are computed over chunks of items, so that users x chunk fp32 values stay near 64 MB.
@@ -42,18 +42,9 @@ def catalogue_scoring(
     num_beams: int,
     temperature: float = 1.0,
 ) -> Hypotheses:
-    """The ``num_beams`` best non-excluded catalogue items per user by one-pass score, best first.
-
-    Args:
-        scorer: canvas scorer ``(canvas [N, L], row_to_user [N]) -> log-probs [N, L, V]``; called once.
-        index: catalogue index (its ``item_codes [I, L]``).
-        user_ids: ``[B]`` users to decode (indices the scorer understands).
-        excluded: ``[B, E]`` exclusion table of those users (``-1`` padded).
-        num_beams: W, items returned per user (fewer remain when exclusions leave fewer).
-        temperature: per-slot softmax temperature.
-    Returns:
-        :class:`Hypotheses` with the items' ``codes [B, W, L]`` and ``scores [B, W]`` (``-inf`` / ``-1``
-        codes where no item is left).
+    """The ``num_beams`` best non-excluded catalogue items per user by one-pass score, best first, as
+    :class:`Hypotheses` (arguments as :func:`~.decoding_diffusion_beam_search.diffusion_beam_search`; the
+    scorer is called once). Codes are ``-1`` and scores ``-inf`` where exclusions leave fewer items.
     """
     num_users, length, device = user_ids.shape[0], index.code_length, user_ids.device
     canvas = torch.full((num_users, length), -1, dtype=torch.long, device=device)
@@ -64,12 +55,9 @@ def catalogue_scoring(
     best_items = torch.empty(num_users, 0, dtype=torch.long, device=device)
     for start in range(0, index.num_items, chunk):
         codes = index.item_codes[start : start + chunk]
-        scores = catalogue_log_probs(log_probs, codes)  # [B, c]
-        # Excluded items of this chunk -> -inf (padding and other chunks' items land in a spare column).
-        local = excluded - start
-        local = torch.where((excluded >= 0) & (local < codes.shape[0]) & (local >= 0), local, codes.shape[0])
-        spare = torch.cat([scores, scores.new_zeros(num_users, 1)], dim=1)
-        scores = spare.scatter(1, local, float("-inf"))[:, :-1]
+        scores = catalogue_log_probs(log_probs, codes).masked_fill(
+            excluded_item_mask(excluded, start, start + codes.shape[0]), float("-inf")
+        )  # [B, c]
         items = torch.arange(start, start + codes.shape[0], device=device).expand(num_users, -1)
         best_scores, order = torch.cat([best_scores, scores], dim=1).topk(
             min(width, best_scores.shape[1] + scores.shape[1]), dim=1

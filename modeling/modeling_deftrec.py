@@ -23,6 +23,7 @@ from transformers import initialization as init
 from transformers.modeling_utils import PreTrainedModel
 from transformers.utils import ModelOutput
 
+from .catalogue_index import excluded_item_mask
 from .configuration_deftrec import DeftRecConfig
 from .modeling_mindrec import MindRecModel
 from .scheduling_ddpm import DDPMSchedule
@@ -487,10 +488,7 @@ class DeftRecForRecommendation(DeftRecPreTrainedModel):
         vectors = self.sample_vectors(condition, generator=generator, num_inference_steps=num_inference_steps)
         scores = self.retrieval_scores(vectors)  # [B, I]
         if exclude_history and history_items.shape[1]:
-            # Padding scatters into an extra column, so it can never clear a real item's flag.
-            columns = torch.where(history_items == HISTORY_PADDING, num_items, history_items)
-            excluded = torch.zeros(scores.shape[0], num_items + 1, dtype=torch.bool, device=scores.device)
-            excluded = excluded.scatter_(1, columns, True)[:, :num_items]
+            excluded = excluded_item_mask(history_items, 0, num_items)  # padding (-1) excludes nothing
             available = num_items - excluded.sum(1)
             if bool((available < num_return_items).any()):
                 row = int((available < num_return_items).nonzero()[0])

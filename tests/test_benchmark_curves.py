@@ -4,7 +4,7 @@ import argparse
 
 import pytest
 
-from mindrec.benchmark.curves import apply_overrides, parse_override, parse_plan_override
+from mindrec.benchmark.curves import parse_override, parse_plan_override
 from mindrec.benchmark.protocols import BEAUTY_FULL
 
 
@@ -13,7 +13,7 @@ def test_overrides_are_read_as_yaml_and_applied_to_a_copy():
     assert parse_override("training.learning_rate=3e-3") == ("training", "learning_rate", 3e-3)
     assert parse_override("evaluation.history_cache=prompt_cache") == ("evaluation", "history_cache", "prompt_cache")
     plan = BEAUTY_FULL.plans["mindrec"]
-    changed = apply_overrides(plan, [("model", "hidden_size", 256), ("training", "max_steps", 10)])
+    changed = plan.with_settings([("model", "hidden_size", 256), ("training", "max_steps", 10)])
     assert changed.model["hidden_size"] == 256 and changed.training["max_steps"] == 10
     assert changed.training["learning_rate"] == plan.training["learning_rate"]
     assert plan.model["hidden_size"] == 128 and "max_steps" not in plan.training  # the protocol is untouched

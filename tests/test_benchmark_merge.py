@@ -39,8 +39,10 @@ def test_merged_runs_are_in_protocol_order_with_one_summary(parts):
     plans = merged["protocol_config"]["plans"]
     assert plans["tiger"]["training"]["learning_rate"] == 0.001 and plans["tiger"]["training"]["max_steps"] == 2
     assert plans["mindrec"] == parts[0]["protocol_config"]["plans"]["mindrec"]
-    # Seeds 0 and 1 have different code tables; each is listed once.
-    assert len(merged["code_tables"]) == len({json.dumps(t, sort_keys=True) for t in merged["code_tables"]})
+    # Only the tiger part built item codes (popularity needs none); its table is kept, once.
+    assert len(parts[2]["code_tables"]) == 1 and merged["code_tables"] == parts[2]["code_tables"]
+    same_codes = {**parts[2], "runs": [{**run, "seed": 9} for run in parts[2]["runs"]], "seeds": [9]}
+    assert merge_result_sets([parts[2], same_codes])["code_tables"] == parts[2]["code_tables"]
     section = results_section(merged, None)
     assert "```bash\n" + "\n".join(merged["commands"]) + "\n```" in section
 

@@ -126,3 +126,16 @@ def test_bad_exclusions_are_rejected():
         index.exclusion_table([[0], [2]], 2)
     with pytest.raises(ValueError, match=r"`excluded_items\[0\]` holds '1'"):
         index.exclusion_table([["1"]], 1)
+
+
+def test_excluded_item_mask_marks_listed_items_of_the_range_only():
+    from mindrec.modeling.catalogue_index import excluded_item_mask
+
+    excluded = torch.tensor([[3, 5, -1], [0, 9, 4], [-1, -1, -1]])
+    assert excluded_item_mask(excluded, 0, 6).tolist() == [
+        [False, False, False, True, False, True],
+        [True, False, False, False, True, False],
+        [False] * 6,
+    ]
+    # A chunk [4, 7): item 5 is column 1, item 4 column 0; 0, 3 and 9 lie outside it.
+    assert excluded_item_mask(excluded, 4, 7).tolist() == [[False, True, False], [True, False, False], [False] * 3]

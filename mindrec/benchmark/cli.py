@@ -63,11 +63,19 @@ def benchmark_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _publish(result_set: dict, output: Path) -> None:
+    """Write the result files into ``output`` and print the table on stdout."""
+    from .report import format_results_table, write_result_set
+
+    paths = write_result_set(result_set, output)
+    logger.info("wrote %s", ", ".join(str(path) for path in paths.values()))
+    sys.stdout.write(format_results_table(result_set["summary"]))
+
+
 def benchmark_main(argv: Sequence[str] | None, repo_root: Path) -> dict:
     """Parse ``argv``, run the protocol, write the results; return the result set."""
     args = benchmark_parser().parse_args(argv)  # before the heavy imports: --help answers at once
     from .plot import require_matplotlib
-    from .report import format_results_table, write_result_set
     from .runner import run_benchmark
 
     require_matplotlib()  # the plot comes last: fail now rather than after the training
@@ -97,9 +105,7 @@ def benchmark_main(argv: Sequence[str] | None, repo_root: Path) -> dict:
         command=command,
         predictions_dir=args.predictions_dir,
     )
-    paths = write_result_set(result_set, output)
-    logger.info("wrote %s", ", ".join(str(path) for path in paths.values()))
-    sys.stdout.write(format_results_table(result_set["summary"]))
+    _publish(result_set, output)
     return result_set
 
 
@@ -123,7 +129,6 @@ def merge_main(argv: Sequence[str] | None) -> dict:
     from .merge import merge_result_sets
     from .plot import require_matplotlib
     from .readme import load_result_set
-    from .report import format_results_table, write_result_set
 
     require_matplotlib()
     setup_logging(args.log_level)
@@ -131,9 +136,7 @@ def merge_main(argv: Sequence[str] | None) -> dict:
         merged = merge_result_sets([load_result_set(path) for path in args.parts])
     except (ValueError, FileNotFoundError) as error:
         raise SystemExit(f"merge_results: {error}") from None
-    paths = write_result_set(merged, Path(args.output_dir))
-    logger.info("wrote %s", ", ".join(str(path) for path in paths.values()))
-    sys.stdout.write(format_results_table(merged["summary"]))
+    _publish(merged, Path(args.output_dir))
     return merged
 
 

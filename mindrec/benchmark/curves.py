@@ -26,7 +26,7 @@ from typing import Any
 from mindrec.cli_args import ArgumentParser, canonical, int_at_least
 from mindrec.logging_setup import add_log_level_argument, setup_logging
 
-from .protocols import PLAN_SECTIONS, PROTOCOLS, ModelPlan, get_protocol
+from .protocols import PLAN_SECTIONS, PROTOCOLS, get_protocol
 
 logger = logging.getLogger(__name__)
 
@@ -58,11 +58,6 @@ def parse_plan_override(text: str) -> tuple[str, str, str, Any]:
         raise argparse.ArgumentTypeError(f"expected PLAN.SECTION.KEY=VALUE (sections {PLAN_SECTIONS}), got {text!r}")
     plan, rest = text.split(".", 1)
     return (plan, *parse_override(rest))
-
-
-def apply_overrides(plan: ModelPlan, overrides: Sequence[tuple[str, str, Any]]) -> ModelPlan:
-    """A copy of ``plan`` with each ``(section, key, value)`` set."""
-    return plan.with_settings(overrides)
 
 
 def curves_parser() -> argparse.ArgumentParser:
@@ -109,7 +104,7 @@ def curves_main(argv: Sequence[str] | None, repo_root: Path) -> dict[str, Any]:
     if plan.family not in ("mindrec", "tiger"):
         raise SystemExit(f"learning curves are recorded for mindrec and tiger plans, not {plan.family!r}")
     budget = {key: value for key, value in (("max_steps", args.max_steps), ("eval_steps", args.eval_steps)) if value}
-    plan = apply_overrides(plan, [("training", key, value) for key, value in budget.items()] + args.overrides)
+    plan = plan.with_settings([("training", key, value) for key, value in budget.items()] + args.overrides)
     compare = {Path(path).stem: json.loads(Path(path).read_text())["validation"] for path in args.compare}
     output = Path(args.output_dir)
     data, data_args = load_protocol_data(protocol, resolve_data_path(protocol, args.data, repo_root))
@@ -137,4 +132,4 @@ def curves_main(argv: Sequence[str] | None, repo_root: Path) -> dict[str, Any]:
     return record
 
 
-__all__ = ["apply_overrides", "curves_main", "curves_parser", "parse_override", "parse_plan_override"]
+__all__ = ["curves_main", "curves_parser", "parse_override", "parse_plan_override"]

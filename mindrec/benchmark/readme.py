@@ -25,11 +25,9 @@ END_MARKER = "<!-- results:end -->"
 README_PROTOCOL_ORDER = ("beauty-full", "beauty-mindrec")
 
 
-def latest_result_file(results_dir: str | os.PathLike, include_smoke_tests: bool = False) -> Path:
-    """The ``*.json`` result set in ``results_dir`` with the most recent ``date`` field.
-
-    Results of smoke-test protocols (``synthetic-small``) are passed over unless ``include_smoke_tests`` is
-    set or nothing else is there: a pipeline check should not replace a measurement in the README.
+def _result_sets(results_dir: str | os.PathLike, include_smoke_tests: bool) -> list[tuple[dict[str, Any], Path]]:
+    """Every result set of ``results_dir`` with its path, each file read once; smoke-test results only with
+    ``include_smoke_tests`` or when nothing else is there.
 
     Raises:
         FileNotFoundError: the folder does not exist or holds no result set.
@@ -38,27 +36,40 @@ def latest_result_file(results_dir: str | os.PathLike, include_smoke_tests: bool
     results_dir = Path(results_dir)
     if not results_dir.is_dir():
         raise FileNotFoundError(f"no benchmark results folder at {results_dir}")
-    dated, smoke = [], []
-    for path in sorted(results_dir.glob("*.json")):
-        result_set = load_result_set(path)
-        (smoke if _is_smoke_test(result_set["protocol"]) else dated).append((result_set["date"], path.name, path))
-    if include_smoke_tests or not dated:
-        dated += smoke
-    if not dated:
+    every = [(load_result_set(path), path) for path in sorted(results_dir.glob("*.json"))]
+    measured = [item for item in every if not _is_smoke_test(item[0]["protocol"])]
+    kept = every if include_smoke_tests or not measured else measured
+    if not kept:
         raise FileNotFoundError(f"{results_dir} holds no benchmark result (*.json); run scripts/benchmark.py first")
-    return max(dated)[2]
+    return kept
+
+
+def _newest(sets: list[tuple[dict[str, Any], Path]]) -> tuple[dict[str, Any], Path]:
+    return max(sets, key=lambda item: (item[0]["date"], item[1].name))
+
+
+def latest_result_file(results_dir: str | os.PathLike, include_smoke_tests: bool = False) -> Path:
+    """The ``*.json`` result set in ``results_dir`` with the most recent ``date`` field.
+
+    Results of smoke-test protocols (``synthetic-small``) are passed over unless ``include_smoke_tests`` is
+    set or nothing else is there: a pipeline check should not replace a measurement in the README.
+
+    Raises:
+        FileNotFoundError / ValueError: as :func:`_result_sets`.
+    """
+    return _newest(_result_sets(results_dir, include_smoke_tests))[1]
 
 
 def readme_result_files(results_dir: str | os.PathLike, include_smoke_tests: bool = False) -> list[Path]:
     """Every result set of ``results_dir`` for the README: :data:`README_PROTOCOL_ORDER` first, then the rest
-    newest first; smoke tests only with ``include_smoke_tests`` or when nothing else is there.
+    newest first; smoke tests only when the newest kept result is one (``include_smoke_tests``, or nothing
+    else is there).
 
     Raises:
         FileNotFoundError / ValueError: as :func:`latest_result_file`.
     """
-    latest = latest_result_file(results_dir, include_smoke_tests)  # checks the folder and every file
-    sets = [(load_result_set(path), path) for path in sorted(Path(results_dir).glob("*.json"))]
-    if not _is_smoke_test(load_result_set(latest)["protocol"]):
+    sets = _result_sets(results_dir, include_smoke_tests)
+    if not _is_smoke_test(_newest(sets)[0]["protocol"]):
         sets = [(result_set, path) for result_set, path in sets if not _is_smoke_test(result_set["protocol"])]
 
     def rank(item: tuple[dict[str, Any], Path]) -> int:
