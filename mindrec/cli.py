@@ -70,6 +70,7 @@ DECODING_OPTIONS = {
     "num_return_items": "num_return_items",
     "history_cache": "history_cache",
     "exclude_history": "exclude_history",
+    "retrieval_weight": "retrieval_weight",
 }
 
 

@@ -190,6 +190,7 @@ def generation_config_from(eval_args: DecodingArguments, base=None):
         "num_return_items": eval_args.num_return_items,
         "history_cache": eval_args.history_cache,
         "exclude_history": eval_args.exclude_history,
+        "retrieval_weight": eval_args.retrieval_weight,
     }
     if base is None:
         return RecommendationGenerationConfig(**options)

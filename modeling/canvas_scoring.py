@@ -241,6 +241,21 @@ class MindRecCanvasScorer:
 
         Returns fp32 log-probabilities ``[N, L, max_slot_size]`` normalised within each slot's values.
         """
+        return self.model.canvas_log_probs(self.canvas_hidden(canvas, row_to_user))
+
+    @torch.no_grad()
+    def item_log_probs(self, user_ids: torch.LongTensor) -> torch.FloatTensor:
+        """The retrieval head's fp32 log-softmax over the catalogue ``[N, num_items]`` for users
+        ``user_ids [N]``, read at their fully masked canvases (models with ``item_retrieval_head``)."""
+        if getattr(self.model, "retrieval_proj", None) is None:
+            raise ValueError("The model has no item retrieval head (`item_retrieval_head=False`).")
+        canvas = torch.full((user_ids.shape[0], self.code_length), -1, dtype=torch.long, device=user_ids.device)
+        logits = self.model.item_retrieval_logits(self.canvas_hidden(canvas, user_ids))
+        return torch.log_softmax(logits, dim=-1)
+
+    def canvas_hidden(self, canvas: torch.LongTensor, row_to_user: torch.LongTensor) -> torch.Tensor:
+        """Final hidden states ``[N, L, hidden]`` at the canvas positions of ``canvas [N, L]`` (rows of
+        users ``row_to_user [N]``)."""
         length, shift = self.code_length, self.next_token_shift
         if canvas.dim() != 2 or canvas.shape[1] != length:
             raise ValueError(f"`canvas` must be [rows, {length}], got {tuple(canvas.shape)}.")
@@ -253,7 +268,7 @@ class MindRecCanvasScorer:
             uncached = self.prompt_embeds[:, self.prompt_embeds.shape[1] - shift :]  # [B, shift, d]
             new = torch.cat([uncached[row_to_user], canvas_embeds], dim=1)  # [N, L, d]
             hidden = replay_prompt_cache(self.model.model, self.cache, new, row_to_user, causal=shift > 0)
-        return self.model.canvas_log_probs(hidden)
+        return hidden
 
 
 __all__ = [

@@ -67,6 +67,14 @@ class MindRecConfig(PreTrainedConfig):
             parts, as ID-based recommenders have). The model keeps the catalogue's codes
             (``item_code_keys`` buffer) to find a history item's index from its code; the output stays
             generative (the model still writes the next item's code).
+        item_retrieval_head: also train a dense retrieval head beside the generative one (MaskGR's hybrid):
+            the fully masked canvas's states, pooled and projected, are scored against every catalogue
+            item's vector (its learned item embedding plus its summed code embeddings, the representation
+            the history uses) with a full-softmax cross-entropy on the target item. Decoding may fuse its
+            log-probs with the generative score (``retrieval_weight`` of the generation config). Needs
+            ``history_item_embeddings`` and ``prompt_attends_canvas=False`` (the retrieval canvas is one
+            more packed view of the row).
+        retrieval_loss_weight: weight of the retrieval cross-entropy next to the masked-diffusion loss.
     """
 
     model_type = "mindrec"
@@ -117,6 +125,8 @@ class MindRecConfig(PreTrainedConfig):
     path_loss: Literal["masked", "next"] = "masked"
     num_items: int | None = None
     history_item_embeddings: bool = False
+    item_retrieval_head: bool = False
+    retrieval_loss_weight: float = 1.0
 
     def __post_init__(self, **kwargs):
         if self.head_dim is None:
@@ -211,6 +221,24 @@ class MindRecConfig(PreTrainedConfig):
             key_space *= size
         if key_space >= 2**62:
             raise ValueError(f"The code space {self.code_slot_sizes} is too large to key items by their code in int64.")
+
+    def validate_item_retrieval_head(self):
+        """The retrieval head scores the items the history embeds, from one more packed canvas view."""
+        if not self.retrieval_loss_weight > 0:
+            raise ValueError(f"`retrieval_loss_weight` must be > 0, got {self.retrieval_loss_weight}.")
+        if not self.item_retrieval_head:
+            return
+        if not self.history_item_embeddings:
+            raise ValueError(
+                "`item_retrieval_head=True` needs `history_item_embeddings=True`: the head scores items by the "
+                "learned item embeddings the history uses."
+            )
+        if self.prompt_attends_canvas or self.is_causal:
+            raise ValueError(
+                "`item_retrieval_head=True` needs a bidirectional model whose prompt does not attend to the canvas "
+                "(`prompt_attends_canvas=False`, `is_causal=False`): its fully masked canvas is packed next to "
+                "the training views."
+            )
 
     def validate_code_layout(self):
         """The item-code slots fit in the vocabulary and agree with the slot counts."""

@@ -7,6 +7,10 @@ over slots); it ignores the dependencies a multi-step search would condition on,
 the whole catalogue -- nothing is pruned -- with one forward pass instead of ``code_length``. It suits
 parallel (product-quantised) semantic IDs, whose digits each code their own subspace.
 
+With ``retrieval_weight > 0`` the score of item ``i`` becomes ``sum_l log p_l(c_il) + retrieval_weight *
+log q(i)``, where ``q`` is the model's dense retrieval head (a softmax over the catalogue, read at the same
+fully masked canvas): a product of the two experts' distributions over items.
+
 Remote code: imports only torch and single-dot relative imports.
 """
 
@@ -41,21 +45,38 @@ def catalogue_scoring(
     excluded: torch.LongTensor,
     num_beams: int,
     temperature: float = 1.0,
+    retrieval_weight: float = 0.0,
 ) -> Hypotheses:
     """The ``num_beams`` best non-excluded catalogue items per user by one-pass score, best first, as
     :class:`Hypotheses` (arguments as :func:`~.decoding_diffusion_beam_search.diffusion_beam_search`; the
     scorer is called once). Codes are ``-1`` and scores ``-inf`` where exclusions leave fewer items.
+
+    ``retrieval_weight > 0`` adds that multiple of the scorer's ``item_log_probs(user_ids) [B, num_items]``
+    (the retrieval head) to every item's score.
     """
     num_users, length, device = user_ids.shape[0], index.code_length, user_ids.device
     canvas = torch.full((num_users, length), -1, dtype=torch.long, device=device)
     log_probs = score_canvas(scorer, canvas, user_ids, temperature)  # [B, L, V]
+    item_log_probs = None
+    if retrieval_weight:
+        if not hasattr(scorer, "item_log_probs"):
+            raise ValueError("`retrieval_weight` > 0 needs a scorer with a retrieval head (`item_log_probs`).")
+        item_log_probs = scorer.item_log_probs(user_ids).float()
+        if tuple(item_log_probs.shape) != (num_users, index.num_items):
+            raise ValueError(
+                f"The retrieval head scored {tuple(item_log_probs.shape)} items; expected [{num_users}, "
+                f"{index.num_items}] (one column per catalogue item)."
+            )
     width = min(num_beams, index.num_items)
     chunk = max(width, _SCORES_PER_CHUNK // max(num_users, 1))
     best_scores = log_probs.new_full((num_users, 0), float("-inf"))
     best_items = torch.empty(num_users, 0, dtype=torch.long, device=device)
     for start in range(0, index.num_items, chunk):
         codes = index.item_codes[start : start + chunk]
-        scores = catalogue_log_probs(log_probs, codes).masked_fill(
+        scores = catalogue_log_probs(log_probs, codes)
+        if item_log_probs is not None:
+            scores = scores + retrieval_weight * item_log_probs[:, start : start + codes.shape[0]]
+        scores = scores.masked_fill(
             excluded_item_mask(excluded, start, start + codes.shape[0]), float("-inf")
         )  # [B, c]
         items = torch.arange(start, start + codes.shape[0], device=device).expand(num_users, -1)

@@ -9,7 +9,8 @@ decoders over the item catalogue and returns the top-K distinct, valid catalogue
 * ``"low_confidence"``: LLaDA's greedy low-confidence remasking, ``tokens_per_step`` per step;
 * ``"left_to_right"``: constrained beam search filling slots in order (ablation);
 * ``"catalogue_scoring"``: one scorer call per user; every catalogue item ranked by the sum of its
-  slots' log-probs on the fully masked canvas (``decoding_catalogue_scoring``).
+  slots' log-probs on the fully masked canvas (``decoding_catalogue_scoring``), plus, for a model
+  with a dense retrieval head, ``retrieval_weight`` times the head's log-prob of the item.
 
 Remote code: imports only torch, transformers and single-dot relative imports.
 """
@@ -66,6 +67,8 @@ class RecommendationGenerationConfig(GenerationConfig):
         exclude_history: the checkpoint's protocol excludes the user's history items: ``generate``
             then requires them as ``excluded_items`` (the caller knows the item indices).
         history_cache: how the canvas scorer treats the prompt, ``"exact"`` or ``"prompt_cache"``.
+        retrieval_weight: ``"catalogue_scoring"`` only: weight of the retrieval head's item log-probs added
+            to the generative score (0 = the pure generative score; > 0 needs ``item_retrieval_head``).
     """
 
     def __init__(self, **kwargs):
@@ -77,6 +80,7 @@ class RecommendationGenerationConfig(GenerationConfig):
         self.tokens_per_step: int | None = kwargs.pop("tokens_per_step", None)
         self.exclude_history: bool = kwargs.pop("exclude_history", False)
         self.history_cache: str = kwargs.pop("history_cache", "exact")
+        self.retrieval_weight: float = kwargs.pop("retrieval_weight", 0.0)
         # Metadata written by transformers.
         self._commit_hash: str | None = kwargs.pop("_commit_hash", None)
         self._from_model_config: bool | None = kwargs.pop("_from_model_config", None)
@@ -94,6 +98,7 @@ class RecommendationGenerationConfig(GenerationConfig):
             "tokens_per_step",
             "exclude_history",
             "history_cache",
+            "retrieval_weight",
         )
 
     @classmethod
@@ -152,6 +157,15 @@ class RecommendationGenerationConfig(GenerationConfig):
             raise ValueError(
                 f"`history_cache` must be one of {HISTORY_CACHE_MODES}, got {self.history_cache!r}."
             )
+        weight = self.retrieval_weight
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not math.isfinite(weight) or weight < 0:
+            raise ValueError(f"`retrieval_weight` must be a finite number >= 0, got {weight!r}.")
+        if weight and self.decoding_strategy != "catalogue_scoring":
+            raise ValueError(
+                f"`retrieval_weight` only applies to decoding_strategy='catalogue_scoring' (it fuses the retrieval "
+                f"head into the one-pass catalogue score); got retrieval_weight={weight!r} with "
+                f"{self.decoding_strategy!r}. Set it to 0."
+            )
 
     def update(
         self, defaults_only: bool = False, allow_custom_entries: bool = False, **kwargs
@@ -190,7 +204,8 @@ class RecommendationOutput(ModelOutput):
     Args:
         item_indices: ``[batch, K]`` int64 item indices, best first; ``-1`` pads users with fewer than K
             items left after their exclusions (or whose remaining items all have log-prob -inf).
-        scores: ``[batch, K]`` fp32 sums of the log-probs of each item's code values (``-inf`` for pads).
+        scores: ``[batch, K]`` fp32 sums of the log-probs of each item's code values (``-inf`` for pads);
+            with ``retrieval_weight`` > 0, plus that multiple of the retrieval head's item log-prob.
         codes: ``[batch, K, code_length]`` the items' codes (``-1`` for pads).
     """
 
@@ -216,6 +231,8 @@ def _strategy_decoder(
             tokens_per_step=tokens_per_step,
             **options,
         )
+    if strategy == "catalogue_scoring":
+        options["retrieval_weight"] = float(generation_config.retrieval_weight)
     beam_decoders = {
         "diffusion_beam_search": diffusion_beam_search,
         "parallel_denoising": parallel_denoising,
@@ -377,6 +394,11 @@ class MindRecGenerationMixin:
             raise ValueError(
                 f"{type(self).__name__} decodes only with decoding_strategy={expected}; "
                 f"got {config.decoding_strategy!r}."
+            )
+        if config.retrieval_weight and not getattr(self.config, "item_retrieval_head", False):
+            raise ValueError(
+                f"retrieval_weight={config.retrieval_weight} fuses a retrieval head this model does not have "
+                "(`item_retrieval_head=False`); set retrieval_weight=0."
             )
         index = as_catalogue_index(catalogue, self.config.code_slot_sizes, self.config.num_category_levels)
         expected = getattr(self.config, "catalogue_sha256", None)

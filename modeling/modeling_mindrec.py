@@ -296,6 +296,21 @@ class MindRecModel(MindRecPreTrainedModel):
             raise ValueError("`item_codes` are not one-to-one with items: two items share a code.")
         self.item_code_keys.copy_(keys)
 
+    def catalogue_item_vectors(self) -> torch.Tensor:
+        """``[num_items, hidden]``: every catalogue item as the pooled history embeds it (the sum of its code
+        tokens' embeddings plus its learned item embedding); the retrieval head scores these."""
+        if self.item_embeddings is None:
+            raise ValueError("Catalogue item vectors need a model with `history_item_embeddings=True`.")
+        if bool((self.item_code_keys < 0).any()):
+            raise ValueError("Catalogue item vectors need the catalogue's codes: call `set_item_codes` first.")
+        keys, values = self.item_code_keys, []
+        for size in reversed(self.config.code_slot_sizes):  # undo the mixed-radix key, last slot first
+            values.append(keys % size)
+            keys = keys // size
+        slot_values = torch.stack(values[::-1], dim=-1)  # [I, L]
+        low, _ = self._code_token_ranges(slot_values.device)
+        return self.embed_tokens(slot_values + low).sum(-2) + self.item_embeddings.weight
+
     def history_item_indices(self, history_code_ids: torch.LongTensor, valid_item: torch.BoolTensor) -> torch.LongTensor:
         """Item index of every valid history item ``[B, H]`` from its code tokens ``[B, H, L]`` (0 at padding)."""
         if bool((self.item_code_keys < 0).any()):
@@ -500,19 +515,25 @@ class MindRecOutput(ModelOutput):
     """Output of :class:`MindRecForRecommendation`.
 
     Attributes:
-        loss: scalar masked-diffusion loss when ``labels`` were given.
+        loss: scalar training loss when ``labels`` were given: the masked-diffusion loss, plus
+            ``retrieval_loss_weight * retrieval_loss`` with an item retrieval head.
         logits: ``[batch, seq or logits_to_keep, vocab]`` LM-head logits (None when a loss was computed,
             to save the full-vocabulary projection of every position).
         canvas_log_probs: ``[batch, code_length, max_slot_size]`` fp32 log-probabilities over each
             canvas slot's own values (``-inf`` past a slot's size); ``[batch, views, ...]`` for packed views.
         noise_mask: ``[batch, code_length]`` (or ``[batch, views, code_length]``) bool, the canvas slots
             that were masked for the loss.
+        retrieval_loss: scalar full-softmax cross-entropy of the retrieval head on the target items
+            (models with ``item_retrieval_head``).
+        item_logits: ``[batch, num_items]`` fp32 retrieval-head logits of the fully masked canvas.
     """
 
     loss: torch.FloatTensor | None = None
     logits: torch.FloatTensor | None = None
     canvas_log_probs: torch.FloatTensor | None = None
     noise_mask: torch.BoolTensor | None = None
+    retrieval_loss: torch.FloatTensor | None = None
+    item_logits: torch.FloatTensor | None = None
 
 
 class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
@@ -522,6 +543,8 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
     (inputs are left-padded). Loss (DESIGN §4): the canvas tokens are masked with probability
     ``p = eps + (1 - eps) t`` (at least one per row); the loss is the mean over rows of
     ``sum_{masked slots} CE / (p * code_length)``, the cross-entropy taken over each slot's own values.
+    With ``item_retrieval_head``, a dense head (``retrieval_proj``) also scores every catalogue item from the
+    fully masked canvas (:meth:`item_retrieval_logits`), trained with a full-softmax cross-entropy.
     """
 
     _tied_weights_keys: dict[str, str] = {}
@@ -530,6 +553,9 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
         super().__init__(config)
         self.model = MindRecModel(config)
         self.lm_head = nn.Linear(config.hidden_size, config.vocab_size, bias=False)
+        self.retrieval_proj = None
+        if config.item_retrieval_head:
+            self.retrieval_proj = nn.Linear(config.hidden_size, config.hidden_size, bias=False)
         self.noise_schedule = MaskedDiffusionSchedule(mask_token_id=config.mask_token_id, eps=config.mask_eps)
         self.post_init()
 
@@ -580,6 +606,20 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
             logits = logits.gather(-1, index.expand(*logits.shape[:-1], -1))
         slot_logits = (logits / temperature).masked_fill(~valid, float("-inf"))
         return torch.log_softmax(slot_logits, dim=-1)
+
+    def item_retrieval_logits(self, canvas_hidden: torch.Tensor) -> torch.FloatTensor:
+        """Retrieval-head logits of every catalogue item.
+
+        Args:
+            canvas_hidden: ``[N, code_length, hidden]`` final hidden states of fully masked canvases.
+        Returns:
+            ``[N, num_items]`` fp32 dot products of the projected mean canvas state with
+            :meth:`MindRecModel.catalogue_item_vectors`.
+        """
+        if self.retrieval_proj is None:
+            raise ValueError("This model has no retrieval head: build it with `item_retrieval_head=True`.")
+        query = self.retrieval_proj(canvas_hidden.mean(dim=-2))  # [N, d]
+        return (query @ self.model.catalogue_item_vectors().to(query.dtype).T).float()
 
     def build_canvas_scorer(
         self,
@@ -710,7 +750,24 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
             raise ValueError(
                 f"`loss_weights` must be {list(noise_mask.shape[:-1])} (one per row and view), got {list(weights.shape)}."
             )
-        if noise_mask.dim() == 3:
+        item_logits = None
+        if config.item_retrieval_head:
+            # The retrieval head reads the fully masked canvas: one more view packed after the noise views,
+            # with no masked-diffusion loss of its own.
+            views = noise_mask if noise_mask.dim() == 3 else noise_mask[:, None]
+            all_masked = torch.ones_like(views[:, :1])
+            hidden = self._packed_views_hidden(
+                input_ids,
+                target_tokens,
+                torch.cat([views, all_masked], dim=1),
+                attention_mask,
+                position_ids,
+                history_code_ids,
+                **kwargs,
+            )  # [B, V + 1, L, d]
+            item_logits = self.item_retrieval_logits(hidden[:, -1])
+            hidden = hidden[:, :-1] if noise_mask.dim() == 3 else hidden[:, 0]
+        elif noise_mask.dim() == 3:
             hidden = self._packed_views_hidden(
                 input_ids, target_tokens, noise_mask, attention_mask, position_ids, history_code_ids, **kwargs
             )  # [B, V, L, d]
@@ -729,7 +786,19 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
         nll = -log_probs.gather(-1, slot_targets[..., None]).squeeze(-1)  # [B, (V,) L]
         per_view = (nll * loss_mask).sum(-1) / length
         loss = (per_view * weights.to(per_view.dtype)).mean()
-        return MindRecOutput(loss=loss, canvas_log_probs=log_probs, noise_mask=noise_mask)
+        retrieval_loss = None
+        if item_logits is not None:
+            valid = torch.ones(batch, 1, dtype=torch.bool, device=targets.device)
+            target_items = self.model.history_item_indices(target_tokens[:, None], valid)[:, 0]  # [B]
+            retrieval_loss = nn.functional.cross_entropy(item_logits, target_items)
+            loss = loss + config.retrieval_loss_weight * retrieval_loss
+        return MindRecOutput(
+            loss=loss,
+            canvas_log_probs=log_probs,
+            noise_mask=noise_mask,
+            retrieval_loss=retrieval_loss,
+            item_logits=item_logits,
+        )
 
     def _packed_views_hidden(
         self,

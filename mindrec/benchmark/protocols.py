@@ -25,13 +25,15 @@ FAMILIES = ("popularity", "sasrec", "tiger", "mindrec", "deftrec")
 # The option groups of a plan that a command line may override (``SECTION.KEY=VALUE``).
 PLAN_SECTIONS = ("model", "training", "codes", "evaluation")
 
-# Decoder rows of a MindRec plan: row-name suffix -> decoding strategy.
+# Decoder rows of a MindRec plan: row-name suffix -> its decoding options (``EvaluationArguments`` fields).
 MINDREC_DECODERS = {
-    "dbs": "diffusion_beam_search",
-    "cpd": "parallel_denoising",
-    "greedy": "low_confidence",
-    "l2r": "left_to_right",
-    "onepass": "catalogue_scoring",
+    "dbs": {"strategy": "diffusion_beam_search"},
+    "cpd": {"strategy": "parallel_denoising"},
+    "greedy": {"strategy": "low_confidence"},
+    "l2r": {"strategy": "left_to_right"},
+    "onepass": {"strategy": "catalogue_scoring"},
+    # One-pass scores fused with the dense retrieval head's (needs model.item_retrieval_head).
+    "fused": {"strategy": "catalogue_scoring", "retrieval_weight": 1.0},
 }
 
 
@@ -134,8 +136,14 @@ class BenchmarkProtocol:
         if unknown:
             raise ValueError(f"unknown model(s) {unknown} for protocol {self.name!r}; choose from {list(owners)}")
         chosen: dict[str, list[str]] = {}
-        for plan_name in self.plans:
-            selected = [row for row in self.plans[plan_name].rows if row in rows]
+        for plan_name, plan in self.plans.items():
+            selected = [row for row in plan.rows if row in rows]
+            headless = [row for row in selected if plan.rows[row].get("retrieval_weight")]
+            if headless and not plan.model.get("item_retrieval_head"):
+                raise ValueError(
+                    f"row(s) {headless} fuse the retrieval head, which plan {plan_name!r} does not train: set "
+                    f"{plan_name}.model.item_retrieval_head=true (--set) or leave the row(s) out."
+                )
             if selected:
                 chosen[plan_name] = selected
         return chosen
@@ -189,15 +197,17 @@ def json_ready(obj: Any) -> Any:
 
 
 def _mindrec_rows(prefix: str, decoders: tuple[str, ...]) -> dict[str, dict[str, Any]]:
-    return {f"{prefix}-{name}": {"strategy": MINDREC_DECODERS[name]} for name in decoders}
+    return {f"{prefix}-{name}": dict(MINDREC_DECODERS[name]) for name in decoders}
 
 
 ALL_DECODERS = tuple(MINDREC_DECODERS)
+# The decoders any MindRec model can run (the fused row also needs the retrieval head).
+GENERATIVE_DECODERS = tuple(name for name, options in MINDREC_DECODERS.items() if not options.get("retrieval_weight"))
 DEFAULT_ROWS = (
     "popularity",
     "sasrec",
     "tiger",
-    *(f"mindrec-{name}" for name in ALL_DECODERS),
+    *(f"mindrec-{name}" for name in GENERATIVE_DECODERS),
     "mindrec-sid",
     "mindrec-ocn",
     "deftrec",
@@ -453,6 +463,7 @@ __all__ = [
     "BenchmarkProtocol",
     "DEFAULT_ROWS",
     "FAMILIES",
+    "GENERATIVE_DECODERS",
     "MINDREC_DECODERS",
     "ModelPlan",
     "PLAN_SECTIONS",

@@ -54,6 +54,7 @@ DECODING_OPTIONS = {
     "tokens_per_step": "`low_confidence` only: slots filled per model call",
     "exclude_history": "never recommend the user's history items (pass them as `excluded_items`)",
     "history_cache": "`exact` re-reads the history at every step; `prompt_cache` reuses its keys/values",
+    "retrieval_weight": "`catalogue_scoring` only: weight of the dense retrieval head's item log-probs in the score",
 }
 
 

@@ -236,6 +236,16 @@ class ModelArguments:
             "embeddings (the output stays the item's code)."
         ),
     )
+    item_retrieval_head: bool = field(
+        default=False,
+        **help_metadata(
+            "Small setting, with history_item_embeddings and prompt_attends_canvas False: also train a dense head "
+            "that scores every catalogue item from the fully masked canvas (full-softmax cross-entropy)."
+        ),
+    )
+    retrieval_loss_weight: float = field(
+        default=1.0, **help_metadata("Weight of the retrieval head's cross-entropy next to the diffusion loss.")
+    )
     backbone_path: str | None = field(
         default=None, **help_metadata("LLM setting: a converted LLaDA-layout MindRec checkpoint folder.")
     )
@@ -276,6 +286,13 @@ class ModelArguments:
             "deftrec_inference_steps",
         )
         _non_negative(self, "deftrec_num_negatives", "num_random_views", "num_path_views")
+        if not self.retrieval_loss_weight > 0:
+            raise ValueError(f"`retrieval_loss_weight` must be > 0, got {self.retrieval_loss_weight}.")
+        if self.item_retrieval_head and not (self.history_item_embeddings and not self.prompt_attends_canvas):
+            raise ValueError(
+                "item_retrieval_head needs history_item_embeddings=True and prompt_attends_canvas=False (it scores "
+                "the items' learned embeddings from one more packed canvas view)."
+            )
         if self.num_random_views + self.num_path_views != 1 and self.prompt_attends_canvas:
             raise ValueError(
                 f"num_random_views={self.num_random_views} + num_path_views={self.num_path_views} views need "
@@ -438,6 +455,13 @@ class DecodingArguments:
         **help_metadata("exact: full forward per step; prompt_cache: reuse the prompt's keys/values (approximate)."),
     )
     exclude_history: bool = field(default=False, **help_metadata("Never recommend an item of the user's history."))
+    retrieval_weight: float = field(
+        default=0.0,
+        **help_metadata(
+            "catalogue_scoring with a model trained with item_retrieval_head: add this multiple of the head's item "
+            "log-probs to the generative score (0 = generative only)."
+        ),
+    )
     eval_batch_size: int = field(default=128, **help_metadata("Users per decoding batch."))
     eval_ks: list[int] = field(default_factory=lambda: [1, 5, 10], **help_metadata("Cut-offs K of HR@K and NDCG@K."))
     metrics_json: str | None = field(default=None, **help_metadata("Write the final metrics (JSON) to this file."))
@@ -446,6 +470,12 @@ class DecodingArguments:
         _choice(self, "strategy", DECODING_STRATEGIES)
         _choice(self, "history_cache", ("exact", "prompt_cache"))
         _positive(self, "num_beams", "num_return_items", "eval_batch_size")
+        if self.retrieval_weight < 0:
+            raise ValueError(f"`retrieval_weight` must be >= 0, got {self.retrieval_weight}.")
+        if self.retrieval_weight and self.strategy != "catalogue_scoring":
+            raise ValueError(
+                f"`retrieval_weight` applies to strategy='catalogue_scoring' only, got strategy={self.strategy!r}."
+            )
         if not self.eval_ks or any(k < 1 for k in self.eval_ks):
             raise ValueError(f"`eval_ks` must be cut-offs >= 1, got {self.eval_ks}.")
         if max(self.eval_ks) > self.num_return_items:

@@ -64,6 +64,8 @@ def build_small_model(
         path_loss=model_args.path_loss,
         num_items=tokenizer.num_items,
         history_item_embeddings=model_args.history_item_embeddings,
+        item_retrieval_head=model_args.item_retrieval_head,
+        retrieval_loss_weight=model_args.retrieval_loss_weight,
     )
     model = MindRecForRecommendation(config)
     install_item_codes(model, tokenizer)

@@ -1,0 +1,212 @@
+"""The dense item retrieval head beside the generative one (MaskGR's hybrid), and its fusion at decoding.
+
+* Every catalogue item's vector is what the pooled history embeds for it (summed code embeddings + item
+  embedding); the head scores them from the fully masked canvas.
+* Training packs the fully masked canvas as one more view: the masked-diffusion part of the loss is
+  unchanged, and the retrieval part is the full-softmax cross-entropy of the head's logits on the targets.
+* One-pass catalogue scoring with ``retrieval_weight`` ranks items by ``generative + weight * retrieval``.
+"""
+
+import pytest
+import torch
+from huggingface_hub.errors import StrictDataclassClassValidationError
+from reference_decoding import RandomScorer, random_catalogue
+from test_decoding_properties import NUM_USERS, check_recommendations
+from test_history_item_embeddings import CODES, batch_with_catalogue_history
+from tiny import tiny_config
+
+from mindrec.modeling import MindRecForRecommendation
+from mindrec.modeling.catalogue_index import CatalogueIndex
+from mindrec.modeling.generation_mindrec import RecommendationGenerationConfig, recommend
+
+# pooled_batch's three targets are catalogue items 0, 1 and 2 of CODES.
+TARGET_ITEMS = [0, 1, 2]
+
+
+def head_config(**overrides):
+    settings = dict(
+        history_encoding="pooled", history_item_embeddings=True, num_items=6, prompt_attends_canvas=False,
+        causal_prompt=True, num_random_views=1, num_path_views=2, item_retrieval_head=True,
+    )
+    return tiny_config(**{**settings, **overrides})
+
+
+def head_model(seed: int = 0, **overrides):
+    torch.manual_seed(seed)
+    model = MindRecForRecommendation(head_config(**overrides)).eval()
+    model.model.set_item_codes(CODES)
+    return model
+
+
+def test_catalogue_item_vectors_are_the_history_embedding_of_each_item():
+    model = head_model()
+    offsets = torch.tensor(model.config.code_slot_offsets)
+    expected = model.model.embed_tokens(offsets + CODES).sum(-2) + model.model.item_embeddings.weight
+    torch.testing.assert_close(model.model.catalogue_item_vectors(), expected, atol=0, rtol=0)
+
+
+def test_training_loss_is_the_diffusion_loss_plus_the_weighted_retrieval_cross_entropy():
+    model = head_model(retrieval_loss_weight=0.5)
+    batch, _, _ = batch_with_catalogue_history(model)
+    views = model.noise_schedule.sample_views(
+        3, model.config.code_length, 2, num_random_views=1, num_path_views=2, generator=torch.Generator().manual_seed(3)
+    )
+    out = model(**batch, noise_mask=views.noise_mask, loss_weights=views.weights)
+    # The same weights without the head: the generative part is untouched by the extra packed view.
+    torch.manual_seed(0)
+    plain = MindRecForRecommendation(head_config(item_retrieval_head=False)).eval()
+    missing, unexpected = plain.load_state_dict(model.state_dict(), strict=False)
+    assert missing == [] and unexpected == ["retrieval_proj.weight"]
+    generative = plain(**batch, noise_mask=views.noise_mask, loss_weights=views.weights)
+    torch.testing.assert_close(out.canvas_log_probs, generative.canvas_log_probs, atol=1e-5, rtol=0)
+    # The head's logits are those of a separate fully masked canvas, as the decoders read them.
+    scorer = model.build_canvas_scorer(
+        batch["input_ids"], batch["attention_mask"], batch["history_code_ids"], history_cache="exact"
+    )
+    users = torch.arange(3)
+    torch.testing.assert_close(torch.log_softmax(out.item_logits, -1), scorer.item_log_probs(users), atol=1e-5, rtol=0)
+    by_hand = -torch.log_softmax(out.item_logits, -1)[users, TARGET_ITEMS].mean()
+    torch.testing.assert_close(out.retrieval_loss, by_hand)
+    torch.testing.assert_close(out.loss, generative.loss + 0.5 * by_hand, atol=1e-6, rtol=0)
+    # A single 2-D noise view takes the same route.
+    single = model(**batch, noise_mask=views.noise_mask[:, 0], loss_weights=views.weights[:, 0])
+    torch.testing.assert_close(single.item_logits, out.item_logits, atol=1e-5, rtol=0)
+    assert single.canvas_log_probs.shape == (3, 5, 8)
+
+
+def test_the_head_learns_and_travels_with_the_weights(tmp_path):
+    model = head_model().train()
+    batch, _, _ = batch_with_catalogue_history(model)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    first = None
+    for step in range(30):
+        out = model(**batch, generator=torch.Generator().manual_seed(step))
+        first = float(out.retrieval_loss.detach()) if first is None else first
+        optimizer.zero_grad()
+        out.loss.backward()
+        optimizer.step()
+    assert float(out.retrieval_loss.detach()) < 0.5 * first
+    model.eval().save_pretrained(tmp_path)
+    loaded = MindRecForRecommendation.from_pretrained(tmp_path).eval()
+    inputs = {key: value for key, value in batch.items() if key != "labels"}
+    users = torch.arange(3)
+    scores = [m.build_canvas_scorer(**inputs).item_log_probs(users) for m in (model, loaded)]
+    torch.testing.assert_close(scores[1], scores[0])
+    assert scores[0].argmax(-1).tolist() == TARGET_ITEMS
+
+
+class RetrievalScorer(RandomScorer):
+    """A random canvas scorer with a random retrieval head over ``num_items`` items."""
+
+    def __init__(self, sizes, levels, num_users, num_items, seed):
+        super().__init__(sizes, levels, num_users, seed=seed, sharpness=2.0)
+        generator = torch.Generator().manual_seed(seed + 1)
+        self.items = torch.log_softmax(3 * torch.randn(num_users, num_items, generator=generator), dim=-1)
+
+    def item_log_probs(self, user_ids):
+        return self.items[user_ids]
+
+
+@pytest.mark.parametrize("weight", [0.0, 0.7, 5.0])
+def test_fused_catalogue_scoring_ranks_by_generative_plus_weighted_retrieval(weight):
+    from mindrec.modeling import decoding_catalogue_scoring
+
+    for seed in range(6):
+        generator = torch.Generator().manual_seed(3000 + seed)
+        sizes, levels, codes = random_catalogue(generator, max_items=60)
+        num_items = codes.shape[0]
+        scorer = RetrievalScorer(sizes, levels, NUM_USERS, num_items, seed)
+        masked = torch.full((NUM_USERS, codes.shape[1]), -1, dtype=torch.long)
+        generative = decoding_catalogue_scoring.catalogue_log_probs(scorer(masked, torch.arange(NUM_USERS)), codes)
+        fused = generative + weight * scorer.items
+        excluded = [[], [1], torch.randperm(num_items, generator=generator)[: num_items // 2].tolist(), []]
+        num_return = min(4, num_items)
+        config = RecommendationGenerationConfig(
+            decoding_strategy="catalogue_scoring", num_beams=num_return, num_return_items=num_return,
+            retrieval_weight=weight,
+        )
+        chunked = decoding_catalogue_scoring._SCORES_PER_CHUNK
+        decoding_catalogue_scoring._SCORES_PER_CHUNK = NUM_USERS * 5  # chunks of 5 items
+        try:
+            output = recommend(scorer, CatalogueIndex(codes, sizes, levels), NUM_USERS, config, excluded)
+        finally:
+            decoding_catalogue_scoring._SCORES_PER_CHUNK = chunked
+        check_recommendations(output, codes, excluded, num_return)
+        for user in range(NUM_USERS):
+            allowed = fused[user].clone()
+            allowed[excluded[user]] = float("-inf")
+            expected = allowed.topk(num_return)
+            kept = expected.values > float("-inf")
+            assert output.item_indices[user].tolist() == expected.indices.masked_fill(~kept, -1).tolist()
+            torch.testing.assert_close(output.scores[user], expected.values)
+
+
+def test_generate_fuses_the_model_head_and_errors_name_the_problem():
+    model = head_model()
+    batch, _, _ = batch_with_catalogue_history(model)
+    inputs = {key: value for key, value in batch.items() if key != "labels"}
+    output = model.generate(
+        **inputs, catalogue=CODES, decoding_strategy="catalogue_scoring", num_beams=3, num_return_items=3,
+        retrieval_weight=1.0,
+    )
+    scorer = model.build_canvas_scorer(**inputs)
+    from mindrec.modeling.decoding_catalogue_scoring import catalogue_log_probs
+
+    masked = torch.full((3, 5), -1, dtype=torch.long)
+    fused = catalogue_log_probs(scorer(masked, torch.arange(3)), CODES) + scorer.item_log_probs(torch.arange(3))
+    assert output.item_indices.tolist() == fused.topk(3).indices.tolist()
+
+    with pytest.raises(ValueError, match="only applies to decoding_strategy='catalogue_scoring'"):
+        RecommendationGenerationConfig(decoding_strategy="left_to_right", retrieval_weight=1.0)
+    with pytest.raises(ValueError, match="finite number >= 0"):
+        RecommendationGenerationConfig(decoding_strategy="catalogue_scoring", retrieval_weight=-1.0)
+    torch.manual_seed(0)
+    plain = MindRecForRecommendation(head_config(item_retrieval_head=False)).eval()
+    plain.model.set_item_codes(CODES)
+    with pytest.raises(ValueError, match="does not have"):
+        plain.generate(**inputs, catalogue=CODES, decoding_strategy="catalogue_scoring", retrieval_weight=1.0)
+    with pytest.raises(ValueError, match="no item retrieval head"):
+        plain.build_canvas_scorer(**inputs).item_log_probs(torch.arange(3))
+    with pytest.raises(StrictDataclassClassValidationError, match="history_item_embeddings"):
+        head_config(history_item_embeddings=False)
+    with pytest.raises(StrictDataclassClassValidationError, match="prompt_attends_canvas=False"):
+        head_config(prompt_attends_canvas=True, causal_prompt=False, num_path_views=0)
+    with pytest.raises(StrictDataclassClassValidationError, match="retrieval_loss_weight"):
+        head_config(retrieval_loss_weight=0.0)
+
+
+def test_a_run_trains_and_decodes_with_the_fused_head(tmp_path):
+    """End to end through the pipeline: the head trains next to the diffusion loss, the saved generation
+    config keeps the fusion weight, and the fused decoder returns valid, distinct items."""
+    from training_support import tiny_arguments
+
+    from mindrec.modeling.generation_mindrec import RecommendationGenerationConfig
+    from mindrec.pipeline import run
+    from mindrec.training.trainer import make_accelerator
+
+    arguments = tiny_arguments(
+        tmp_path, max_steps=4, eval_steps=2, history_item_embeddings=True, prompt_attends_canvas=False,
+        causal_prompt=True, num_path_views=1, item_retrieval_head=True, retrieval_loss_weight=0.5,
+        strategy="catalogue_scoring", retrieval_weight=2.0,
+    )
+    result = run(*arguments, accelerator=make_accelerator("no"))
+    evaluation = result.test["MindRec"]
+    assert evaluation.metrics["validity"] == 1.0
+    assert all(len(set(items)) == len(items) for items in evaluation.item_lists.tolist())
+    loaded = MindRecForRecommendation.from_pretrained(result.train.best_dir)
+    assert loaded.config.item_retrieval_head and loaded.config.retrieval_loss_weight == 0.5
+    assert loaded.retrieval_proj is not None
+    saved = RecommendationGenerationConfig.from_pretrained(result.train.best_dir)
+    assert (saved.decoding_strategy, saved.retrieval_weight) == ("catalogue_scoring", 2.0)
+
+
+def test_benchmark_fused_rows_need_a_plan_that_trains_the_head():
+    from mindrec.benchmark.protocols import SYNTHETIC_SMALL
+
+    assert SYNTHETIC_SMALL.plans["mindrec"].rows["mindrec-fused"] == {
+        "strategy": "catalogue_scoring", "retrieval_weight": 1.0
+    }
+    with pytest.raises(ValueError, match=r"mindrec.model.item_retrieval_head=true"):
+        SYNTHETIC_SMALL.plans_for(["mindrec-fused"])
+    with_head = SYNTHETIC_SMALL.with_plan_settings([("mindrec", "model", "item_retrieval_head", True)])
+    assert with_head.plans_for(["mindrec-onepass", "mindrec-fused"]) == {"mindrec": ["mindrec-onepass", "mindrec-fused"]}
