@@ -56,7 +56,7 @@ def test_protocol_validation_and_json():
         BenchmarkProtocol("p", "", None, {}, {}, {}, {"a": plan}, ("sasrec",))
     config = BEAUTY_MINDREC.to_json()
     assert json.loads(json.dumps(config)) == config
-    assert config["plans"]["mindrec"]["rows"]["mindrec-cpd"] == {"strategy": "parallel_denoising"}
+    assert config["plans"]["mindrec"]["rows"]["mindrec-cpd"] == {"strategy": "parallel_denoising", "retrieval_weight": 0.0}
 
 
 def test_with_overrides_reaches_every_trainable_plan():
