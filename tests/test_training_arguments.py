@@ -148,3 +148,5 @@ def test_beauty_full_config_matches_the_benchmark_protocol():
         assert values[key] == value, key
     for key in ("learning_rate", "train_batch_size", "num_epochs", "eval_steps", "early_stopping_patience", "mask_eps"):
         assert values[key] == plan.training[key], key
+    for key in ("strategy", "retrieval_weight", "history_cache"):  # the decoder that selects checkpoints
+        assert values[key] == plan.evaluation[key], key
