@@ -210,3 +210,31 @@ def test_benchmark_fused_rows_need_a_plan_that_trains_the_head():
         SYNTHETIC_SMALL.plans_for(["mindrec-fused"])
     with_head = SYNTHETIC_SMALL.with_plan_settings([("mindrec", "model", "item_retrieval_head", True)])
     assert with_head.plans_for(["mindrec-onepass", "mindrec-fused"]) == {"mindrec": ["mindrec-onepass", "mindrec-fused"]}
+
+
+def test_remote_code_without_mindrec_gives_the_same_fused_recommendations(tmp_path):
+    from remote_loading import run_without_mindrec
+
+    model = head_model(seed=2)
+    folder = tmp_path / "model"
+    model.save_pretrained(folder)
+    batch, _, _ = batch_with_catalogue_history(model)
+    inputs = {key: value for key, value in batch.items() if key != "labels"}
+    torch.save({"inputs": inputs, "codes": CODES}, tmp_path / "inputs.pt")
+    options = dict(decoding_strategy="catalogue_scoring", num_beams=4, num_return_items=4, retrieval_weight=3.0)
+    expected = model.generate(**inputs, catalogue=CODES, **options)
+    run_without_mindrec(
+        f"""
+        import torch
+        from transformers import AutoModel
+        model = AutoModel.from_pretrained({str(folder)!r}, trust_remote_code=True).eval()
+        assert type(model).__module__.startswith("transformers_modules"), type(model).__module__
+        saved = torch.load({str(tmp_path / 'inputs.pt')!r})
+        output = model.generate(**saved["inputs"], catalogue=saved["codes"], **{options!r})
+        torch.save((output.item_indices, output.scores), {str(tmp_path / 'output.pt')!r})
+        """,
+        tmp_path,
+    )
+    items, scores = torch.load(tmp_path / "output.pt")
+    assert items.tolist() == expected.item_indices.tolist()
+    torch.testing.assert_close(scores, expected.scores, atol=0, rtol=0)
