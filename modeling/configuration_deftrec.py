@@ -42,7 +42,7 @@ class DeftRecConfig(PreTrainedConfig):
     draw from the model's distribution of next items, and an epsilon model's ``x_0`` estimate at high
     noise -- where the condition matters -- is the condition's tiny share of ``eps_hat`` divided by
     ``sqrt(alpha_bar)``. What ``mindrec`` trains (``ModelArguments``, the benchmark protocols) is
-    ``prediction_type="sample"``, ``sampler="posterior_mean"``, ``retrieval="cosine"``: the denoiser's
+    ``prediction_type="sample"``, ``sampler="posterior_mean"``, ``retrieval="centered_cosine"``: the denoiser's
     estimate of ``E[x_0 | user]`` (one deterministic call), whose inner product with an item is the
     *expected* inner product over the model's samples (docs/experiments/README.md, "DeftRec: why it
     ranked like popularity, and the fix").
@@ -80,7 +80,8 @@ class DeftRecConfig(PreTrainedConfig):
         sampler: the vector ``generate`` retrieves with: ``"ddpm"`` (one ancestral DDPM sample from
             ``N(0, I)``, ``num_inference_steps`` steps; the published sampler) or ``"posterior_mean"``
             (the denoiser's ``x_0`` estimate at ``t = T-1`` from ``x_T = 0``; deterministic, see above).
-        retrieval: ``"inner_product"``, ``"neg_l2"`` (negative Euclidean distance) or ``"cosine"``
+        retrieval: ``"inner_product"``, ``"neg_l2"`` (negative Euclidean distance), ``"cosine"`` or
+            ``"centered_cosine"`` (cosine once the catalogue's mean vector is subtracted from both)
             between the generated vector and every catalogue vector.
         max_history: most history items a row may hold (the sequence is ``max_history * K + 1`` long).
     """
@@ -105,7 +106,7 @@ class DeftRecConfig(PreTrainedConfig):
     bpr_weight: float = 1.0
     num_negatives: int = 1
     sampler: Literal["ddpm", "posterior_mean"] = "ddpm"
-    retrieval: Literal["inner_product", "neg_l2", "cosine"] = "inner_product"
+    retrieval: Literal["inner_product", "neg_l2", "cosine", "centered_cosine"] = "inner_product"
     max_history: int = 20
 
     def __post_init__(self, **kwargs):

@@ -209,7 +209,8 @@ class DeftRecGenerationOutput(ModelOutput):
 
     Attributes:
         item_indices: ``[batch, K]`` int64 distinct catalogue items, best first.
-        scores: ``[batch, K]`` fp32 retrieval scores (inner product, negative L2 distance or cosine).
+        scores: ``[batch, K]`` fp32 retrieval scores (inner product, negative L2 distance, cosine or
+            centered cosine).
         vectors: ``[batch, item_vector_dim]`` fp32 generated item vectors (in the item vectors' scale).
     """
 
@@ -488,7 +489,12 @@ class DeftRecForRecommendation(DeftRecPreTrainedModel):
         vectors = vectors.float()
         if self.config.retrieval == "inner_product":
             return vectors @ catalogue.T
-        if self.config.retrieval == "cosine":
+        if self.config.retrieval == "centered_cosine":
+            # The catalogue mean is a direction every item shares (and so does a mean-like generated
+            # vector); removing it leaves the part that tells items apart.
+            mean = catalogue.mean(0)
+            vectors, catalogue = vectors - mean, catalogue - mean
+        if self.config.retrieval in ("cosine", "centered_cosine"):
             return nn.functional.normalize(vectors, dim=-1) @ nn.functional.normalize(catalogue, dim=-1).T
         return -torch.cdist(vectors, catalogue)
 

@@ -232,7 +232,7 @@ def test_sampler_learns_each_groups_target_vector(sampler, prediction_type):
 
 # --------------------------------------------------------------------------------------------------
 # Generation and retrieval
-@pytest.mark.parametrize("retrieval", ["inner_product", "neg_l2", "cosine"])
+@pytest.mark.parametrize("retrieval", ["inner_product", "neg_l2", "cosine", "centered_cosine"])
 def test_generate_returns_distinct_valid_items_excluding_history(retrieval):
     model = tiny_model(retrieval=retrieval)
     out = model.generate(HISTORY, num_return_items=15, generator=torch.Generator().manual_seed(1))
@@ -247,6 +247,9 @@ def test_generate_returns_distinct_valid_items_excluding_history(retrieval):
         "inner_product": lambda: out.vectors @ catalogue.T,
         "neg_l2": lambda: -torch.cdist(out.vectors, catalogue),
         "cosine": lambda: (out.vectors @ catalogue.T) / out.vectors.norm(dim=1)[:, None] / catalogue.norm(dim=1),
+        "centered_cosine": lambda: torch.nn.functional.cosine_similarity(
+            (out.vectors - catalogue.mean(0))[:, None], (catalogue - catalogue.mean(0))[None], dim=-1
+        ),
     }[retrieval]()
     torch.testing.assert_close(out.scores, expected.gather(1, out.item_indices))
     # Every item left out of the list scores no higher than the last one returned (history aside).
@@ -301,6 +304,17 @@ def test_sample_model_posterior_mean_is_its_output_and_its_noise_estimate_invert
     output = model.denoiser(x_t, torch.full((3,), 400), condition)
     torch.testing.assert_close(eps, (x_t - math.sqrt(alpha_bar) * output) / math.sqrt(1 - alpha_bar))
     torch.testing.assert_close((x_t - math.sqrt(1 - alpha_bar) * eps) / math.sqrt(alpha_bar), output)
+
+
+def test_centered_cosine_ignores_a_shift_shared_by_the_catalogue_and_the_query():
+    """Adding one vector to every item and to the query changes no centered-cosine score (it does change cosine)."""
+    model = tiny_model(retrieval="centered_cosine")
+    query = torch.randn(2, 8, generator=torch.Generator().manual_seed(0))
+    before = model.retrieval_scores(query)
+    shift = 10.0 * torch.ones(8)
+    model.set_item_vectors(model.item_vectors + shift)
+    torch.testing.assert_close(model.retrieval_scores(query + shift), before)
+    assert before.max() <= 1.0 + 1e-6 and before.min() >= -1.0 - 1e-6
 
 
 def test_posterior_mean_inner_product_ranks_by_the_expected_score_of_the_samples():

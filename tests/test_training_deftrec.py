@@ -41,7 +41,7 @@ def test_deftrec_sampler_and_retrieval_arguments_are_checked():
     # The design chosen on beauty-full validation (docs/experiments/README.md), not DeftRecConfig's published defaults.
     defaults = ModelArguments()
     assert (defaults.deftrec_sampler, defaults.deftrec_prediction_type, defaults.deftrec_retrieval) == (
-        "posterior_mean", "sample", "cosine"
+        "posterior_mean", "sample", "centered_cosine"
     )
     with pytest.raises(ValueError, match=r"`deftrec_sampler` must be one of \['posterior_mean', 'ddpm'\], got 'ddim'"):
         ModelArguments(deftrec_sampler="ddim")

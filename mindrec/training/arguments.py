@@ -271,8 +271,8 @@ class ModelArguments:
         default="sample",
         **help_metadata("DeftRec: what the denoiser predicts and the MSE is on: the noise (epsilon) or x_0 (sample)."),
     )
-    deftrec_retrieval: Literal["inner_product", "neg_l2", "cosine"] = field(
-        default="cosine", **help_metadata("DeftRec: score of a catalogue vector against the generated one.")
+    deftrec_retrieval: Literal["inner_product", "neg_l2", "cosine", "centered_cosine"] = field(
+        default="centered_cosine", **help_metadata("DeftRec: score of a catalogue vector against the generated one.")
     )
 
     def __post_init__(self):
@@ -281,7 +281,7 @@ class ModelArguments:
         _choice(self, "history_encoding", ("pooled", "tokens"))
         _choice(self, "path_loss", ("masked", "next"))
         _choice(self, "deftrec_sampler", ("posterior_mean", "ddpm"))
-        _choice(self, "deftrec_retrieval", ("inner_product", "neg_l2", "cosine"))
+        _choice(self, "deftrec_retrieval", ("inner_product", "neg_l2", "cosine", "centered_cosine"))
         _choice(self, "deftrec_prediction_type", ("epsilon", "sample"))
         _positive(
             self,
