@@ -128,7 +128,6 @@ def build_run(
             model_args.deftrec_num_negatives,
             eval_args.num_return_items,
             eval_args.exclude_history,
-            model_args.deftrec_inference_steps,
             seed=train_args.seed,
         )
     else:
@@ -243,7 +242,6 @@ def evaluate_saved_model(
             num_negatives=0,
             num_return_items=eval_args.num_return_items,
             exclude_history=eval_args.exclude_history,
-            inference_steps=config.num_inference_steps,
             seed=seed,
         )
     else:

@@ -36,6 +36,17 @@ class DeftRecConfig(PreTrainedConfig):
     learned ``[USER]`` query, whose final hidden state conditions a DDPM that generates the next
     item's vector; recommendations are the catalogue items scoring highest against that vector.
 
+    The defaults are the published DeftRec (epsilon prediction, one DDPM sample, inner product), which
+    is also how a config saved before ``sampler`` / ``prediction_type`` existed loads. On full Beauty
+    validation (SASRec vectors) that design ranks like popularity: one stochastic sample is a single
+    draw from the model's distribution of next items, and an epsilon model's ``x_0`` estimate at high
+    noise -- where the condition matters -- is the condition's tiny share of ``eps_hat`` divided by
+    ``sqrt(alpha_bar)``. What ``mindrec`` trains (``ModelArguments``, the benchmark protocols) is
+    ``prediction_type="sample"``, ``sampler="posterior_mean"``, ``retrieval="centered_cosine"``: the denoiser's
+    estimate of ``E[x_0 | user]`` (one deterministic call), whose inner product with an item is the
+    *expected* inner product over the model's samples (docs/experiments/README.md, "DeftRec: why it
+    ranked like popularity, and the fix").
+
     Where the item vectors come from: any ``[num_items, item_vector_dim]`` matrix of collaborative
     embeddings, set with ``model.set_item_vectors(weight)``. The intended source is a trained
     SASRec's item embedding, ``sasrec.item_embeddings.weight[:num_items]`` (``mindrec.baselines.sasrec``;
@@ -56,15 +67,22 @@ class DeftRecConfig(PreTrainedConfig):
         feature_mask_prob: in training, each item-vector feature entering the tokenizer is zeroed
             with this probability (inverted-dropout scaling), for robustness; in ``[0, 1)``.
         num_train_timesteps: T, length of the DDPM forward chain.
-        num_inference_steps: sampling steps of ``generate`` (evenly strided subset), ``<= T``.
+        num_inference_steps: sampling steps of ``generate`` with ``sampler="ddpm"`` (evenly strided
+            subset), ``<= T``.
         beta_start, beta_end: the linear beta schedule, ``0 < beta_start <= beta_end < 1``.
-        denoiser_hidden_size: width of the epsilon-prediction MLP and of its timestep embedding (even).
+        denoiser_hidden_size: width of the denoiser MLP and of its timestep embedding (even).
+        prediction_type: what the denoiser predicts and the MSE is taken on: ``"epsilon"`` (the noise,
+            as in DDPM) or ``"sample"`` (``x_0``, the clean item vector, as DreamRec does).
         bpr_weight: weight of the negative-aware term ``-log sigmoid(err_neg - err_pos)`` added to
             the denoising MSE; 0 trains on the MSE alone.
         num_negatives: negatives per training row (what the collator samples); >= 1 when
             ``bpr_weight > 0``.
-        retrieval: ``"inner_product"`` or ``"neg_l2"`` (negative Euclidean distance) between the
-            generated vector and every catalogue vector.
+        sampler: the vector ``generate`` retrieves with: ``"ddpm"`` (one ancestral DDPM sample from
+            ``N(0, I)``, ``num_inference_steps`` steps; the published sampler) or ``"posterior_mean"``
+            (the denoiser's ``x_0`` estimate at ``t = T-1`` from ``x_T = 0``; deterministic, see above).
+        retrieval: ``"inner_product"``, ``"neg_l2"`` (negative Euclidean distance), ``"cosine"`` or
+            ``"centered_cosine"`` (cosine once the catalogue's mean vector is subtracted from both)
+            between the generated vector and every catalogue vector.
         max_history: most history items a row may hold (the sequence is ``max_history * K + 1`` long).
     """
 
@@ -84,9 +102,11 @@ class DeftRecConfig(PreTrainedConfig):
     beta_start: float = 1e-4
     beta_end: float = 0.02
     denoiser_hidden_size: int = 256
+    prediction_type: Literal["epsilon", "sample"] = "epsilon"
     bpr_weight: float = 1.0
     num_negatives: int = 1
-    retrieval: Literal["inner_product", "neg_l2"] = "inner_product"
+    sampler: Literal["ddpm", "posterior_mean"] = "ddpm"
+    retrieval: Literal["inner_product", "neg_l2", "cosine", "centered_cosine"] = "inner_product"
     max_history: int = 20
 
     def __post_init__(self, **kwargs):

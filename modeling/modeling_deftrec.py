@@ -9,7 +9,8 @@ the epsilon-prediction denoiser, the pre-trained base, then the recommender
    ``inputs_embeds``; the final hidden state at ``[USER]`` is the user condition;
 3. a DDPM over item vectors, conditioned on it, is trained to denoise the target item's vector
    (MSE on the noise) and to denoise it better than the negatives' (a BPR term on the errors);
-4. ``generate`` samples a vector from noise and retrieves the catalogue items scoring highest.
+4. ``generate`` estimates the posterior-mean item vector from the user condition (or, with
+   ``sampler="ddpm"``, samples one vector from noise) and retrieves the catalogue items scoring highest.
 
 Remote code: imports only torch, transformers and single-dot relative imports.
 """
@@ -208,7 +209,8 @@ class DeftRecGenerationOutput(ModelOutput):
 
     Attributes:
         item_indices: ``[batch, K]`` int64 distinct catalogue items, best first.
-        scores: ``[batch, K]`` fp32 retrieval scores (inner product or negative L2 distance).
+        scores: ``[batch, K]`` fp32 retrieval scores (inner product, negative L2 distance, cosine or
+            centered cosine).
         vectors: ``[batch, item_vector_dim]`` fp32 generated item vectors (in the item vectors' scale).
     """
 
@@ -368,8 +370,9 @@ class DeftRecForRecommendation(DeftRecPreTrainedModel):
         """User conditions, and the negative-aware denoising loss when ``target_items`` are given.
 
         For each row: ``t ~ U{0..T-1}``, ``eps ~ N(0, I)``; the target vector ``x_0`` is noised to
-        ``x_t`` and ``err_pos = mean_d (eps_hat - eps)^2``; every negative's vector is noised with the
-        same ``t`` and ``eps`` and gives ``err_neg`` likewise (same condition). Then
+        ``x_t`` and ``err_pos = mean_d (eps_hat - eps)^2`` (``prediction_type="epsilon"``) or
+        ``mean_d (x_0_hat - x_0)^2`` (``"sample"``); every negative's vector is noised with the same
+        ``t`` and ``eps`` and gives ``err_neg`` likewise (same condition). Then
         ``mse_loss = mean(err_pos)``, ``bpr_loss = mean(-log sigmoid(err_neg - err_pos))`` and
         ``loss = mse_loss + bpr_weight * bpr_loss``.
 
@@ -399,7 +402,9 @@ class DeftRecForRecommendation(DeftRecPreTrainedModel):
         )
         noise = torch.randn(x_0.shape, generator=generator, device=device, dtype=x_0.dtype)
         x_t = self.noise_schedule.add_noise(x_0, noise, timesteps)
-        err_pos = (self.denoiser(x_t, timesteps, condition) - noise).float().pow(2).mean(-1)  # [B]
+        sample_prediction = self.config.prediction_type == "sample"
+        target = x_0 if sample_prediction else noise
+        err_pos = (self.denoiser(x_t, timesteps, condition) - target).float().pow(2).mean(-1)  # [B]
         mse_loss = err_pos.mean()
 
         bpr_loss = None
@@ -414,8 +419,9 @@ class DeftRecForRecommendation(DeftRecPreTrainedModel):
             neg_noise = noise.repeat_interleave(num_negatives, dim=0)
             neg_timesteps = timesteps.repeat_interleave(num_negatives, dim=0)
             neg_x_t = self.noise_schedule.add_noise(neg_x_0, neg_noise, neg_timesteps)
-            neg_eps = self.denoiser(neg_x_t, neg_timesteps, condition.repeat_interleave(num_negatives, dim=0))
-            err_neg = (neg_eps - neg_noise).float().pow(2).mean(-1).view(batch, num_negatives)
+            neg_output = self.denoiser(neg_x_t, neg_timesteps, condition.repeat_interleave(num_negatives, dim=0))
+            neg_target = neg_x_0 if sample_prediction else neg_noise
+            err_neg = (neg_output - neg_target).float().pow(2).mean(-1).view(batch, num_negatives)
             bpr_loss = -nn.functional.logsigmoid(err_neg - err_pos[:, None]).mean()
         elif self.config.bpr_weight > 0:
             raise ValueError(
@@ -442,13 +448,40 @@ class DeftRecForRecommendation(DeftRecPreTrainedModel):
         schedule = DDPMSchedule(self.config.num_train_timesteps, self.config.beta_start, self.config.beta_end)
         schedule.set_timesteps(steps)
         batch, device = condition.shape[0], condition.device
-        dtype = self.denoiser.out_proj.weight.dtype
         sample = torch.randn(batch, self.config.item_vector_dim, generator=generator, device=device)
         for timestep in schedule.timesteps.tolist():
-            timesteps = torch.full((batch,), timestep, dtype=torch.long, device=device)
-            eps = self.denoiser(sample.to(dtype), timesteps, condition.to(dtype))
-            sample = schedule.step(eps.float(), timestep, sample, generator=generator).prev_sample
+            eps = self.predicted_noise(sample, timestep, condition)
+            sample = schedule.step(eps, timestep, sample, generator=generator).prev_sample
         return sample / self.item_vector_scale.float()
+
+    def predicted_noise(self, sample: torch.Tensor, timestep: int, condition: torch.Tensor) -> torch.Tensor:
+        """fp32 ``eps_hat [batch, d_v]`` at ``x_t = sample [batch, d_v]`` (diffusion scale), one timestep for
+        the batch; a ``"sample"`` model's ``x_0_hat`` becomes ``(x_t - sqrt(ab) x_0_hat) / sqrt(1 - ab)``."""
+        dtype = self.denoiser.out_proj.weight.dtype
+        timesteps = torch.full((sample.shape[0],), timestep, dtype=torch.long, device=sample.device)
+        output = self.denoiser(sample.to(dtype), timesteps, condition.to(dtype)).float()
+        if self.config.prediction_type == "epsilon":
+            return output
+        alpha_bar = self.noise_schedule.alpha_bar(timestep)
+        return (sample.float() - alpha_bar**0.5 * output) / (1.0 - alpha_bar) ** 0.5
+
+    def posterior_mean_vectors(self, condition: torch.Tensor) -> torch.Tensor:
+        """The denoiser's estimate of ``E[x_0 | condition]``: fp32 ``[batch, item_vector_dim]`` in the item
+        vectors' own scale.
+
+        At the last training timestep ``T-1`` the noisy sample carries almost no trace of ``x_0``
+        (``alpha_bar[T-1]`` ~ 4e-5 for the default schedule), so the denoiser's ``x_0`` estimate there,
+        taken at the prior's mean ``x_T = 0``, is a function of the condition alone: the output of a
+        ``"sample"`` model, or ``-sqrt(1 - ab) eps_hat(0, T-1, c) / sqrt(ab)`` of an ``"epsilon"`` one
+        (which divides the condition's tiny share of ``eps_hat`` by ``sqrt(ab)`` ~ 0.006). One
+        deterministic denoiser call.
+        """
+        last = self.config.num_train_timesteps - 1
+        alpha_bar = self.noise_schedule.alpha_bar(last)
+        sample = torch.zeros(condition.shape[0], self.config.item_vector_dim, device=condition.device)
+        eps = self.predicted_noise(sample, last, condition)
+        x_0 = -((1.0 - alpha_bar) ** 0.5) * eps / alpha_bar**0.5
+        return x_0 / self.item_vector_scale.float()
 
     def retrieval_scores(self, vectors: torch.Tensor) -> torch.FloatTensor:
         """fp32 scores ``[batch, num_items]`` of every catalogue item against ``vectors [batch, d_v]``."""
@@ -456,6 +489,13 @@ class DeftRecForRecommendation(DeftRecPreTrainedModel):
         vectors = vectors.float()
         if self.config.retrieval == "inner_product":
             return vectors @ catalogue.T
+        if self.config.retrieval == "centered_cosine":
+            # The catalogue mean is a direction every item shares (and so does a mean-like generated
+            # vector); removing it leaves the part that tells items apart.
+            mean = catalogue.mean(0)
+            vectors, catalogue = vectors - mean, catalogue - mean
+        if self.config.retrieval in ("cosine", "centered_cosine"):
+            return nn.functional.normalize(vectors, dim=-1) @ nn.functional.normalize(catalogue, dim=-1).T
         return -torch.cdist(vectors, catalogue)
 
     @torch.no_grad()
@@ -469,23 +509,34 @@ class DeftRecForRecommendation(DeftRecPreTrainedModel):
     ) -> DeftRecGenerationOutput:
         """Recommend ``num_return_items`` distinct catalogue items per user.
 
-        Samples an item vector per user by DDPM conditioned on the user (``num_inference_steps``,
-        default ``config.num_inference_steps``, evenly strided over the training chain), then ranks
-        all catalogue items by ``config.retrieval`` against it. Feature masking is never applied here.
+        Generates an item vector per user as ``config.sampler`` says -- the posterior-mean estimate
+        (deterministic) or one DDPM sample conditioned on the user (``num_inference_steps``, default
+        ``config.num_inference_steps``, evenly strided over the training chain) -- then ranks all
+        catalogue items by ``config.retrieval`` against it. Feature masking is never applied here.
 
         Args:
             history_items: ``[batch, H]`` item indices, left-padded with -1.
             num_return_items: K items per user; ``1 <= K <= num_items`` (minus the history when excluded).
             exclude_history: never return an item of the user's history.
-            generator: ``torch.Generator`` on the inputs' device (initial noise and sampling noise).
+            generator: ``torch.Generator`` on the inputs' device (initial noise and sampling noise of
+                the DDPM sampler; the posterior mean draws nothing).
+            num_inference_steps: DDPM sampling steps (``sampler="ddpm"`` only).
         """
         num_items = self.config.num_items
         if not 1 <= num_return_items <= num_items:
             raise ValueError(
                 f"`num_return_items` must be in [1, num_items={num_items}], got {num_return_items}."
             )
+        if self.config.sampler != "ddpm" and num_inference_steps is not None:
+            raise ValueError(
+                f"`num_inference_steps` applies to sampler='ddpm' only; this model's sampler is "
+                f"{self.config.sampler!r} (one deterministic denoiser call)."
+            )
         condition = self.encode_users(history_items)
-        vectors = self.sample_vectors(condition, generator=generator, num_inference_steps=num_inference_steps)
+        if self.config.sampler == "ddpm":
+            vectors = self.sample_vectors(condition, generator=generator, num_inference_steps=num_inference_steps)
+        else:
+            vectors = self.posterior_mean_vectors(condition)
         scores = self.retrieval_scores(vectors)  # [B, I]
         if exclude_history and history_items.shape[1]:
             excluded = excluded_item_mask(history_items, 0, num_items)  # padding (-1) excludes nothing

@@ -56,6 +56,8 @@ def test_config_defaults_and_round_trip():
     assert config.lm_config.hidden_size == 128 and config.lm_config.vocab_size == 8
     assert (config.num_train_timesteps, config.num_inference_steps) == (1000, 100)
     assert (config.beta_start, config.beta_end, config.num_continuous_tokens) == (1e-4, 0.02, 2)
+    # The published DeftRec (and how a config saved before these fields loads); mindrec trains the fix.
+    assert (config.sampler, config.prediction_type, config.retrieval) == ("ddpm", "epsilon", "inner_product")
     partial = tiny_config()
     assert partial.lm_config.vocab_size == 8 and partial.lm_config.hidden_size == 32  # completed from defaults
     again = DeftRecConfig.from_dict(partial.to_dict())
@@ -73,7 +75,9 @@ def test_config_defaults_and_round_trip():
         (dict(num_items=0), "`num_items` must be >= 1, got 0"),
         (dict(denoiser_hidden_size=33), "`denoiser_hidden_size` must be even"),
         (dict(max_history=40), r"max_position_embeddings` \(64\) is shorter than .* = 81"),
-        (dict(retrieval="cosine"), "retrieval"),
+        (dict(retrieval="dot"), "retrieval"),
+        (dict(sampler="ddim"), "sampler"),
+        (dict(prediction_type="v_prediction"), "prediction_type"),
     ],
 )
 def test_config_errors_quote_the_bad_values(overrides, message):
@@ -128,8 +132,10 @@ def test_condition_ignores_left_padding():
     assert not torch.allclose(wide[0], wide[1])
 
 
-def test_loss_is_the_noise_mse_plus_weighted_bpr():
-    model = tiny_model(bpr_weight=0.3)
+@pytest.mark.parametrize("prediction_type", ["epsilon", "sample"])
+def test_loss_is_the_noise_mse_plus_weighted_bpr(prediction_type):
+    """The MSE (and the BPR term's errors) are on the noise for an epsilon model, on x_0 for a sample model."""
+    model = tiny_model(bpr_weight=0.3, prediction_type=prediction_type)
     targets, negatives = torch.tensor([1, 6, 7]), torch.tensor([[2, 3], [8, 9], [0, 19]])
     out = model(HISTORY, targets, negatives, generator=torch.Generator().manual_seed(4))
     # Replay the draws: timesteps, then noise, from the same seed (eval mode: no feature masking).
@@ -140,8 +146,10 @@ def test_loss_is_the_noise_mse_plus_weighted_bpr():
     scale = model.item_vector_scale
 
     def errors(items):
-        x_t = model.noise_schedule.add_noise(model.item_vectors[items] * scale, noise, timesteps)
-        return (model.denoiser(x_t, timesteps, condition) - noise).pow(2).mean(-1)
+        x_0 = model.item_vectors[items] * scale
+        x_t = model.noise_schedule.add_noise(x_0, noise, timesteps)
+        target = noise if prediction_type == "epsilon" else x_0
+        return (model.denoiser(x_t, timesteps, condition) - target).pow(2).mean(-1)
 
     err_pos = errors(targets)
     err_neg = torch.stack([errors(negatives[:, j]) for j in range(2)], dim=1)
@@ -183,11 +191,15 @@ def test_loss_backpropagates_to_every_trained_part():
     assert not any(name.startswith("item_vector") for name, _ in model.named_parameters())
 
 
-def test_sampler_learns_each_groups_target_vector():
+@pytest.mark.parametrize(
+    ("sampler", "prediction_type"), [("ddpm", "epsilon"), ("ddpm", "sample"), ("posterior_mean", "sample")]
+)
+def test_sampler_learns_each_groups_target_vector(sampler, prediction_type):
     """Toy: users who saw items 4..11 next take item 1, users who saw 12..19 take item 2. After a few
-    hundred steps the sampled vectors sit near their group's target (far nearer than the initial
+    hundred steps the generated vectors sit near their group's target (far nearer than the initial
     noise, unlike the untrained model's) and retrieval ranks that target first."""
-    model = tiny_model(seed=0, num_negatives=1, num_inference_steps=50, retrieval="neg_l2")
+    model = tiny_model(seed=0, num_negatives=1, num_inference_steps=50, retrieval="neg_l2", sampler=sampler,
+                       prediction_type=prediction_type)
     generator = torch.Generator().manual_seed(0)
 
     def batch(size):
@@ -200,7 +212,10 @@ def test_sampler_learns_each_groups_target_vector():
     initial = torch.randn(16, 8, generator=torch.Generator().manual_seed(5)) / model.item_vector_scale
     start = (initial - target_vectors).norm(dim=-1).mean()
     untrained = model.generate(history, num_return_items=1, generator=torch.Generator().manual_seed(5))
-    assert (untrained.vectors - target_vectors).norm(dim=-1).mean() > start
+    if prediction_type == "epsilon":  # untrained, it only adds noise; an untrained x_0 model predicts ~0
+        assert (untrained.vectors - target_vectors).norm(dim=-1).mean() > start
+    else:
+        assert (untrained.vectors - target_vectors).norm(dim=-1).mean() > 0.5 * start
 
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
     model.train()
@@ -217,7 +232,7 @@ def test_sampler_learns_each_groups_target_vector():
 
 # --------------------------------------------------------------------------------------------------
 # Generation and retrieval
-@pytest.mark.parametrize("retrieval", ["inner_product", "neg_l2"])
+@pytest.mark.parametrize("retrieval", ["inner_product", "neg_l2", "cosine", "centered_cosine"])
 def test_generate_returns_distinct_valid_items_excluding_history(retrieval):
     model = tiny_model(retrieval=retrieval)
     out = model.generate(HISTORY, num_return_items=15, generator=torch.Generator().manual_seed(1))
@@ -228,7 +243,14 @@ def test_generate_returns_distinct_valid_items_excluding_history(retrieval):
         assert not set(items) & set(HISTORY[row].tolist())
     assert bool((out.scores[:, :-1] >= out.scores[:, 1:]).all())
     catalogue = model.item_vectors
-    expected = out.vectors @ catalogue.T if retrieval == "inner_product" else -torch.cdist(out.vectors, catalogue)
+    expected = {
+        "inner_product": lambda: out.vectors @ catalogue.T,
+        "neg_l2": lambda: -torch.cdist(out.vectors, catalogue),
+        "cosine": lambda: (out.vectors @ catalogue.T) / out.vectors.norm(dim=1)[:, None] / catalogue.norm(dim=1),
+        "centered_cosine": lambda: torch.nn.functional.cosine_similarity(
+            (out.vectors - catalogue.mean(0))[:, None], (catalogue - catalogue.mean(0))[None], dim=-1
+        ),
+    }[retrieval]()
     torch.testing.assert_close(out.scores, expected.gather(1, out.item_indices))
     # Every item left out of the list scores no higher than the last one returned (history aside).
     left_out = torch.ones(3, 20, dtype=torch.bool).scatter_(1, out.item_indices, False)
@@ -243,7 +265,7 @@ def test_generate_may_return_history_when_not_excluded():
 
 
 def test_generate_is_reproducible_and_batched():
-    model = tiny_model()
+    model = tiny_model(sampler="ddpm")
     first = model.generate(HISTORY, num_return_items=5, generator=torch.Generator().manual_seed(3))
     second = model.generate(HISTORY, num_return_items=5, generator=torch.Generator().manual_seed(3))
     torch.testing.assert_close(first.vectors, second.vectors, atol=0, rtol=0)
@@ -252,7 +274,63 @@ def test_generate_is_reproducible_and_batched():
     assert not torch.allclose(first.vectors, other.vectors)
 
 
+def test_posterior_mean_is_the_x0_estimate_at_the_last_timestep_from_zero():
+    """x_0_hat = -sqrt(1 - ab) eps_hat(0, T-1, c) / sqrt(ab), in the item vectors' own scale; no noise is
+    drawn, so any generator gives the same vectors and lists, and a row's result does not depend on its batch."""
+    model = tiny_model(sampler="posterior_mean")
+    condition = model.encode_users(HISTORY)
+    alpha_bar = model.noise_schedule.alpha_bar(999)
+    eps = model.denoiser(torch.zeros(3, 8), torch.full((3,), 999), condition)
+    expected = -math.sqrt(1 - alpha_bar) * eps / math.sqrt(alpha_bar) / model.item_vector_scale
+    torch.testing.assert_close(model.posterior_mean_vectors(condition), expected)
+    first = model.generate(HISTORY, num_return_items=5, generator=torch.Generator().manual_seed(3))
+    second = model.generate(HISTORY, num_return_items=5, generator=torch.Generator().manual_seed(4))
+    torch.testing.assert_close(first.vectors, expected)
+    assert torch.equal(first.vectors, second.vectors) and torch.equal(first.item_indices, second.item_indices)
+    alone = model.generate(HISTORY[1:2], num_return_items=5)
+    torch.testing.assert_close(alone.vectors, first.vectors[1:2])
+
+
+def test_sample_model_posterior_mean_is_its_output_and_its_noise_estimate_inverts_it():
+    """A "sample" model's posterior mean is the denoiser's output at (x_T = 0, T-1, c); the noise estimate the
+    DDPM steps use is (x_t - sqrt(ab) x_0_hat) / sqrt(1 - ab), which maps back to the same x_0_hat."""
+    model = tiny_model(prediction_type="sample", sampler="posterior_mean")
+    condition = model.encode_users(HISTORY)
+    x_0_hat = model.denoiser(torch.zeros(3, 8), torch.full((3,), 999), condition)
+    torch.testing.assert_close(model.posterior_mean_vectors(condition), x_0_hat / model.item_vector_scale)
+    x_t = torch.randn(3, 8, generator=torch.Generator().manual_seed(0))
+    eps = model.predicted_noise(x_t, 400, condition)
+    alpha_bar = model.noise_schedule.alpha_bar(400)
+    output = model.denoiser(x_t, torch.full((3,), 400), condition)
+    torch.testing.assert_close(eps, (x_t - math.sqrt(alpha_bar) * output) / math.sqrt(1 - alpha_bar))
+    torch.testing.assert_close((x_t - math.sqrt(1 - alpha_bar) * eps) / math.sqrt(alpha_bar), output)
+
+
+def test_centered_cosine_ignores_a_shift_shared_by_the_catalogue_and_the_query():
+    """Adding one vector to every item and to the query changes no centered-cosine score (it does change cosine)."""
+    model = tiny_model(retrieval="centered_cosine")
+    query = torch.randn(2, 8, generator=torch.Generator().manual_seed(0))
+    before = model.retrieval_scores(query)
+    shift = 10.0 * torch.ones(8)
+    model.set_item_vectors(model.item_vectors + shift)
+    torch.testing.assert_close(model.retrieval_scores(query + shift), before)
+    assert before.max() <= 1.0 + 1e-6 and before.min() >= -1.0 - 1e-6
+
+
+def test_posterior_mean_inner_product_ranks_by_the_expected_score_of_the_samples():
+    """With inner-product retrieval, scoring against the mean vector is scoring by the mean of the scores
+    against each sample (linearity): the posterior mean ranks as the average over many DDPM draws would."""
+    model = tiny_model()
+    samples = torch.randn(64, 8, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(
+        model.retrieval_scores(samples.mean(0, keepdim=True)),
+        model.retrieval_scores(samples).mean(0, keepdim=True),
+    )
+
+
 def test_generate_errors():
+    with pytest.raises(ValueError, match="`num_inference_steps` applies to sampler='ddpm' only"):
+        tiny_model(sampler="posterior_mean").generate(HISTORY, num_inference_steps=5)
     model = tiny_model()
     with pytest.raises(ValueError, match=r"`num_return_items` must be in \[1, num_items=20\], got 21"):
         model.generate(HISTORY, num_return_items=21)
@@ -340,7 +418,8 @@ def test_checkpoint_with_another_k_or_catalogue_fails_to_load(tmp_path, key, val
 # --------------------------------------------------------------------------------------------------
 # Save / load
 def test_save_load_round_trip_gives_identical_outputs(tmp_path):
-    model = tiny_model(seed=2)
+    # Not the defaults: the reloaded model generates alike only if the three settings round-trip.
+    model = tiny_model(seed=2, sampler="posterior_mean", prediction_type="sample", retrieval="cosine")
     model.save_pretrained(tmp_path)
     names = {p.name for p in tmp_path.iterdir()}
     assert {"config.json", "model.safetensors", "configuration_deftrec.py", "modeling_deftrec.py",
@@ -362,7 +441,7 @@ def test_save_load_round_trip_gives_identical_outputs(tmp_path):
 
 
 def test_remote_code_load_without_mindrec_gives_identical_outputs(tmp_path):
-    model = tiny_model(seed=3)
+    model = tiny_model(seed=3, prediction_type="sample")  # the DDPM steps on an x_0 model, in remote code
     folder = tmp_path / "model"
     model.save_pretrained(folder)
     targets, negatives = torch.tensor([1, 6, 7]), torch.tensor([[2, 3], [8, 9], [0, 19]])

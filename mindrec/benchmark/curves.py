@@ -91,7 +91,7 @@ def curves_main(argv: Sequence[str] | None, repo_root: Path) -> dict[str, Any]:
     from mindrec.training.run_history import plot_learning_curves
 
     from .plot import require_matplotlib
-    from .runner import BenchmarkContext, load_protocol_data, resolve_data_path, train_mindrec
+    from .runner import BenchmarkContext, load_protocol_data, resolve_data_path, train_deftrec, train_mindrec
 
     require_matplotlib()  # the curves are plotted last: fail before training, not after it
     setup_logging(args.log_level)
@@ -101,8 +101,8 @@ def curves_main(argv: Sequence[str] | None, repo_root: Path) -> dict[str, Any]:
     if args.plan not in protocol.plans:
         raise SystemExit(f"unknown plan {args.plan!r}; choose from {list(protocol.plans)}")
     plan = protocol.plans[args.plan]
-    if plan.family not in ("mindrec", "tiger"):
-        raise SystemExit(f"learning curves are recorded for mindrec and tiger plans, not {plan.family!r}")
+    if plan.family not in ("mindrec", "tiger", "deftrec"):
+        raise SystemExit(f"learning curves are recorded for mindrec, tiger and deftrec plans, not {plan.family!r}")
     budget = {key: value for key, value in (("max_steps", args.max_steps), ("eval_steps", args.eval_steps)) if value}
     plan = plan.with_settings([("training", key, value) for key, value in budget.items()] + args.overrides)
     compare = {Path(path).stem: json.loads(Path(path).read_text())["validation"] for path in args.compare}
@@ -110,7 +110,10 @@ def curves_main(argv: Sequence[str] | None, repo_root: Path) -> dict[str, Any]:
     data, data_args = load_protocol_data(protocol, resolve_data_path(protocol, args.data, repo_root))
     with tempfile.TemporaryDirectory(prefix="curves-") as scratch:
         context = BenchmarkContext(protocol, data, data_args, Path(args.work_dir or scratch))
-        _, trained, _, _ = train_mindrec(context, args.plan, plan, args.seed, causal=plan.family == "tiger")
+        if plan.family == "deftrec":  # its item vectors: --set model.deftrec_item_vectors=<SASRec's .npy>
+            _, trained, _ = train_deftrec(context, args.plan, plan, args.seed)
+        else:
+            _, trained, _, _ = train_mindrec(context, args.plan, plan, args.seed, causal=plan.family == "tiger")
     record = {
         "name": args.name,
         "protocol": protocol.name,

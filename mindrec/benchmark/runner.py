@@ -374,8 +374,11 @@ def run_mindrec(
     return runs
 
 
-def run_deftrec(context: BenchmarkContext, plan_name: str, plan: ModelPlan, rows: Sequence[str], seed: int) -> list[dict[str, Any]]:
-    """DeftRec (continuous tokens + DDPM, score-based retrieval), trained by the same Trainer."""
+def train_deftrec(context: BenchmarkContext, plan_name: str, plan: ModelPlan, seed: int):
+    """Train one DeftRec model (continuous tokens + DDPM) with the plan's budget.
+
+    Returns ``(best model in eval mode, TrainOutput, task)``.
+    """
     from mindrec.training.model_io import save_trained_model
     from mindrec.training.model_setup import build_deftrec_model
     from mindrec.training.tasks import DeftRecTask
@@ -385,7 +388,8 @@ def run_deftrec(context: BenchmarkContext, plan_name: str, plan: ModelPlan, rows
         if seed not in context.sasrec_item_vectors:
             raise ValueError(
                 "This DeftRec plan diffuses over SASRec's item vectors (deftrec_item_vectors='sasrec'): run the "
-                "sasrec row before it in the same benchmark (e.g. --models sasrec deftrec)."
+                "sasrec row before it in the same benchmark (e.g. --models sasrec deftrec), or set "
+                "model.deftrec_item_vectors to the item_vectors.npy a SASRec run saved."
             )
         model_options["deftrec_item_vectors"] = str(context.sasrec_item_vectors[seed])
     model_args = ModelArguments(**{**model_options, "model_type": "deftrec", "model_setting": "small"})
@@ -398,7 +402,6 @@ def run_deftrec(context: BenchmarkContext, plan_name: str, plan: ModelPlan, rows
         model_args.deftrec_num_negatives,
         evaluation.num_return_items,
         evaluation.exclude_history,
-        model_args.deftrec_inference_steps,
         seed=seed,
     )
 
@@ -406,9 +409,17 @@ def run_deftrec(context: BenchmarkContext, plan_name: str, plan: ModelPlan, rows
         save_trained_model(directory, trained, None, None, {**record, "model": {**record["model"], "model_type": "deftrec"}})
 
     best, output = _train(context, plan_name, plan, seed, model, task, model_args, save)
+    return best, output, task
+
+
+def run_deftrec(context: BenchmarkContext, plan_name: str, plan: ModelPlan, rows: Sequence[str], seed: int) -> list[dict[str, Any]]:
+    """DeftRec (continuous tokens + DDPM, score-based retrieval), trained by the same Trainer."""
+    best, output, task = train_deftrec(context, plan_name, plan, seed)
     details = {
         **_training_details(output),
-        "inference_steps": model_args.deftrec_inference_steps,
+        "sampler": best.config.sampler,
+        "retrieval": best.config.retrieval,
+        "inference_steps": best.config.num_inference_steps if best.config.sampler == "ddpm" else None,
         "profile": cost_profile(context, plan, task, best),
     }
     return [

@@ -267,13 +267,32 @@ class ModelArguments:
     )
     deftrec_item_vector_dim: int = field(default=64, **help_metadata("DeftRec: width of 'text' item vectors."))
     deftrec_num_negatives: int = field(default=1, **help_metadata("DeftRec: negatives per training row (BPR term)."))
-    deftrec_inference_steps: int = field(default=50, **help_metadata("DeftRec: DDPM sampling steps at evaluation."))
+    deftrec_inference_steps: int = field(
+        default=50, **help_metadata("DeftRec: DDPM sampling steps at evaluation (deftrec_sampler='ddpm').")
+    )
+    deftrec_sampler: Literal["posterior_mean", "ddpm"] = field(
+        default="posterior_mean",
+        **help_metadata(
+            "DeftRec: the vector generate retrieves with: the posterior-mean estimate (deterministic) or one "
+            "DDPM sample."
+        ),
+    )
+    deftrec_prediction_type: Literal["epsilon", "sample"] = field(
+        default="sample",
+        **help_metadata("DeftRec: what the denoiser predicts and the MSE is on: the noise (epsilon) or x_0 (sample)."),
+    )
+    deftrec_retrieval: Literal["inner_product", "neg_l2", "cosine", "centered_cosine"] = field(
+        default="centered_cosine", **help_metadata("DeftRec: score of a catalogue vector against the generated one.")
+    )
 
     def __post_init__(self):
         _choice(self, "model_type", MODEL_TYPES)
         _choice(self, "model_setting", MODEL_SETTINGS)
         _choice(self, "history_encoding", ("pooled", "tokens"))
         _choice(self, "path_loss", ("masked", "next"))
+        _choice(self, "deftrec_sampler", ("posterior_mean", "ddpm"))
+        _choice(self, "deftrec_retrieval", ("inner_product", "neg_l2", "cosine", "centered_cosine"))
+        _choice(self, "deftrec_prediction_type", ("epsilon", "sample"))
         _positive(
             self,
             "hidden_size",

@@ -125,6 +125,9 @@ def build_deftrec_model(data: PreparedData, model_args: ModelArguments, data_arg
         num_negatives=model_args.deftrec_num_negatives,
         bpr_weight=1.0 if model_args.deftrec_num_negatives else 0.0,
         num_inference_steps=min(model_args.deftrec_inference_steps, 1000),
+        sampler=model_args.deftrec_sampler,
+        prediction_type=model_args.deftrec_prediction_type,
+        retrieval=model_args.deftrec_retrieval,
     )
     model = DeftRecForRecommendation(config)
     model.set_item_vectors(torch.from_numpy(vectors))

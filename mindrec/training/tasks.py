@@ -72,8 +72,9 @@ class DeftRecTask:
         max_history: history items kept per row (the model's ``config.max_history``).
         num_negatives: negatives per row for the BPR term.
         num_return_items, exclude_history: evaluation lists.
-        inference_steps: DDPM sampling steps at evaluation.
-        seed: seed of the evaluation sampling noise.
+        seed: seed of the evaluation sampling noise (DDPM sampler).
+
+    How vectors are generated (sampler, DDPM steps) and retrieved is the model config's.
     """
 
     model_type = "deftrec"
@@ -85,7 +86,6 @@ class DeftRecTask:
         num_negatives: int,
         num_return_items: int,
         exclude_history: bool,
-        inference_steps: int,
         seed: int = 0,
     ):
         from .deftrec_collator import DeftRecCollator
@@ -94,7 +94,6 @@ class DeftRecTask:
         self.collator = DeftRecCollator(num_items, max_history, num_negatives, seed=seed)
         self.num_return_items = num_return_items
         self.exclude_history = exclude_history
-        self.inference_steps = inference_steps
         self.seed = seed
 
     @property
@@ -119,7 +118,6 @@ class DeftRecTask:
             self.num_return_items,
             self.exclude_history,
             seed=self.seed,
-            num_inference_steps=self.inference_steps,
         )
 
 
