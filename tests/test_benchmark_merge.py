@@ -53,6 +53,12 @@ def test_merge_refuses_overlapping_or_foreign_parts(parts):
     other = {**parts[1], "protocol": "beauty-full"}
     with pytest.raises(ValueError, match="different protocol"):
         merge_result_sets([parts[0], other])
+    fewer_users = {**parts[1], "data": {**parts[1]["data"], "users": parts[1]["data"]["users"] - 1}}
+    with pytest.raises(ValueError, match="different data"):
+        merge_result_sets([parts[0], fewer_users])
+    # The same data read from another folder (another machine) merges.
+    moved = {**parts[1], "data": {**parts[1]["data"], "path": "elsewhere/" + str(parts[1]["data"]["path"])}}
+    assert [run["seed"] for run in merge_result_sets([parts[0], moved])["runs"]] == [0, 1]
     with pytest.raises(ValueError, match="no result sets"):
         merge_result_sets([])
 

@@ -19,6 +19,10 @@ def _plan_of_rows(protocol_config: Mapping[str, Any]) -> dict[str, str]:
     return {row: name for name, plan in protocol_config["plans"].items() for row in plan["rows"]}
 
 
+def _data_identity(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in data.items() if key != "path"}
+
+
 def merge_result_sets(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """One result set from ``parts`` of the same protocol and data.
 
@@ -33,9 +37,11 @@ def merge_result_sets(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         raise ValueError("no result sets to merge")
     first = parts[0]
     for part in parts[1:]:
-        for key in ("protocol", "data"):
-            if part[key] != first[key]:
-                raise ValueError(f"cannot merge result sets with different {key}: {first[key]!r} vs {part[key]!r}")
+        if part["protocol"] != first["protocol"]:
+            raise ValueError(f"cannot merge result sets with different protocol: {first['protocol']!r} vs {part['protocol']!r}")
+        # The same data may sit in another folder on another machine: compare all but its path.
+        if _data_identity(part["data"]) != _data_identity(first["data"]):
+            raise ValueError(f"cannot merge result sets with different data: {first['data']!r} vs {part['data']!r}")
     seen: dict[tuple[str, int], int] = {}
     for index, part in enumerate(parts):
         for run in part["runs"]:
