@@ -454,12 +454,17 @@ class DeftRecForRecommendation(DeftRecPreTrainedModel):
             sample = schedule.step(eps, timestep, sample, generator=generator).prev_sample
         return sample / self.item_vector_scale.float()
 
+    def denoiser_output(self, sample: torch.Tensor, timestep: int, condition: torch.Tensor) -> torch.Tensor:
+        """The denoiser's fp32 output ``[batch, d_v]`` (``eps_hat`` or ``x_0_hat``, per ``prediction_type``) at
+        ``x_t = sample [batch, d_v]``, one timestep for the batch."""
+        dtype = self.denoiser.out_proj.weight.dtype
+        timesteps = torch.full((sample.shape[0],), timestep, dtype=torch.long, device=sample.device)
+        return self.denoiser(sample.to(dtype), timesteps, condition.to(dtype)).float()
+
     def predicted_noise(self, sample: torch.Tensor, timestep: int, condition: torch.Tensor) -> torch.Tensor:
         """fp32 ``eps_hat [batch, d_v]`` at ``x_t = sample [batch, d_v]`` (diffusion scale), one timestep for
         the batch; a ``"sample"`` model's ``x_0_hat`` becomes ``(x_t - sqrt(ab) x_0_hat) / sqrt(1 - ab)``."""
-        dtype = self.denoiser.out_proj.weight.dtype
-        timesteps = torch.full((sample.shape[0],), timestep, dtype=torch.long, device=sample.device)
-        output = self.denoiser(sample.to(dtype), timesteps, condition.to(dtype)).float()
+        output = self.denoiser_output(sample, timestep, condition)
         if self.config.prediction_type == "epsilon":
             return output
         alpha_bar = self.noise_schedule.alpha_bar(timestep)
@@ -477,10 +482,12 @@ class DeftRecForRecommendation(DeftRecPreTrainedModel):
         deterministic denoiser call.
         """
         last = self.config.num_train_timesteps - 1
-        alpha_bar = self.noise_schedule.alpha_bar(last)
         sample = torch.zeros(condition.shape[0], self.config.item_vector_dim, device=condition.device)
-        eps = self.predicted_noise(sample, last, condition)
-        x_0 = -((1.0 - alpha_bar) ** 0.5) * eps / alpha_bar**0.5
+        if self.config.prediction_type == "sample":
+            x_0 = self.denoiser_output(sample, last, condition)  # the estimate itself: no round trip via eps_hat
+        else:
+            alpha_bar = self.noise_schedule.alpha_bar(last)
+            x_0 = -((1.0 - alpha_bar) ** 0.5) * self.predicted_noise(sample, last, condition) / alpha_bar**0.5
         return x_0 / self.item_vector_scale.float()
 
     def retrieval_scores(self, vectors: torch.Tensor) -> torch.FloatTensor:

@@ -155,6 +155,7 @@ def test_generate_fuses_the_model_head_and_errors_name_the_problem():
     masked = torch.full((3, 5), -1, dtype=torch.long)
     fused = catalogue_log_probs(scorer(masked, torch.arange(3)), CODES) + scorer.item_log_probs(torch.arange(3))
     assert output.item_indices.tolist() == fused.topk(3).indices.tolist()
+    torch.testing.assert_close(output.scores, fused.topk(3).values)  # the head's log-probs are in the scores
 
     with pytest.raises(ValueError, match="only applies to decoding_strategy='catalogue_scoring'"):
         RecommendationGenerationConfig(decoding_strategy="left_to_right", retrieval_weight=1.0)
