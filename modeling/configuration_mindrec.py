@@ -75,6 +75,11 @@ class MindRecConfig(PreTrainedConfig):
             ``history_item_embeddings`` and ``prompt_attends_canvas=False`` (the retrieval canvas is one
             more packed view of the row).
         retrieval_loss_weight: weight of the retrieval cross-entropy next to the masked-diffusion loss.
+        history_retrieval_loss_weight: weight of a second retrieval cross-entropy, taken at every history
+            item of the causal prompt on the item that follows it (the last one's is the row's target):
+            SASRec's all-positions objective, scored by the same head. Each row then supervises the head
+            once per history item instead of once, at no extra backbone cost. 0 turns it off; above 0 it
+            needs ``item_retrieval_head`` and ``causal_prompt`` (a history item must not see its successor).
     """
 
     model_type = "mindrec"
@@ -127,6 +132,7 @@ class MindRecConfig(PreTrainedConfig):
     history_item_embeddings: bool = False
     item_retrieval_head: bool = False
     retrieval_loss_weight: float = 1.0
+    history_retrieval_loss_weight: float = 0.0
 
     def __post_init__(self, **kwargs):
         if self.head_dim is None:
@@ -226,6 +232,15 @@ class MindRecConfig(PreTrainedConfig):
         """The retrieval head scores the items the history embeds, from one more packed canvas view."""
         if not self.retrieval_loss_weight > 0:
             raise ValueError(f"`retrieval_loss_weight` must be > 0, got {self.retrieval_loss_weight}.")
+        if not self.history_retrieval_loss_weight >= 0:
+            raise ValueError(
+                f"`history_retrieval_loss_weight` must be >= 0, got {self.history_retrieval_loss_weight}."
+            )
+        if self.history_retrieval_loss_weight > 0 and not (self.item_retrieval_head and self.causal_prompt):
+            raise ValueError(
+                "`history_retrieval_loss_weight` > 0 needs `item_retrieval_head=True` (its scores are the head's) "
+                "and `causal_prompt=True` (each history item predicts the next, which it must not see)."
+            )
         if not self.item_retrieval_head:
             return
         if not self.history_item_embeddings:

@@ -516,7 +516,8 @@ class MindRecOutput(ModelOutput):
 
     Attributes:
         loss: scalar training loss when ``labels`` were given: the masked-diffusion loss, plus
-            ``retrieval_loss_weight * retrieval_loss`` with an item retrieval head.
+            ``retrieval_loss_weight * retrieval_loss`` with an item retrieval head (plus
+            ``history_retrieval_loss_weight * history_retrieval_loss``).
         logits: ``[batch, seq or logits_to_keep, vocab]`` LM-head logits (None when a loss was computed,
             to save the full-vocabulary projection of every position).
         canvas_log_probs: ``[batch, code_length, max_slot_size]`` fp32 log-probabilities over each
@@ -526,6 +527,8 @@ class MindRecOutput(ModelOutput):
         retrieval_loss: scalar full-softmax cross-entropy of the retrieval head on the target items
             (models with ``item_retrieval_head``).
         item_logits: ``[batch, num_items]`` fp32 retrieval-head logits of the fully masked canvas.
+        history_retrieval_loss: scalar next-item cross-entropy of the retrieval head at every history item
+            (models with ``history_retrieval_loss_weight > 0``).
     """
 
     loss: torch.FloatTensor | None = None
@@ -534,6 +537,7 @@ class MindRecOutput(ModelOutput):
     noise_mask: torch.BoolTensor | None = None
     retrieval_loss: torch.FloatTensor | None = None
     item_logits: torch.FloatTensor | None = None
+    history_retrieval_loss: torch.FloatTensor | None = None
 
 
 class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
@@ -756,7 +760,7 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
             # with no masked-diffusion loss of its own.
             views = noise_mask if noise_mask.dim() == 3 else noise_mask[:, None]
             all_masked = torch.ones_like(views[:, :1])
-            hidden = self._packed_views_hidden(
+            prompt_hidden, hidden = self._packed_views_hidden(
                 input_ids,
                 target_tokens,
                 torch.cat([views, all_masked], dim=1),
@@ -764,11 +768,11 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
                 position_ids,
                 history_code_ids,
                 **kwargs,
-            )  # [B, V + 1, L, d]
+            )  # [B, P, d], [B, V + 1, L, d]
             item_logits = self.item_retrieval_logits(hidden[:, -1])
             hidden = hidden[:, :-1] if noise_mask.dim() == 3 else hidden[:, 0]
         elif noise_mask.dim() == 3:
-            hidden = self._packed_views_hidden(
+            _, hidden = self._packed_views_hidden(
                 input_ids, target_tokens, noise_mask, attention_mask, position_ids, history_code_ids, **kwargs
             )  # [B, V, L, d]
         else:
@@ -786,19 +790,55 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
         nll = -log_probs.gather(-1, slot_targets[..., None]).squeeze(-1)  # [B, (V,) L]
         per_view = (nll * loss_mask).sum(-1) / length
         loss = (per_view * weights.to(per_view.dtype)).mean()
-        retrieval_loss = None
+        retrieval_loss = history_retrieval_loss = None
         if item_logits is not None:
             valid = torch.ones(batch, 1, dtype=torch.bool, device=targets.device)
             target_items = self.model.history_item_indices(target_tokens[:, None], valid)[:, 0]  # [B]
             retrieval_loss = nn.functional.cross_entropy(item_logits, target_items)
             loss = loss + config.retrieval_loss_weight * retrieval_loss
+            if config.history_retrieval_loss_weight > 0:
+                history_retrieval_loss = self.history_retrieval_loss(
+                    input_ids[:, : prompt_hidden.shape[1]], prompt_hidden, history_code_ids, target_items
+                )
+                loss = loss + config.history_retrieval_loss_weight * history_retrieval_loss
         return MindRecOutput(
             loss=loss,
             canvas_log_probs=log_probs,
             noise_mask=noise_mask,
             retrieval_loss=retrieval_loss,
             item_logits=item_logits,
+            history_retrieval_loss=history_retrieval_loss,
         )
+
+    def history_retrieval_loss(
+        self,
+        prompt_ids: torch.LongTensor,
+        prompt_hidden: torch.Tensor,
+        history_code_ids: torch.LongTensor,
+        target_items: torch.LongTensor,
+    ) -> torch.FloatTensor:
+        """Mean next-item cross-entropy of the retrieval head at every history item of a causal prompt.
+
+        Args:
+            prompt_ids: ``[B, P]`` prompt token ids; history item ``j`` of a row is its ``j``-th ``[ITEM]``.
+            prompt_hidden: ``[B, P, hidden]`` final prompt states (each has seen the history up to itself).
+            history_code_ids: ``[B, H, code_length]`` the history items' codes, padding rows all pad tokens.
+            target_items: ``[B]`` the rows' target items: what the last history item is scored on.
+        Returns:
+            Scalar: the head's full-softmax cross-entropy of item ``j + 1`` given the state at item ``j``,
+            averaged over every history item of the batch.
+        """
+        valid_item = (history_code_ids != self.config.pad_token_id).any(-1)  # [B, H]
+        if not bool(valid_item.any()):
+            raise ValueError("`history_retrieval_loss_weight` > 0 needs rows with history items; the batch has none.")
+        items = self.model.history_item_indices(history_code_ids, valid_item)[valid_item]  # [N], row-major
+        rows = valid_item.nonzero()[:, 0]  # [N]
+        is_last = torch.ones_like(rows, dtype=torch.bool)
+        is_last[:-1] = rows[1:] != rows[:-1]
+        next_items = torch.where(is_last, target_items[rows], items.roll(-1))  # [N]
+        queries = prompt_hidden[prompt_ids == self.config.item_placeholder_token_id]  # [N, d], row-major too
+        logits = self.retrieval_proj(queries) @ self.model.catalogue_item_vectors().to(queries.dtype).T
+        return nn.functional.cross_entropy(logits.float(), next_items)
 
     def _packed_views_hidden(
         self,
@@ -810,7 +850,8 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
         history_code_ids: torch.LongTensor | None,
         **kwargs,
     ) -> torch.Tensor:
-        """Final hidden states of every view's canvas, ``[B, V, L, hidden]``, from ONE backbone pass.
+        """Final hidden states of the prompt ``[B, P, hidden]`` and of every view's canvas ``[B, V, L, hidden]``,
+        from ONE backbone pass.
 
         The row becomes ``prompt | view 1 canvas | ... | view V canvas``: the prompt attends to itself
         only, each canvas to the prompt and to its own slots, and every canvas takes the positions the
@@ -844,7 +885,7 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
             history_code_ids=history_code_ids,
             **kwargs,
         ).last_hidden_state
-        return hidden[:, prompt_length:].reshape(batch, views, length, -1)
+        return hidden[:, :prompt_length], hidden[:, prompt_length:].reshape(batch, views, length, -1)
 
 
 __all__ = [

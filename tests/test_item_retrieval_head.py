@@ -74,6 +74,42 @@ def test_training_loss_is_the_diffusion_loss_plus_the_weighted_retrieval_cross_e
     assert single.canvas_log_probs.shape == (3, 5, 8)
 
 
+def test_history_retrieval_loss_scores_each_history_item_on_the_next_one():
+    model = head_model(retrieval_loss_weight=0.5, history_retrieval_loss_weight=2.0)
+    batch, _, _ = batch_with_catalogue_history(model)
+    views = model.noise_schedule.sample_views(
+        3, model.config.code_length, 2, num_random_views=1, num_path_views=2, generator=torch.Generator().manual_seed(3)
+    )
+    out = model(**batch, noise_mask=views.noise_mask, loss_weights=views.weights)
+    # Histories (left-padded) are [3], [1, 4, 5] and [2, 1]; the targets 0, 1 and 2 close each row.
+    pairs = [(0, 3, 0), (1, 1, 4), (1, 4, 5), (1, 5, 1), (2, 2, 1), (2, 1, 2)]  # (row, history item, next)
+    # Each history item's state is that of a prompt that ends with it: the causal prompt never sees the next.
+    offsets = torch.tensor(model.config.code_slot_offsets)
+    config, length = model.config, model.config.code_length
+    queries, histories = [], {0: [3], 1: [1, 4, 5], 2: [2, 1]}
+    for row, item, _ in pairs:
+        seen = histories[row][: histories[row].index(item) + 1]
+        ids = [config.bos_token_id] + [config.item_placeholder_token_id] * len(seen) + [config.sep_token_id]
+        ids = torch.tensor([ids + [config.mask_token_id] * length])
+        hidden = model.model(input_ids=ids, history_code_ids=(offsets + CODES[seen])[None]).last_hidden_state
+        queries.append(hidden[0, len(seen)])
+    logits = model.retrieval_proj(torch.stack(queries)) @ model.model.catalogue_item_vectors().T
+    by_hand = torch.nn.functional.cross_entropy(logits, torch.tensor([nxt for _, _, nxt in pairs]))
+    torch.testing.assert_close(out.history_retrieval_loss, by_hand, atol=1e-5, rtol=0)
+    torch.manual_seed(0)
+    without = MindRecForRecommendation(head_config(retrieval_loss_weight=0.5)).eval()
+    without.load_state_dict(model.state_dict())
+    base = without(**batch, noise_mask=views.noise_mask, loss_weights=views.weights)
+    assert base.history_retrieval_loss is None
+    torch.testing.assert_close(out.loss, base.loss + 2.0 * by_hand, atol=1e-5, rtol=0)
+    with pytest.raises(StrictDataclassClassValidationError, match="causal_prompt=True"):
+        head_config(causal_prompt=False, history_retrieval_loss_weight=1.0)
+    with pytest.raises(StrictDataclassClassValidationError, match="item_retrieval_head=True"):
+        head_config(item_retrieval_head=False, history_retrieval_loss_weight=1.0)
+    with pytest.raises(StrictDataclassClassValidationError, match=">= 0"):
+        head_config(history_retrieval_loss_weight=-1.0)
+
+
 def test_the_head_learns_and_travels_with_the_weights(tmp_path):
     model = head_model().train()
     batch, _, _ = batch_with_catalogue_history(model)

@@ -34,6 +34,22 @@ def test_yaml_values_then_command_line_overrides(tmp_path):
     assert model.model_type == "mindrec" and codes.num_sid_digits == 4  # dataclass defaults
 
 
+def test_integers_given_to_float_options_become_floats(tmp_path):
+    """A YAML ``1`` (or ``--set ...=1``) reaches the typed model config, which refuses an int for a float."""
+    from mindrec.training.arguments import ModelArguments
+
+    config = write(tmp_path / "run.yaml", "retrieval_loss_weight: 2\nlearning_rate: 1\nnum_epochs: 3\n")
+    _, _, model, training, _ = parse_arguments(TRAIN_ARGUMENT_TYPES, ["--config", config])
+    assert type(model.retrieval_loss_weight) is float and model.retrieval_loss_weight == 2.0
+    assert type(training.learning_rate) is float and type(training.num_epochs) is int
+    direct = ModelArguments(
+        history_retrieval_loss_weight=1, item_retrieval_head=True, history_item_embeddings=True,
+        prompt_attends_canvas=False, causal_prompt=True,
+    )
+    assert type(direct.history_retrieval_loss_weight) is float
+    assert type(ModelArguments(hidden_size=64).hidden_size) is int
+
+
 def test_unknown_yaml_key_is_named_with_its_line_and_a_suggestion(tmp_path):
     config = write(tmp_path / "bad.yaml", "seed: 1\nlearning_rat: 0.1\n")
     with pytest.raises(

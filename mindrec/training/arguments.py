@@ -12,7 +12,7 @@ the library's (``DECODING_STRATEGIES``, ``QUANTIZERS``, ``COLLISION_STRATEGIES``
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Literal
 
@@ -39,6 +39,15 @@ MIXED_PRECISION = ("auto", "no", "bf16")
 def help_metadata(text: str, **extra) -> dict:
     """``dataclasses.field`` keywords carrying the ``--help`` text (and ``choices``/``aliases``) the parser shows."""
     return {"metadata": {"help": text, **extra}}
+
+
+def _ints_to_floats(owner: object) -> None:
+    """Turn the integers given to ``float`` fields into floats (a YAML ``1`` or ``--set ...=1``): the typed
+    configs these fields feed refuse an ``int`` where they declare a ``float``."""
+    for spec in fields(owner):
+        value = getattr(owner, spec.name)
+        if spec.type in ("float", "float | None") and isinstance(value, int) and not isinstance(value, bool):
+            setattr(owner, spec.name, float(value))
 
 
 def _positive(owner: object, *names: str) -> None:
@@ -108,6 +117,7 @@ class DataArguments:
     synthetic_seed: int = field(default=0, **help_metadata("Synthetic catalogue: generator seed."))
 
     def __post_init__(self):
+        _ints_to_floats(self)
         _positive(self, "max_users", "synthetic_num_users", "synthetic_num_items")
         _non_negative(self, "max_history")
 
@@ -157,6 +167,7 @@ class CodeArguments:
     collaborative_dim: int = field(default=64, **help_metadata("Size of the collaborative item vectors."))
 
     def __post_init__(self):
+        _ints_to_floats(self)
         _non_negative(self, "num_category_levels", "num_sid_digits")
         _positive(self, "codebook_size", "collaborative_dim")
         if not 0.0 <= self.collaborative_weight <= 1.0:
@@ -246,6 +257,13 @@ class ModelArguments:
     retrieval_loss_weight: float = field(
         default=1.0, **help_metadata("Weight of the retrieval head's cross-entropy next to the diffusion loss.")
     )
+    history_retrieval_loss_weight: float = field(
+        default=0.0,
+        **help_metadata(
+            "With item_retrieval_head and causal_prompt: weight of the head's next-item cross-entropy at every "
+            "history item (SASRec's all-positions objective; 0 = off)."
+        ),
+    )
     backbone_path: str | None = field(
         default=None, **help_metadata("LLM setting: a converted LLaDA-layout MindRec checkpoint folder.")
     )
@@ -286,6 +304,7 @@ class ModelArguments:
     )
 
     def __post_init__(self):
+        _ints_to_floats(self)
         _choice(self, "model_type", MODEL_TYPES)
         _choice(self, "model_setting", MODEL_SETTINGS)
         _choice(self, "history_encoding", ("pooled", "tokens"))
@@ -307,6 +326,15 @@ class ModelArguments:
         _non_negative(self, "deftrec_num_negatives", "num_random_views", "num_path_views")
         if not self.retrieval_loss_weight > 0:
             raise ValueError(f"`retrieval_loss_weight` must be > 0, got {self.retrieval_loss_weight}.")
+        if not self.history_retrieval_loss_weight >= 0:
+            raise ValueError(
+                f"`history_retrieval_loss_weight` must be >= 0, got {self.history_retrieval_loss_weight}."
+            )
+        if self.history_retrieval_loss_weight > 0 and not (self.item_retrieval_head and self.causal_prompt):
+            raise ValueError(
+                "history_retrieval_loss_weight > 0 needs item_retrieval_head=True and causal_prompt=True (each "
+                "history item is scored on the item after it, which it must not see)."
+            )
         if self.item_retrieval_head and not (self.history_item_embeddings and not self.prompt_attends_canvas):
             raise ValueError(
                 "item_retrieval_head needs history_item_embeddings=True and prompt_attends_canvas=False (it scores "
@@ -429,6 +457,7 @@ class TrainingArguments:
     log_level: str = log_level_field()
 
     def __post_init__(self):
+        _ints_to_floats(self)
         log_level_number(self.log_level)
         _positive(
             self,
@@ -486,6 +515,7 @@ class DecodingArguments:
     metrics_json: str | None = field(default=None, **help_metadata("Write the final metrics (JSON) to this file."))
 
     def __post_init__(self):
+        _ints_to_floats(self)
         _choice(self, "strategy", DECODING_STRATEGIES)
         _choice(self, "history_cache", ("exact", "prompt_cache"))
         _positive(self, "num_beams", "num_return_items", "eval_batch_size")
@@ -555,6 +585,7 @@ class EvaluateModelArguments:
     log_level: str = log_level_field()
 
     def __post_init__(self):
+        _ints_to_floats(self)
         log_level_number(self.log_level)
         if self.model_dir is None:
             raise ValueError("--model_dir is required: the model folder to evaluate.")

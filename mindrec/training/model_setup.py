@@ -66,6 +66,7 @@ def build_small_model(
         history_item_embeddings=model_args.history_item_embeddings,
         item_retrieval_head=model_args.item_retrieval_head,
         retrieval_loss_weight=model_args.retrieval_loss_weight,
+        history_retrieval_loss_weight=model_args.history_retrieval_loss_weight,
     )
     model = MindRecForRecommendation(config)
     install_item_codes(model, tokenizer)
