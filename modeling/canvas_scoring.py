@@ -212,6 +212,7 @@ class MindRecCanvasScorer:
         self.code_length = length = config.code_length
         attention_mask = check_scorer_inputs(config, input_ids, attention_mask, history_cache, unpadded_tail=shift)
         self.slot_offsets = torch.tensor(config.code_slot_offsets, device=input_ids.device)
+        self._last_call: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None  # (canvas, users, hidden)
         # The sequence the backbone sees: the input without its last ``shift`` positions.
         self.attention_mask = attention_mask[:, : attention_mask.shape[1] - shift]
         with torch.no_grad():
@@ -241,7 +242,11 @@ class MindRecCanvasScorer:
 
         Returns fp32 log-probabilities ``[N, L, max_slot_size]`` normalised within each slot's values.
         """
-        return self.model.canvas_log_probs(self.canvas_hidden(canvas, row_to_user))
+        hidden = self.canvas_hidden(canvas, row_to_user)
+        # Kept for `item_log_probs`: a fused one-pass decoder asks for the head right after scoring the same
+        # users' fully masked canvases, whose states the head reads (one backbone pass instead of two).
+        self._last_call = (canvas, row_to_user, hidden)
+        return self.model.canvas_log_probs(hidden)
 
     @torch.no_grad()
     def item_log_probs(self, user_ids: torch.LongTensor) -> torch.FloatTensor:
@@ -249,8 +254,11 @@ class MindRecCanvasScorer:
         ``user_ids [N]``, read at their fully masked canvases (models with ``item_retrieval_head``)."""
         if getattr(self.model, "retrieval_proj", None) is None:
             raise ValueError("The model has no item retrieval head (`item_retrieval_head=False`).")
-        canvas = torch.full((user_ids.shape[0], self.code_length), -1, dtype=torch.long, device=user_ids.device)
-        logits = self.model.item_retrieval_logits(self.canvas_hidden(canvas, user_ids))
+        last_canvas, last_users, hidden = self._last_call or (None, None, None)
+        if last_users is None or not torch.equal(last_users, user_ids) or not bool((last_canvas < 0).all()):
+            canvas = torch.full((user_ids.shape[0], self.code_length), -1, dtype=torch.long, device=user_ids.device)
+            hidden = self.canvas_hidden(canvas, user_ids)
+        logits = self.model.item_retrieval_logits(hidden)
         return torch.log_softmax(logits, dim=-1)
 
     def canvas_hidden(self, canvas: torch.LongTensor, row_to_user: torch.LongTensor) -> torch.Tensor:

@@ -59,6 +59,26 @@ def test_protocol_validation_and_json():
     assert config["plans"]["mindrec"]["rows"]["mindrec-cpd"] == {"strategy": "parallel_denoising", "retrieval_weight": 0.0}
 
 
+@pytest.mark.parametrize("name", sorted(PROTOCOLS))
+def test_every_row_of_every_protocol_has_valid_decoding_options(name):
+    """A row's options are the protocol's, then its plan's, then its own: the merge must validate (a DBS row
+    of a plan that validates with the fused decoder must not inherit its retrieval weight)."""
+    from mindrec.benchmark.runner import BenchmarkContext
+
+    protocol = get_protocol(name)
+    context = BenchmarkContext(protocol=protocol, data=None, data_args=None, work_dir=None)
+    for plan in protocol.plans.values():
+        if plan.family != "mindrec":
+            continue
+        for row in plan.rows:
+            options = context.evaluation_args(plan, row)
+            assert options.retrieval_weight == plan.rows[row]["retrieval_weight"]
+            if options.retrieval_weight and not plan.model.get("item_retrieval_head"):
+                with pytest.raises(ValueError, match="item_retrieval_head"):
+                    protocol.plans_for([row])
+    assert protocol.plans_for(list(protocol.default_rows))  # every default row is runnable
+
+
 def test_with_overrides_reaches_every_trainable_plan():
     smaller = SYNTHETIC_SMALL.with_overrides(data={"synthetic_num_users": 50}, max_steps=3, sasrec_num_epochs=2)
     assert smaller.data["synthetic_num_users"] == 50 and smaller.data["max_history"] == 10

@@ -181,10 +181,14 @@ def test_generate_fuses_the_model_head_and_errors_name_the_problem():
     model = head_model()
     batch, _, _ = batch_with_catalogue_history(model)
     inputs = {key: value for key, value in batch.items() if key != "labels"}
+    backbone_passes = []
+    hook = model.model.register_forward_hook(lambda *args: backbone_passes.append(1))
     output = model.generate(
         **inputs, catalogue=CODES, decoding_strategy="catalogue_scoring", num_beams=3, num_return_items=3,
         retrieval_weight=1.0,
     )
+    hook.remove()
+    assert len(backbone_passes) == 1  # the head reads the fully masked canvases the generative score ran
     scorer = model.build_canvas_scorer(**inputs)
     from mindrec.modeling.decoding_catalogue_scoring import catalogue_log_probs
 

@@ -315,7 +315,7 @@ def _plans(
         ),
         "mindrec-sid": ModelPlan(
             "mindrec",
-            rows={"mindrec-sid": {"strategy": "diffusion_beam_search"}},
+            rows={"mindrec-sid": dict(MINDREC_DECODERS["dbs"])},
             model=mindrec_model,
             training=mindrec_training,
             codes={**mindrec_codes, "num_category_levels": 0},
@@ -323,7 +323,7 @@ def _plans(
         ),
         "mindrec-ocn": ModelPlan(
             "mindrec",
-            rows={"mindrec-ocn": {"strategy": "diffusion_beam_search"}},
+            rows={"mindrec-ocn": dict(MINDREC_DECODERS["dbs"])},
             model=mindrec_model,
             training={**mindrec_training, **ocn_training, "ocn": True},
             codes=mindrec_codes,
@@ -410,8 +410,8 @@ BEAUTY_MINDREC = BenchmarkProtocol(
     codes=_BEAUTY_CODES,
     evaluation=_evaluation(validation_max_users=500, eval_batch_size=250, exclude_history=True),
     plans=_plans(
-        # The design validated on beauty-full (its 3-seed table in docs/results predates it).
-        mindrec_model=_MINDREC_DESIGN,
+        # The design validated on beauty-full, retrieval head included.
+        mindrec_model=_MINDREC_HYBRID_DESIGN,
         # 4 epochs (620 steps) per generative model: three seeds of every model fit in 90 minutes.
         mindrec_training={**_COMMON_TRAINING, "learning_rate": 3e-3, "train_batch_size": 256, "num_epochs": 4, "mask_eps": 0.4},
         tiger_training={**_COMMON_TRAINING, "learning_rate": 3e-3, "train_batch_size": 256, "num_epochs": 4},
@@ -422,13 +422,12 @@ BEAUTY_MINDREC = BenchmarkProtocol(
         sasrec_training={"num_epochs": 30, "patience": 3, "train_batch_size": 256, "max_train_minutes": 5.0},
         sasrec_model={"hidden_size": 64, "max_history": 10},
         deftrec_model=_DEFTREC_DESIGN,
-        # The exact history treatment costs ~2x per decoding step; the prompt cache keeps the four
-        # decoders' test decoding of 5,000 users inside the budget.
-        diffusion_evaluation={"history_cache": "prompt_cache"},
+        # Exact here too (the history is isolated from the canvas); checkpoints are selected with the fused decoder.
+        diffusion_evaluation={"history_cache": "prompt_cache", **_FUSED_VALIDATION},
         mindrec_codes=_MINDREC_CODES,
         tiger_model=_TIGER_DESIGN,
     ),
-    default_rows=DEFAULT_ROWS,
+    default_rows=(*DEFAULT_ROWS[: DEFAULT_ROWS.index("mindrec-sid")], "mindrec-fused", *DEFAULT_ROWS[DEFAULT_ROWS.index("mindrec-sid") :]),
     time_budget_minutes=30,
 )
 
@@ -449,12 +448,13 @@ BEAUTY_FULL = BenchmarkProtocol(
         "Full Amazon Beauty 2014 (5-core): all 22,363 users, history <= 20, leave-one-out, exact-item full "
         "ranking over 12,101 items, beam 10, history items excluded. Item codes: 3 category levels + 4 "
         "semantic-ID digits over TF-IDF+SVD text mixed half and half with training co-occurrence vectors (RQ-k-means "
-        "for TIGER, OPQ for MindRec). MindRec also trains a dense retrieval head (the mindrec-fused row ranks by it, "
-        "with the generative score as a tie-break; its validation selects MindRec's checkpoints); the other MindRec "
-        "rows decode the same model's generative head alone. "
+        "for TIGER, OPQ for MindRec). MindRec also trains a dense retrieval head, at its fully masked canvas and at "
+        "every history item (the mindrec-fused row ranks by it, with the generative score as a tie-break; its "
+        "validation selects MindRec's checkpoints); the other MindRec rows decode the same model's generative head "
+        "alone. "
         "Generative models train up to 8 epochs with early stopping on validation NDCG@10 (2,000 users, every "
         "half epoch, patience 4). On the 2-core CPU (one thread per step) a TIGER step takes ~0.6 s and a "
-        "MindRec step (4 packed views) ~1.2 s, so the default rows take about 3-5 hours; `--max-steps` "
+        "MindRec step (5 packed views) ~1.5 s, so the default rows take about 3-5 hours; `--max-steps` "
         "runs a scaled-down version."
     ),
     data_path="../shared/data/amazon_beauty_2014",
