@@ -611,19 +611,28 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
         slot_logits = (logits / temperature).masked_fill(~valid, float("-inf"))
         return torch.log_softmax(slot_logits, dim=-1)
 
-    def item_retrieval_logits(self, canvas_hidden: torch.Tensor) -> torch.FloatTensor:
+    def item_retrieval_logits(
+        self, canvas_hidden: torch.Tensor, item_vectors: torch.Tensor | None = None
+    ) -> torch.FloatTensor:
         """Retrieval-head logits of every catalogue item.
 
         Args:
             canvas_hidden: ``[N, code_length, hidden]`` final hidden states of fully masked canvases.
+            item_vectors: :meth:`MindRecModel.catalogue_item_vectors` ``[num_items, hidden]`` when the caller
+                already has them (computed here otherwise).
         Returns:
-            ``[N, num_items]`` fp32 dot products of the projected mean canvas state with
-            :meth:`MindRecModel.catalogue_item_vectors`.
+            ``[N, num_items]`` fp32 dot products of the projected mean canvas state with the item vectors.
         """
+        return self._retrieval_logits(canvas_hidden.mean(dim=-2), item_vectors)
+
+    def _retrieval_logits(self, states: torch.Tensor, item_vectors: torch.Tensor | None = None) -> torch.FloatTensor:
+        """``[N, num_items]`` fp32 logits of the head's query ``retrieval_proj(states [N, hidden])``."""
         if self.retrieval_proj is None:
             raise ValueError("This model has no retrieval head: build it with `item_retrieval_head=True`.")
-        query = self.retrieval_proj(canvas_hidden.mean(dim=-2))  # [N, d]
-        return (query @ self.model.catalogue_item_vectors().to(query.dtype).T).float()
+        if item_vectors is None:
+            item_vectors = self.model.catalogue_item_vectors()
+        query = self.retrieval_proj(states)  # [N, d]
+        return (query @ item_vectors.to(query.dtype).T).float()
 
     def build_canvas_scorer(
         self,
@@ -769,7 +778,9 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
                 history_code_ids,
                 **kwargs,
             )  # [B, P, d], [B, V + 1, L, d]
-            item_logits = self.item_retrieval_logits(hidden[:, -1])
+            # Item vectors once per step: both retrieval losses score against them.
+            item_vectors = self.model.catalogue_item_vectors()  # [I, d]
+            item_logits = self.item_retrieval_logits(hidden[:, -1], item_vectors)
             hidden = hidden[:, :-1] if noise_mask.dim() == 3 else hidden[:, 0]
         elif noise_mask.dim() == 3:
             _, hidden = self._packed_views_hidden(
@@ -798,7 +809,7 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
             loss = loss + config.retrieval_loss_weight * retrieval_loss
             if config.history_retrieval_loss_weight > 0:
                 history_retrieval_loss = self.history_retrieval_loss(
-                    input_ids[:, : prompt_hidden.shape[1]], prompt_hidden, history_code_ids, target_items
+                    input_ids[:, : prompt_hidden.shape[1]], prompt_hidden, history_code_ids, target_items, item_vectors
                 )
                 loss = loss + config.history_retrieval_loss_weight * history_retrieval_loss
         return MindRecOutput(
@@ -816,6 +827,7 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
         prompt_hidden: torch.Tensor,
         history_code_ids: torch.LongTensor,
         target_items: torch.LongTensor,
+        item_vectors: torch.Tensor | None = None,
     ) -> torch.FloatTensor:
         """Mean next-item cross-entropy of the retrieval head at every history item of a causal prompt.
 
@@ -824,6 +836,7 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
             prompt_hidden: ``[B, P, hidden]`` final prompt states (each has seen the history up to itself).
             history_code_ids: ``[B, H, code_length]`` the history items' codes, padding rows all pad tokens.
             target_items: ``[B]`` the rows' target items: what the last history item is scored on.
+            item_vectors: the catalogue's item vectors ``[num_items, hidden]`` if the caller has them.
         Returns:
             Scalar: the head's full-softmax cross-entropy of item ``j + 1`` given the state at item ``j``,
             averaged over every history item of the batch.
@@ -836,9 +849,8 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
         is_last = torch.ones_like(rows, dtype=torch.bool)
         is_last[:-1] = rows[1:] != rows[:-1]
         next_items = torch.where(is_last, target_items[rows], items.roll(-1))  # [N]
-        queries = prompt_hidden[prompt_ids == self.config.item_placeholder_token_id]  # [N, d], row-major too
-        logits = self.retrieval_proj(queries) @ self.model.catalogue_item_vectors().to(queries.dtype).T
-        return nn.functional.cross_entropy(logits.float(), next_items)
+        states = prompt_hidden[prompt_ids == self.config.item_placeholder_token_id]  # [N, d], row-major too
+        return nn.functional.cross_entropy(self._retrieval_logits(states, item_vectors), next_items)
 
     def _packed_views_hidden(
         self,
