@@ -33,6 +33,9 @@ class MindRecConfig(PreTrainedConfig):
         max_position_embeddings: longest sequence the model is meant for (RoPE has no hard limit).
         rope_parameters: RoPE settings, e.g. ``{"rope_type": "default", "rope_theta": 10000.0}``.
         rms_norm_eps: epsilon of every RMSNorm.
+        attention_dropout: dropout on the attention weights (training only), in ``[0, 1)``.
+        hidden_dropout: dropout on the input embeddings and on each block's attention and MLP outputs
+            before they join the residual stream (training only; SASRec's regulariser), in ``[0, 1)``.
         pad_token_id, mask_token_id, bos_token_id, eos_token_id, sep_token_id: special token ids.
         item_placeholder_token_id: the ``[ITEM]`` token whose embedding is replaced by the sum of a
             history item's code embeddings when ``history_encoding="pooled"``.
@@ -107,6 +110,7 @@ class MindRecConfig(PreTrainedConfig):
     rms_norm_eps: float = 1e-5
     rope_parameters: RopeParameters | dict | None = None
     attention_dropout: int | float | None = 0.0
+    hidden_dropout: int | float | None = 0.0
     tie_word_embeddings: bool = False
 
     pad_token_id: int | None = 0
@@ -192,6 +196,9 @@ class MindRecConfig(PreTrainedConfig):
             raise ValueError(f"`rms_norm_eps` must be > 0, got {self.rms_norm_eps}.")
         if not 0.0 <= self.mask_eps < 1.0:
             raise ValueError(f"`mask_eps` must be in [0, 1), got {self.mask_eps}.")
+        for name in ("attention_dropout", "hidden_dropout"):
+            if not 0.0 <= (getattr(self, name) or 0.0) < 1.0:
+                raise ValueError(f"`{name}` must be in [0, 1), got {getattr(self, name)}.")
 
     def validate_training_views(self):
         """Several noise views per row share one prompt encoding, so the prompt must not see the canvas."""

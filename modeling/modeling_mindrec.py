@@ -196,7 +196,7 @@ class MindRecAttention(nn.Module):
 
 
 class MindRecDecoderLayer(GradientCheckpointingLayer):
-    """Pre-norm block: ``x + attn(norm(x))`` then ``x + mlp(norm(x))``."""
+    """Pre-norm block: ``x + dropout(attn(norm(x)))`` then ``x + dropout(mlp(norm(x)))``."""
 
     def __init__(self, config: MindRecConfig, layer_idx: int):
         super().__init__()
@@ -204,6 +204,7 @@ class MindRecDecoderLayer(GradientCheckpointingLayer):
         self.mlp = MindRecMLP(config)
         self.input_layernorm = MindRecRMSNorm(config.hidden_size, eps=config.rms_norm_eps)
         self.post_attention_layernorm = MindRecRMSNorm(config.hidden_size, eps=config.rms_norm_eps)
+        self.dropout = nn.Dropout(config.hidden_dropout or 0.0)
 
     def forward(
         self,
@@ -221,8 +222,8 @@ class MindRecDecoderLayer(GradientCheckpointingLayer):
             prompt_cache=prompt_cache,
             **kwargs,
         )
-        hidden_states = residual + hidden_states
-        return hidden_states + self.mlp(self.post_attention_layernorm(hidden_states))
+        hidden_states = residual + self.dropout(hidden_states)
+        return hidden_states + self.dropout(self.mlp(self.post_attention_layernorm(hidden_states)))
 
 
 class MindRecPreTrainedModel(PreTrainedModel):
@@ -267,6 +268,7 @@ class MindRecModel(MindRecPreTrainedModel):
         )
         self.norm = MindRecRMSNorm(config.hidden_size, eps=config.rms_norm_eps)
         self.rotary_emb = MindRecRotaryEmbedding(config)
+        self.embedding_dropout = nn.Dropout(config.hidden_dropout or 0.0)
         self.item_embeddings = None
         if config.history_item_embeddings:
             self.item_embeddings = nn.Embedding(config.num_items, config.hidden_size)
@@ -470,7 +472,7 @@ class MindRecModel(MindRecPreTrainedModel):
                 position_ids = default_position_ids(attention_mask)[:, -seq:]
         mask = self.attention_mask_4d(attention_mask, seq)
         position_embeddings = self.rotary_emb(inputs_embeds, position_ids)
-        hidden_states = inputs_embeds
+        hidden_states = self.embedding_dropout(inputs_embeds)
         for layer in self.layers:
             hidden_states = layer(
                 hidden_states,

@@ -65,6 +65,8 @@ def test_defaults_are_the_small_cpu_model():
         (dict(mask_token_id=0), r"`mask_token_id` \(0\) must differ from pad/bos/sep"),
         (dict(history_encoding="pooled", item_placeholder_token_id=None), r"needs an `item_placeholder_token_id`"),
         (dict(mask_eps=1.0), r"`mask_eps` must be in \[0, 1\), got 1.0"),
+        (dict(hidden_dropout=1.0), r"`hidden_dropout` must be in \[0, 1\), got 1.0"),
+        (dict(attention_dropout=-0.1), r"`attention_dropout` must be in \[0, 1\), got -0.1"),
         (dict(num_category_levels=0, num_sid_digits=0, code_slot_sizes=[]), r"at least one slot"),
     ],
 )

@@ -46,6 +46,26 @@ def test_gradient_checkpointing_gives_identical_loss_and_gradients():
         torch.testing.assert_close(grads_a[name], grads_b[name], atol=1e-6, rtol=0)
 
 
+def test_dropout_acts_in_training_only():
+    """Hidden and attention dropout change the training pass (a different draw per seed, the same draw for the
+    same seed) and leave evaluation exactly as the same weights without dropout."""
+    batch = random_batch(tiny_config(), batch=3)
+    inputs = dict(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
+    plain = tiny_model(attn_implementation="eager").eval()
+    for overrides in (dict(hidden_dropout=0.3), dict(attention_dropout=0.3)):
+        dropped = MindRecForRecommendation(tiny_config(attn_implementation="eager", **overrides))
+        dropped.load_state_dict(plain.state_dict())
+        assert torch.equal(dropped.eval()(**inputs).logits, plain(**inputs).logits)
+        dropped.train()
+        draws = []
+        for seed in (0, 0, 1):
+            torch.manual_seed(seed)
+            draws.append(dropped(**inputs).logits)
+        assert torch.equal(draws[0], draws[1])
+        assert not torch.allclose(draws[0], draws[2])
+        assert not torch.allclose(draws[0], plain(**inputs).logits)
+
+
 def test_attention_is_bidirectional_unless_causal():
     for causal in (False, True):
         model = tiny_model(is_causal=causal)

@@ -50,6 +50,21 @@ def test_integers_given_to_float_options_become_floats(tmp_path):
     assert type(ModelArguments(hidden_size=64).hidden_size) is int
 
 
+def test_dropout_options_reach_the_small_model_and_bad_rates_are_refused():
+    from hub_support import make_tokenizer
+
+    from mindrec.training.arguments import ModelArguments
+    from mindrec.training.model_setup import build_small_model
+
+    model_args = ModelArguments(hidden_size=16, intermediate_size=32, hidden_dropout=0.2, attention_dropout=0.1)
+    model = build_small_model(make_tokenizer(), model_args)
+    assert (model.config.hidden_dropout, model.config.attention_dropout) == (0.2, 0.1)
+    assert model.model.embedding_dropout.p == 0.2 and model.model.layers[0].dropout.p == 0.2
+    for name, rate in (("hidden_dropout", 1.0), ("attention_dropout", -0.5)):
+        with pytest.raises(ValueError, match=rf"`{name}` must be in \[0, 1\), got {rate}"):
+            ModelArguments(**{name: rate})
+
+
 def test_unknown_yaml_key_is_named_with_its_line_and_a_suggestion(tmp_path):
     config = write(tmp_path / "bad.yaml", "seed: 1\nlearning_rat: 0.1\n")
     with pytest.raises(

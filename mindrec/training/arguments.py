@@ -208,6 +208,16 @@ class ModelArguments:
     intermediate_size: int = field(default=512, **help_metadata("Small setting: SwiGLU inner width."))
     num_hidden_layers: int = field(default=2, **help_metadata("Small setting: transformer blocks."))
     num_attention_heads: int = field(default=4, **help_metadata("Small setting: attention heads."))
+    hidden_dropout: float = field(
+        default=0.0,
+        **help_metadata(
+            "Small setting: dropout on the input embeddings and on each block's attention and MLP outputs "
+            "(SASRec's regulariser)."
+        ),
+    )
+    attention_dropout: float = field(
+        default=0.0, **help_metadata("Small setting: dropout on the attention weights.")
+    )
     prompt_attends_canvas: bool = field(
         default=True,
         **help_metadata(
@@ -324,6 +334,9 @@ class ModelArguments:
             "deftrec_inference_steps",
         )
         _non_negative(self, "deftrec_num_negatives", "num_random_views", "num_path_views")
+        for name in ("hidden_dropout", "attention_dropout"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValueError(f"`{name}` must be in [0, 1), got {getattr(self, name)}.")
         if not self.retrieval_loss_weight > 0:
             raise ValueError(f"`retrieval_loss_weight` must be > 0, got {self.retrieval_loss_weight}.")
         if not self.history_retrieval_loss_weight >= 0:

@@ -56,6 +56,8 @@ def build_small_model(
         intermediate_size=model_args.intermediate_size,
         num_hidden_layers=model_args.num_hidden_layers,
         num_attention_heads=model_args.num_attention_heads,
+        hidden_dropout=model_args.hidden_dropout,
+        attention_dropout=model_args.attention_dropout,
         max_position_embeddings=max(64, longest + tokenizer.code_length),
         prompt_attends_canvas=model_args.prompt_attends_canvas,
         causal_prompt=model_args.causal_prompt,
