@@ -29,14 +29,17 @@ def test_sdpa_and_eager_attention_agree():
     torch.testing.assert_close(a[keep], b[keep], atol=1e-5, rtol=0)
 
 
-def test_gradient_checkpointing_gives_identical_loss_and_gradients():
+@pytest.mark.parametrize("dropout", [{}, {"hidden_dropout": 0.3, "attention_dropout": 0.2}])
+def test_gradient_checkpointing_gives_identical_loss_and_gradients(dropout):
+    """Also with dropout: the recomputed forward replays the same dropout masks."""
     batch = random_batch(tiny_config(), batch=3)
     results = []
     for checkpointing in (False, True):
-        model = tiny_model().train()
+        model = tiny_model(**dropout).train()
         if checkpointing:
             model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
         assert model.model.layers[0].gradient_checkpointing is checkpointing
+        torch.manual_seed(5)
         out = model(**batch, generator=torch.Generator().manual_seed(0))
         out.loss.backward()
         results.append((out.loss.detach(), {n: p.grad.clone() for n, p in model.named_parameters()}))
