@@ -110,7 +110,7 @@ class MindRecConfig(PreTrainedConfig):
     rms_norm_eps: float = 1e-5
     rope_parameters: RopeParameters | dict | None = None
     attention_dropout: int | float | None = 0.0
-    hidden_dropout: int | float | None = 0.0
+    hidden_dropout: int | float = 0.0
     tie_word_embeddings: bool = False
 
     pad_token_id: int | None = 0
@@ -194,10 +194,8 @@ class MindRecConfig(PreTrainedConfig):
             raise ValueError(f"`head_dim` must be even for RoPE, got {self.head_dim}.")
         if self.rms_norm_eps <= 0:
             raise ValueError(f"`rms_norm_eps` must be > 0, got {self.rms_norm_eps}.")
-        if not 0.0 <= self.mask_eps < 1.0:
-            raise ValueError(f"`mask_eps` must be in [0, 1), got {self.mask_eps}.")
-        for name in ("attention_dropout", "hidden_dropout"):
-            if not 0.0 <= (getattr(self, name) or 0.0) < 1.0:
+        for name in ("mask_eps", "attention_dropout", "hidden_dropout"):
+            if not 0.0 <= (getattr(self, name) or 0.0) < 1.0:  # attention_dropout may be None (Llama's type)
                 raise ValueError(f"`{name}` must be in [0, 1), got {getattr(self, name)}.")
 
     def validate_training_views(self):

@@ -204,7 +204,7 @@ class MindRecDecoderLayer(GradientCheckpointingLayer):
         self.mlp = MindRecMLP(config)
         self.input_layernorm = MindRecRMSNorm(config.hidden_size, eps=config.rms_norm_eps)
         self.post_attention_layernorm = MindRecRMSNorm(config.hidden_size, eps=config.rms_norm_eps)
-        self.dropout = nn.Dropout(config.hidden_dropout or 0.0)
+        self.dropout = nn.Dropout(config.hidden_dropout)
 
     def forward(
         self,
@@ -268,7 +268,7 @@ class MindRecModel(MindRecPreTrainedModel):
         )
         self.norm = MindRecRMSNorm(config.hidden_size, eps=config.rms_norm_eps)
         self.rotary_emb = MindRecRotaryEmbedding(config)
-        self.embedding_dropout = nn.Dropout(config.hidden_dropout or 0.0)
+        self.embedding_dropout = nn.Dropout(config.hidden_dropout)
         self.item_embeddings = None
         if config.history_item_embeddings:
             self.item_embeddings = nn.Embedding(config.num_items, config.hidden_size)

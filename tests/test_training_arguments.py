@@ -60,7 +60,8 @@ def test_dropout_options_reach_the_small_model_and_bad_rates_are_refused():
     model = build_small_model(make_tokenizer(), model_args)
     assert (model.config.hidden_dropout, model.config.attention_dropout) == (0.2, 0.1)
     assert model.model.embedding_dropout.p == 0.2 and model.model.layers[0].dropout.p == 0.2
-    for name, rate in (("hidden_dropout", 1.0), ("attention_dropout", -0.5)):
+    assert model.model.layers[0].self_attn.attention_dropout == 0.1
+    for name, rate in (("hidden_dropout", 1.0), ("attention_dropout", -0.5), ("lora_dropout", 1.0)):
         with pytest.raises(ValueError, match=rf"`{name}` must be in \[0, 1\), got {rate}"):
             ModelArguments(**{name: rate})
 

@@ -64,6 +64,14 @@ def _non_negative(owner: object, *names: str) -> None:
             raise ValueError(f"`{name}` must be >= 0, got {value!r}.")
 
 
+def _fraction(owner: object, *names: str) -> None:
+    """Rates (dropout, mask floor) live in ``[0, 1)``; None means unset."""
+    for name in names:
+        value = getattr(owner, name)
+        if value is not None and not 0.0 <= value < 1.0:
+            raise ValueError(f"`{name}` must be in [0, 1), got {value!r}.")
+
+
 def _choice(owner: object, name: str, choices: tuple[str, ...]) -> None:
     value = getattr(owner, name)
     if value not in choices:
@@ -334,9 +342,7 @@ class ModelArguments:
             "deftrec_inference_steps",
         )
         _non_negative(self, "deftrec_num_negatives", "num_random_views", "num_path_views")
-        for name in ("hidden_dropout", "attention_dropout"):
-            if not 0.0 <= getattr(self, name) < 1.0:
-                raise ValueError(f"`{name}` must be in [0, 1), got {getattr(self, name)}.")
+        _fraction(self, "hidden_dropout", "attention_dropout", "lora_dropout")
         if not self.retrieval_loss_weight > 0:
             raise ValueError(f"`retrieval_loss_weight` must be > 0, got {self.retrieval_loss_weight}.")
         if not self.history_retrieval_loss_weight >= 0:
@@ -358,8 +364,6 @@ class ModelArguments:
                 f"num_random_views={self.num_random_views} + num_path_views={self.num_path_views} views need "
                 "prompt_attends_canvas=False (the views share one encoding of the history)."
             )
-        if not 0.0 <= self.lora_dropout < 1.0:
-            raise ValueError(f"`lora_dropout` must be in [0, 1), got {self.lora_dropout}.")
         if self.model_setting == "llm":
             if self.model_type != "mindrec":
                 raise ValueError("model_setting='llm' is implemented for model_type='mindrec' only.")
@@ -496,8 +500,7 @@ class TrainingArguments:
             raise ValueError(f"`decay_fraction` must be in (0, 1], got {self.decay_fraction}.")
         if not 0.0 <= self.final_lr_ratio <= 1.0:
             raise ValueError(f"`final_lr_ratio` must be in [0, 1], got {self.final_lr_ratio}.")
-        if self.mask_eps is not None and not 0.0 <= self.mask_eps < 1.0:
-            raise ValueError(f"`mask_eps` must be in [0, 1), got {self.mask_eps}.")
+        _fraction(self, "mask_eps")
 
 
 @dataclass
