@@ -83,6 +83,13 @@ class MindRecConfig(PreTrainedConfig):
             SASRec's all-positions objective, scored by the same head. Each row then supervises the head
             once per history item instead of once, at no extra backbone cost. 0 turns it off; above 0 it
             needs ``item_retrieval_head`` and ``causal_prompt`` (a history item must not see its successor).
+        history_retrieval_reduction: how the history cross-entropy is averaged. ``"item"``: over every history
+            item of the batch, so a row weighs as many history items as it has, and a long sequence, which
+            gives one training row per prefix, weighs about the square of its length. ``"row"``: within each
+            row first, then over the rows: every row (one target each) weighs the same, as in the
+            canvas losses.
+        retrieval_label_smoothing: label smoothing of both retrieval cross-entropies, in ``[0, 1)``: the
+            target gets ``1 - s`` of the probability mass and every catalogue item ``s / num_items``.
     """
 
     model_type = "mindrec"
@@ -137,6 +144,8 @@ class MindRecConfig(PreTrainedConfig):
     item_retrieval_head: bool = False
     retrieval_loss_weight: float = 1.0
     history_retrieval_loss_weight: float = 0.0
+    retrieval_label_smoothing: int | float = 0.0
+    history_retrieval_reduction: Literal["item", "row"] = "item"
 
     def __post_init__(self, **kwargs):
         if self.head_dim is None:
@@ -241,6 +250,10 @@ class MindRecConfig(PreTrainedConfig):
             raise ValueError(
                 f"`history_retrieval_loss_weight` must be >= 0, got {self.history_retrieval_loss_weight}."
             )
+        if not 0.0 <= self.retrieval_label_smoothing < 1.0:
+            raise ValueError(f"`retrieval_label_smoothing` must be in [0, 1), got {self.retrieval_label_smoothing}.")
+        if self.retrieval_label_smoothing > 0 and not self.item_retrieval_head:
+            raise ValueError("`retrieval_label_smoothing` > 0 needs `item_retrieval_head=True` (it smooths that head's loss).")
         if self.history_retrieval_loss_weight > 0 and not (self.item_retrieval_head and self.causal_prompt):
             raise ValueError(
                 "`history_retrieval_loss_weight` > 0 needs `item_retrieval_head=True` (its scores are the head's) "

@@ -807,7 +807,9 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
         if item_logits is not None:
             valid = torch.ones(batch, 1, dtype=torch.bool, device=targets.device)
             target_items = self.model.history_item_indices(target_tokens[:, None], valid)[:, 0]  # [B]
-            retrieval_loss = nn.functional.cross_entropy(item_logits, target_items)
+            retrieval_loss = nn.functional.cross_entropy(
+                item_logits, target_items, label_smoothing=config.retrieval_label_smoothing
+            )
             loss = loss + config.retrieval_loss_weight * retrieval_loss
             if config.history_retrieval_loss_weight > 0:
                 history_retrieval_loss = self.history_retrieval_loss(
@@ -841,7 +843,8 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
             item_vectors: the catalogue's item vectors ``[num_items, hidden]`` if the caller has them.
         Returns:
             Scalar: the head's full-softmax cross-entropy of item ``j + 1`` given the state at item ``j``,
-            averaged over every history item of the batch.
+            averaged over every history item of the batch (``history_retrieval_reduction="item"``) or within
+            each row and then over the rows (``"row"``).
         """
         valid_item = (history_code_ids != self.config.pad_token_id).any(-1)  # [B, H]
         if not bool(valid_item.any()):
@@ -852,7 +855,18 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
         is_last[:-1] = rows[1:] != rows[:-1]
         next_items = torch.where(is_last, target_items[rows], items.roll(-1))  # [N]
         states = prompt_hidden[prompt_ids == self.config.item_placeholder_token_id]  # [N, d], row-major too
-        return nn.functional.cross_entropy(self._retrieval_logits(states, item_vectors), next_items)
+        losses = nn.functional.cross_entropy(
+            self._retrieval_logits(states, item_vectors),
+            next_items,
+            label_smoothing=self.config.retrieval_label_smoothing,
+            reduction="none",
+        )  # [N]
+        if self.config.history_retrieval_reduction == "item":
+            return losses.mean()
+        # Mean within each row, then over the rows that have history items.
+        per_row = losses.new_zeros(prompt_ids.shape[0]).index_add(0, rows, losses)
+        counts = valid_item.sum(-1)  # [B]
+        return (per_row[counts > 0] / counts[counts > 0]).mean()
 
     def _packed_views_hidden(
         self,

@@ -9,7 +9,7 @@
 
 import pytest
 import torch
-from huggingface_hub.errors import StrictDataclassClassValidationError
+from huggingface_hub.errors import StrictDataclassClassValidationError, StrictDataclassFieldValidationError
 from reference_decoding import RandomScorer, random_catalogue
 from test_decoding_properties import NUM_USERS, check_recommendations
 from test_history_item_embeddings import CODES, batch_with_catalogue_history
@@ -108,6 +108,67 @@ def test_history_retrieval_loss_scores_each_history_item_on_the_next_one():
         head_config(item_retrieval_head=False, history_retrieval_loss_weight=1.0)
     with pytest.raises(StrictDataclassClassValidationError, match=">= 0"):
         head_config(history_retrieval_loss_weight=-1.0)
+
+
+def test_history_loss_averaged_per_row_weighs_every_row_the_same():
+    model = head_model(history_retrieval_loss_weight=1.0, history_retrieval_reduction="row")
+    with torch.no_grad():
+        model.retrieval_proj.weight.mul_(50)  # sharper than an untrained head, so the rows' losses differ
+    per_item = head_model(history_retrieval_loss_weight=1.0)
+    per_item.load_state_dict(model.state_dict())
+    batch, _, _ = batch_with_catalogue_history(model)
+    views = model.noise_schedule.sample_views(
+        3, model.config.code_length, 2, num_random_views=1, num_path_views=2, generator=torch.Generator().manual_seed(3)
+    )
+    # One row at a time, the two reductions agree (a row's mean is the mean over its items) ...
+    row_losses, sizes = [], []
+    for row in range(3):
+        inputs = {name: value[row : row + 1] for name, value in batch.items()}
+        single = per_item(**inputs, noise_mask=views.noise_mask[row : row + 1], loss_weights=views.weights[row : row + 1])
+        row_losses.append(single.history_retrieval_loss)
+        sizes.append(int((inputs["history_code_ids"] != model.config.pad_token_id).any(-1).sum()))
+    assert sizes == [1, 3, 2]  # histories [3], [1, 4, 5], [2, 1]
+    row_losses = torch.stack(row_losses)
+    # ... and over the batch "row" is their plain mean, "item" their mean weighted by history length.
+    out = model(**batch, noise_mask=views.noise_mask, loss_weights=views.weights)
+    torch.testing.assert_close(out.history_retrieval_loss, row_losses.mean(), atol=1e-5, rtol=0)
+    weighted = (row_losses * torch.tensor(sizes)).sum() / sum(sizes)
+    item_out = per_item(**batch, noise_mask=views.noise_mask, loss_weights=views.weights)
+    torch.testing.assert_close(item_out.history_retrieval_loss, weighted, atol=1e-5, rtol=0)
+    assert abs(row_losses.mean() - weighted) > 0.01
+    with pytest.raises(StrictDataclassFieldValidationError, match="history_retrieval_reduction"):
+        head_config(history_retrieval_reduction="user")
+
+
+def test_label_smoothing_mixes_each_retrieval_loss_with_the_mean_over_the_catalogue():
+    smoothing = 0.2
+    model = head_model(history_retrieval_loss_weight=1.0, retrieval_label_smoothing=smoothing)
+    plain = head_model(history_retrieval_loss_weight=1.0)
+    plain.load_state_dict(model.state_dict())
+    batch, _, _ = batch_with_catalogue_history(model)
+    views = model.noise_schedule.sample_views(
+        3, model.config.code_length, 2, num_random_views=1, num_path_views=2, generator=torch.Generator().manual_seed(3)
+    )
+    out = model(**batch, noise_mask=views.noise_mask, loss_weights=views.weights)
+    base = plain(**batch, noise_mask=views.noise_mask, loss_weights=views.weights)
+    log_probs = torch.log_softmax(out.item_logits, -1)
+    # (1 - s) x the target's cross-entropy + s x the mean cross-entropy over all six catalogue items.
+    by_hand = (1 - smoothing) * base.retrieval_loss - smoothing * log_probs.mean(-1).mean()
+    torch.testing.assert_close(out.retrieval_loss, by_hand, atol=1e-6, rtol=0)
+    # The history loss is smoothed the same way: (1 - s) CE + s U is linear in s, with U > CE here.
+    double = head_model(history_retrieval_loss_weight=1.0, retrieval_label_smoothing=2 * smoothing)
+    double.load_state_dict(model.state_dict())
+    twice = double(**batch, noise_mask=views.noise_mask, loss_weights=views.weights).history_retrieval_loss
+    step = out.history_retrieval_loss - base.history_retrieval_loss
+    torch.testing.assert_close(twice - base.history_retrieval_loss, 2 * step, atol=1e-6, rtol=0)
+    assert step > 1e-4  # it moved: a tiny untrained model is close to uniform, so U - CE is small
+    # The generative part is untouched.
+    torch.testing.assert_close(out.canvas_log_probs, base.canvas_log_probs, atol=0, rtol=0)
+    for value in (1.0, -0.1):
+        with pytest.raises(StrictDataclassClassValidationError, match=r"retrieval_label_smoothing.*\[0, 1\)"):
+            head_config(retrieval_label_smoothing=value)
+    with pytest.raises(StrictDataclassClassValidationError, match="needs `item_retrieval_head=True`"):
+        head_config(item_retrieval_head=False, retrieval_label_smoothing=0.1)
 
 
 def test_the_head_learns_and_travels_with_the_weights(tmp_path):
@@ -228,6 +289,7 @@ def test_a_run_trains_and_decodes_with_the_fused_head(tmp_path):
     arguments = tiny_arguments(
         tmp_path, max_steps=4, eval_steps=2, history_item_embeddings=True, prompt_attends_canvas=False,
         causal_prompt=True, num_path_views=1, item_retrieval_head=True, retrieval_loss_weight=0.5,
+        history_retrieval_loss_weight=0.5, history_retrieval_reduction="row", retrieval_label_smoothing=0.1,
         strategy="catalogue_scoring", retrieval_weight=2.0,
     )
     result = run(*arguments, accelerator=make_accelerator("no"))
@@ -236,6 +298,7 @@ def test_a_run_trains_and_decodes_with_the_fused_head(tmp_path):
     assert all(len(set(items)) == len(items) for items in evaluation.item_lists.tolist())
     loaded = MindRecForRecommendation.from_pretrained(result.train.best_dir)
     assert loaded.config.item_retrieval_head and loaded.config.retrieval_loss_weight == 0.5
+    assert loaded.config.retrieval_label_smoothing == 0.1 and loaded.config.history_retrieval_reduction == "row"
     assert loaded.retrieval_proj is not None
     saved = RecommendationGenerationConfig.from_pretrained(result.train.best_dir)
     assert (saved.decoding_strategy, saved.retrieval_weight) == ("catalogue_scoring", 2.0)

@@ -61,9 +61,13 @@ def test_dropout_options_reach_the_small_model_and_bad_rates_are_refused():
     assert (model.config.hidden_dropout, model.config.attention_dropout) == (0.2, 0.1)
     assert model.model.embedding_dropout.p == 0.2 and model.model.layers[0].dropout.p == 0.2
     assert model.model.layers[0].self_attn.attention_dropout == 0.1
-    for name, rate in (("hidden_dropout", 1.0), ("attention_dropout", -0.5), ("lora_dropout", 1.0)):
+    for name, rate in (("hidden_dropout", 1.0), ("attention_dropout", -0.5), ("lora_dropout", 1.0), ("retrieval_label_smoothing", 1.0)):
         with pytest.raises(ValueError, match=rf"`{name}` must be in \[0, 1\), got {rate}"):
             ModelArguments(**{name: rate})
+    with pytest.raises(ValueError, match="retrieval_label_smoothing > 0 needs item_retrieval_head=True"):
+        ModelArguments(retrieval_label_smoothing=0.1)
+    with pytest.raises(ValueError, match=r"`history_retrieval_reduction` must be one of \['item', 'row'\], got 'user'"):
+        ModelArguments(history_retrieval_reduction="user")
 
 
 def test_unknown_yaml_key_is_named_with_its_line_and_a_suggestion(tmp_path):

@@ -282,6 +282,17 @@ class ModelArguments:
             "history item (SASRec's all-positions objective; 0 = off)."
         ),
     )
+    history_retrieval_reduction: Literal["item", "row"] = field(
+        default="item",
+        **help_metadata(
+            "How the history retrieval loss is averaged: item = over every history item of the batch (a long "
+            "sequence weighs ~ its length squared: one row per prefix); row = within each row, then over rows."
+        ),
+    )
+    retrieval_label_smoothing: float = field(
+        default=0.0,
+        **help_metadata("With item_retrieval_head: label smoothing of the retrieval cross-entropies, in [0, 1)."),
+    )
     backbone_path: str | None = field(
         default=None, **help_metadata("LLM setting: a converted LLaDA-layout MindRec checkpoint folder.")
     )
@@ -327,6 +338,7 @@ class ModelArguments:
         _choice(self, "model_setting", MODEL_SETTINGS)
         _choice(self, "history_encoding", ("pooled", "tokens"))
         _choice(self, "path_loss", ("masked", "next"))
+        _choice(self, "history_retrieval_reduction", ("item", "row"))
         _choice(self, "deftrec_sampler", ("posterior_mean", "ddpm"))
         _choice(self, "deftrec_retrieval", ("inner_product", "neg_l2", "cosine", "centered_cosine"))
         _choice(self, "deftrec_prediction_type", ("epsilon", "sample"))
@@ -342,13 +354,15 @@ class ModelArguments:
             "deftrec_inference_steps",
         )
         _non_negative(self, "deftrec_num_negatives", "num_random_views", "num_path_views")
-        _fraction(self, "hidden_dropout", "attention_dropout", "lora_dropout")
+        _fraction(self, "hidden_dropout", "attention_dropout", "lora_dropout", "retrieval_label_smoothing")
         if not self.retrieval_loss_weight > 0:
             raise ValueError(f"`retrieval_loss_weight` must be > 0, got {self.retrieval_loss_weight}.")
         if not self.history_retrieval_loss_weight >= 0:
             raise ValueError(
                 f"`history_retrieval_loss_weight` must be >= 0, got {self.history_retrieval_loss_weight}."
             )
+        if self.retrieval_label_smoothing > 0 and not self.item_retrieval_head:
+            raise ValueError("retrieval_label_smoothing > 0 needs item_retrieval_head=True (it smooths that head's loss).")
         if self.history_retrieval_loss_weight > 0 and not (self.item_retrieval_head and self.causal_prompt):
             raise ValueError(
                 "history_retrieval_loss_weight > 0 needs item_retrieval_head=True and causal_prompt=True (each "

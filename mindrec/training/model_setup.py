@@ -69,6 +69,8 @@ def build_small_model(
         item_retrieval_head=model_args.item_retrieval_head,
         retrieval_loss_weight=model_args.retrieval_loss_weight,
         history_retrieval_loss_weight=model_args.history_retrieval_loss_weight,
+        retrieval_label_smoothing=model_args.retrieval_label_smoothing,
+        history_retrieval_reduction=model_args.history_retrieval_reduction,
     )
     model = MindRecForRecommendation(config)
     install_item_codes(model, tokenizer)
