@@ -203,7 +203,7 @@ class MindRecConfig(PreTrainedConfig):
             raise ValueError(f"`head_dim` must be even for RoPE, got {self.head_dim}.")
         if self.rms_norm_eps <= 0:
             raise ValueError(f"`rms_norm_eps` must be > 0, got {self.rms_norm_eps}.")
-        for name in ("mask_eps", "attention_dropout", "hidden_dropout"):
+        for name in ("mask_eps", "attention_dropout", "hidden_dropout", "retrieval_label_smoothing"):
             if not 0.0 <= (getattr(self, name) or 0.0) < 1.0:  # attention_dropout may be None (Llama's type)
                 raise ValueError(f"`{name}` must be in [0, 1), got {getattr(self, name)}.")
 
@@ -250,8 +250,6 @@ class MindRecConfig(PreTrainedConfig):
             raise ValueError(
                 f"`history_retrieval_loss_weight` must be >= 0, got {self.history_retrieval_loss_weight}."
             )
-        if not 0.0 <= self.retrieval_label_smoothing < 1.0:
-            raise ValueError(f"`retrieval_label_smoothing` must be in [0, 1), got {self.retrieval_label_smoothing}.")
         if self.retrieval_label_smoothing > 0 and not self.item_retrieval_head:
             raise ValueError("`retrieval_label_smoothing` > 0 needs `item_retrieval_head=True` (it smooths that head's loss).")
         if self.history_retrieval_loss_weight > 0 and not (self.item_retrieval_head and self.causal_prompt):

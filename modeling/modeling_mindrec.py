@@ -863,10 +863,9 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
         )  # [N]
         if self.config.history_retrieval_reduction == "item":
             return losses.mean()
-        # Mean within each row, then over the rows that have history items.
-        per_row = losses.new_zeros(prompt_ids.shape[0]).index_add(0, rows, losses)
-        counts = valid_item.sum(-1)  # [B]
-        return (per_row[counts > 0] / counts[counts > 0]).mean()
+        # Mean within each row, then over the rows that have history items: item weights 1 / (its row's items).
+        row_sizes = valid_item.sum(-1)  # [B]
+        return (losses / row_sizes[rows]).sum() / (row_sizes > 0).sum()
 
     def _packed_views_hidden(
         self,

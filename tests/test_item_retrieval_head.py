@@ -149,19 +149,26 @@ def test_label_smoothing_mixes_each_retrieval_loss_with_the_mean_over_the_catalo
     views = model.noise_schedule.sample_views(
         3, model.config.code_length, 2, num_random_views=1, num_path_views=2, generator=torch.Generator().manual_seed(3)
     )
+    # Record the head's logits: the canvas query's first, then every history item's.
+    head_logits, score = [], model._retrieval_logits
+
+    def recording_score(*args):
+        head_logits.append(score(*args))
+        return head_logits[-1]
+
+    model._retrieval_logits = recording_score
     out = model(**batch, noise_mask=views.noise_mask, loss_weights=views.weights)
     base = plain(**batch, noise_mask=views.noise_mask, loss_weights=views.weights)
-    log_probs = torch.log_softmax(out.item_logits, -1)
-    # (1 - s) x the target's cross-entropy + s x the mean cross-entropy over all six catalogue items.
-    by_hand = (1 - smoothing) * base.retrieval_loss - smoothing * log_probs.mean(-1).mean()
-    torch.testing.assert_close(out.retrieval_loss, by_hand, atol=1e-6, rtol=0)
-    # The history loss is smoothed the same way: (1 - s) CE + s U is linear in s, with U > CE here.
-    double = head_model(history_retrieval_loss_weight=1.0, retrieval_label_smoothing=2 * smoothing)
-    double.load_state_dict(model.state_dict())
-    twice = double(**batch, noise_mask=views.noise_mask, loss_weights=views.weights).history_retrieval_loss
-    step = out.history_retrieval_loss - base.history_retrieval_loss
-    torch.testing.assert_close(twice - base.history_retrieval_loss, 2 * step, atol=1e-6, rtol=0)
-    assert step > 1e-4  # it moved: a tiny untrained model is close to uniform, so U - CE is small
+    canvas_logits, history_logits = head_logits
+    torch.testing.assert_close(canvas_logits, out.item_logits, atol=0, rtol=0)
+    # Each loss is (1 - s) x the target's cross-entropy + s x the mean cross-entropy over all six catalogue items.
+    for smoothed, unsmoothed, logits in (
+        (out.retrieval_loss, base.retrieval_loss, canvas_logits),
+        (out.history_retrieval_loss, base.history_retrieval_loss, history_logits),
+    ):
+        by_hand = (1 - smoothing) * unsmoothed - smoothing * torch.log_softmax(logits, -1).mean(-1).mean()
+        torch.testing.assert_close(smoothed, by_hand, atol=1e-6, rtol=0)
+        assert abs(smoothed - unsmoothed) > 1e-4  # it moved (an untrained head is near uniform, so barely)
     # The generative part is untouched.
     torch.testing.assert_close(out.canvas_log_probs, base.canvas_log_probs, atol=0, rtol=0)
     for value in (1.0, -0.1):
