@@ -33,7 +33,7 @@ def code_table(tmp_path_factory):
     return folder / "item_codes.json"
 
 
-def make_trainer(output_dir, code_table, **overrides):
+def make_trainer(output_dir, code_table, save_model=None, **overrides):
     options = {
         "max_steps": STEPS,
         "save_steps": 4,
@@ -54,7 +54,7 @@ def make_trainer(output_dir, code_table, **overrides):
         train_args,
         eval_args,
         signature,
-        save_model=lambda directory, _model: saved.append(directory.name),
+        save_model=save_model or (lambda directory, _model: saved.append(directory.name)),
         accelerator=accelerator,
     )
 
@@ -238,3 +238,60 @@ def test_data_fingerprint_is_the_content_not_the_storage(tmp_path):
     assert data_fingerprint(other) != data_fingerprint(data)
     fewer = make_synthetic_dataset(num_users=40, num_items=30, seed=0, max_history=4)
     assert data_fingerprint(fewer) != data_fingerprint(data)
+
+
+# ------------------------------------------------------------------------------------------------------
+# The weight average (ema_decay): what validation and best/ / final/ read, and its exact resume.
+
+EMA = 0.5
+
+
+def saved_weights(into):
+    """A save_model that records the weights each folder would receive."""
+    return lambda directory, model: into.setdefault(directory.name, []).append(
+        {key: value.clone() for key, value in unwrap_task_model(model).state_dict().items()}
+    )
+
+
+def test_validation_and_saved_models_read_the_weight_average(tmp_path, code_table, straight):
+    saved = {}
+    trainer = make_trainer(tmp_path, code_table, save_model=saved_weights(saved), ema_decay=EMA)
+    validate, seen = trainer._validate, []
+
+    def recording_validate(step):
+        seen.append({key: value.clone() for key, value in unwrap_task_model(trainer.model).state_dict().items()})
+        return validate(step)
+
+    trainer._validate = recording_validate
+    output = trainer.train()
+    average = trainer._average
+    assert average.num_updates == STEPS
+    averaged = dict(zip(average.names, average.averages, strict=True))
+    raw = weights(trainer)
+    assert any(not torch.equal(raw[name], value) for name, value in averaged.items())  # the average moved apart
+    for name, value in averaged.items():
+        assert torch.equal(saved["final"][-1][name], value), name  # final/ holds the average
+        assert torch.equal(seen[-1][name], value), name  # so does the last validation's model
+    # without the average the same run validates the raw weights: other scores
+    assert scores(output) != scores(straight[1])
+    assert "best" in saved
+
+
+def test_a_run_with_a_weight_average_resumes_exactly(tmp_path_factory, code_table):
+    reference = make_trainer(tmp_path_factory.mktemp("ema-straight"), code_table, ema_decay=EMA)
+    expected = reference.train()
+    folder = tmp_path_factory.mktemp("ema-resumed")
+    make_trainer(folder, code_table, ema_decay=EMA).train(stop_at_step=STEPS // 2)
+    assert (resolve_checkpoint("latest", folder) / "weight_average.safetensors").is_file()
+    resumed = make_trainer(folder, code_table, ema_decay=EMA, resume_from_checkpoint="latest")
+    output = resumed.train()
+    assert_same_run(resumed, output, (reference, expected))
+    assert resumed._average.num_updates == STEPS
+    for value, target in zip(resumed._average.averages, reference._average.averages, strict=True):
+        assert torch.equal(value, target)
+
+
+def test_the_weight_average_setting_must_match_the_checkpoint(stopped, code_table):
+    output_dir, _ = stopped  # written without a weight average
+    with pytest.raises(ValueError, match=r"cannot be resumed exactly.*\n  ema_decay: checkpoint None, this run 0.5"):
+        make_trainer(output_dir, code_table, ema_decay=EMA, resume_from_checkpoint="latest").train()

@@ -434,6 +434,14 @@ class TrainingArguments:
     max_grad_norm: float | None = field(
         default=1.0, **help_metadata("Gradient clipping norm; unset disables clipping.")
     )
+    ema_decay: float | None = field(
+        default=None,
+        **help_metadata(
+            "Keep an exponential moving average of the trainable weights with this largest per-step decay "
+            "(the k-th step uses min(ema_decay, (1 + k) / (10 + k))); validation, best/ and final/ use the "
+            "averaged weights. Unset: no average."
+        ),
+    )
     mixed_precision: Literal["auto", "no", "bf16"] = field(
         default="auto",
         **help_metadata(
@@ -515,6 +523,8 @@ class TrainingArguments:
         if not 0.0 <= self.final_lr_ratio <= 1.0:
             raise ValueError(f"`final_lr_ratio` must be in [0, 1], got {self.final_lr_ratio}.")
         _fraction(self, "mask_eps")
+        if self.ema_decay is not None and not 0.0 < self.ema_decay < 1.0:
+            raise ValueError(f"`ema_decay` must be in (0, 1), got {self.ema_decay}.")
 
 
 @dataclass

@@ -38,7 +38,7 @@ import shutil
 import socket
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -402,11 +402,18 @@ def _fsync_dir(path: Path) -> None:
 
 
 def save_checkpoint(
-    accelerator, output_dir: str | os.PathLike, step: int, state: Mapping[str, Any], keep_last: int
+    accelerator,
+    output_dir: str | os.PathLike,
+    step: int,
+    state: Mapping[str, Any],
+    keep_last: int,
+    write_extra: Callable[[Path], None] | None = None,
 ) -> Path:
     """Write checkpoint ``step`` atomically (see the module docstring) and keep the last ``keep_last``.
 
-    Every process must call it (each writes its own RNG state). Returns the final folder.
+    Every process must call it (each writes its own RNG state). ``write_extra(folder)`` adds more files
+    (the main process calls it inside the unfinished folder, so they land atomically with the rest).
+    Returns the final folder.
     """
     root = checkpoints_root(output_dir)
     final = root / f"checkpoint-{step:08d}"
@@ -421,6 +428,8 @@ def save_checkpoint(
     accelerator.save_state(str(tmp))
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
+        if write_extra is not None:
+            write_extra(tmp)
         state_path = tmp / STATE_FILE
         with open(state_path, "w", encoding="utf-8") as handle:
             handle.write(json.dumps(dict(state), indent=2) + "\n")

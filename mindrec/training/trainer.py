@@ -9,7 +9,8 @@ Reproducibility. Nothing random depends on hidden state that a checkpoint could 
 * the masking noise, DeftRec's negatives and the LLM prompt templates of step ``s`` on process ``r`` come
   from generators seeded with ``(seed, s, r)``;
 * model, optimizer and every process's global RNG states (dropout) are saved with
-  ``accelerator.save_state``, the LR scheduler's state as JSON in ``trainer_state.json`` (no pickle).
+  ``accelerator.save_state``, the LR scheduler's state as JSON in ``trainer_state.json`` (no pickle),
+  the weight average (``ema_decay``) in ``weight_average.safetensors``.
 
 A run resumed from the checkpoint of step ``k`` therefore ends with the same weights as a run that was
 never interrupted (same hardware and thread count).
@@ -51,6 +52,7 @@ from .lr_schedule import build_lr_scheduler
 from .model_unwrap import unwrap_task_model
 from .run_history import CURVES_FILE, matplotlib_available, plot_learning_curves, write_run_metrics
 from .tracking import flat_config, tracker_options
+from .weight_average import WeightAverage
 
 logger = logging.getLogger(__name__)
 
@@ -179,6 +181,7 @@ class Trainer:
         world = self.accelerator.num_processes
         self.steps_per_epoch = math.ceil(len(self._targets) / (args.train_batch_size * world))
         self.total_steps = args.max_steps or args.num_epochs * self.steps_per_epoch
+        self._average: WeightAverage | None = None  # built in _train with ``ema_decay``
 
     # ----------------------------------------------------------------------------------------------
     # Data
@@ -236,6 +239,7 @@ class Trainer:
             "train_batch_size": self.args.train_batch_size,
             "seed": self.args.seed,
             "total_steps": self.total_steps,
+            "ema_decay": self.args.ema_decay,
         }
 
     def _validate(self, step: int) -> dict[str, Any]:
@@ -304,6 +308,9 @@ class Trainer:
         adapter_only = isinstance(accelerator.unwrap_model(self.model), PeftModel)
         if adapter_only:
             accelerator.register_save_state_pre_hook(_keep_trainable_weights)
+        self._average = None
+        if args.ema_decay is not None:
+            self._average = WeightAverage(accelerator.unwrap_model(self.model).named_parameters(), args.ema_decay)
 
         state = self._fresh_state()
         if args.resume_from_checkpoint is not None:
@@ -313,6 +320,8 @@ class Trainer:
             lr_state = scheduler_state(saved, path)
             # The adapter-only checkpoints of the LLM setting hold the trainable weights alone.
             load_checkpoint(accelerator, path, strict=not adapter_only)
+            if self._average is not None:
+                self._average.load(path)
             scheduler.load_state_dict(lr_state)
             state.update(
                 {
@@ -364,6 +373,8 @@ class Trainer:
             if args.max_grad_norm is not None:
                 accelerator.clip_grad_norm_(self.model.parameters(), args.max_grad_norm)
             optimizer.step()
+            if self._average is not None:
+                self._average.update()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
 
@@ -427,7 +438,14 @@ class Trainer:
             stop = stop_at_step is not None and step >= stop_at_step and not last
             if save or stop or state["stopped_by_patience"]:
                 state[SCHEDULER_STATE_KEY] = scheduler.state_dict()
-                save_checkpoint(accelerator, self.output_dir, step, state, args.save_total_limit)
+                save_checkpoint(
+                    accelerator,
+                    self.output_dir,
+                    step,
+                    state,
+                    args.save_total_limit,
+                    write_extra=None if self._average is None else self._average.save,
+                )
             if stop:
                 stopped_early = True
                 break
@@ -460,7 +478,8 @@ class Trainer:
         if not stopped_early:
             final_dir = self.output_dir / FINAL_FOLDER
             if accelerator.is_main_process:
-                self.save_model(final_dir, accelerator.unwrap_model(self.model))
+                with self._averaged_weights():
+                    self.save_model(final_dir, accelerator.unwrap_model(self.model))
             accelerator.wait_for_everyone()
         best_dir = self.output_dir / BEST_FOLDER if state["best_step"] is not None else None
         return TrainOutput(
@@ -506,7 +525,15 @@ class Trainer:
         metric = self.eval_args.selection_metric
         plot_learning_curves({self.output_dir.name: state["validation"]}, self.output_dir / CURVES_FILE, metric=metric)
 
+    def _averaged_weights(self) -> contextlib.AbstractContextManager:
+        """The model holds the weight average inside the block (``ema_decay``); a no-op without one."""
+        return contextlib.nullcontext() if self._average is None else self._average.averaged_weights()
+
     def _record_validation(self, state: dict[str, Any], step: int) -> None:
+        with self._averaged_weights():
+            self._validate_and_keep_best(state, step)
+
+    def _validate_and_keep_best(self, state: dict[str, Any], step: int) -> None:
         metrics = self._validate(step)
         self.accelerator.log({f"validation/{key}": value for key, value in metrics.items()}, step=step)
         name = self.eval_args.selection_metric
