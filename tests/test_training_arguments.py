@@ -178,7 +178,10 @@ def test_linear_and_constant_schedules_and_the_scheduler_object():
     [
         (
             "mindrec_small_beauty_full.yaml", "beauty-full",
-            ("learning_rate", "train_batch_size", "num_epochs", "eval_steps", "early_stopping_patience", "mask_eps"),
+            (
+                "learning_rate", "train_batch_size", "num_epochs", "eval_steps", "early_stopping_patience", "mask_eps",
+                "ema_decay",
+            ),
         ),
         # The protocol cuts the epochs to fit its time budget; the config trains with early stopping instead.
         ("mindrec_small_beauty.yaml", "beauty-mindrec", ("learning_rate", "train_batch_size", "mask_eps")),
