@@ -308,9 +308,11 @@ class Trainer:
         adapter_only = isinstance(accelerator.unwrap_model(self.model), PeftModel)
         if adapter_only:
             accelerator.register_save_state_pre_hook(_keep_trainable_weights)
-        self._average = None
-        if args.ema_decay is not None:
-            self._average = WeightAverage(accelerator.unwrap_model(self.model).named_parameters(), args.ema_decay)
+        self._average = (
+            None
+            if args.ema_decay is None
+            else WeightAverage(accelerator.unwrap_model(self.model).named_parameters(), args.ema_decay)
+        )
 
         state = self._fresh_state()
         if args.resume_from_checkpoint is not None:
