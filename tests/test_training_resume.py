@@ -274,7 +274,10 @@ def test_validation_and_saved_models_read_the_weight_average(tmp_path, code_tabl
         assert torch.equal(seen[-1][name], value), name  # so does the last validation's model
     # without the average the same run validates the raw weights: other scores
     assert scores(output) != scores(straight[1])
-    assert "best" in saved
+    # best/ holds the average of its validation step, the weights that validation scored
+    best_index = [entry["step"] for entry in output.validation].index(output.best_step)
+    for name in averaged:
+        assert torch.equal(saved["best"][-1][name], seen[best_index][name]), name
 
 
 def test_a_run_with_a_weight_average_resumes_exactly(tmp_path_factory, code_table):

@@ -40,6 +40,8 @@ class WeightAverage:
             raise ValueError("The weight average needs trainable parameters; the model has none.")
         self.names = [name for name, _ in named]
         self.parameters = [parameter for _, parameter in named]
+        # Detached views share the parameters' storage: built once, they follow every optimizer step.
+        self._targets = [parameter.detach() for parameter in self.parameters]
         self.averages = [parameter.detach().clone() for parameter in self.parameters]
         self.num_updates = 0
 
@@ -53,7 +55,7 @@ class WeightAverage:
         """Move every average towards its parameter: ``avg += (1 - decay) (param - avg)``. Call after each
         optimizer step."""
         weight = 1.0 - self.current_decay()
-        torch._foreach_lerp_(self.averages, [parameter.detach() for parameter in self.parameters], weight)
+        torch._foreach_lerp_(self.averages, self._targets, weight)
         self.num_updates += 1
 
     @contextlib.contextmanager
