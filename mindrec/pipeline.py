@@ -40,7 +40,13 @@ from mindrec.training.checkpointing import (
     output_dir_lock,
     prepare_output_dir,
 )
-from mindrec.training.data_setup import CODE_TABLE_FILE, align_code_table, load_data, load_or_build_code_table
+from mindrec.training.data_setup import (
+    CODE_TABLE_FILE,
+    align_code_table,
+    item_content_vectors,
+    load_data,
+    load_or_build_code_table,
+)
 from mindrec.training.model_io import load_trained_model, save_trained_model
 from mindrec.training.model_unwrap import unwrap_task_model
 from mindrec.training.trainer import BEST_FOLDER, FINAL_FOLDER, Trainer, TrainOutput, make_accelerator
@@ -82,7 +88,7 @@ def warn_single_process_cpu_launch(accelerator) -> None:
 
 
 def _shared_code_table(
-    data, code_args: CodeArguments, train_args: TrainingArguments, accelerator
+    data, code_args: CodeArguments, train_args: TrainingArguments, accelerator, item_vectors=None
 ) -> dict[str, Any]:
     """Build (or load) the code table on the main process, write it to ``output_dir``, read it everywhere.
 
@@ -93,7 +99,9 @@ def _shared_code_table(
     output_dir = Path(train_args.output_dir)
     path = output_dir / CODE_TABLE_FILE
     if accelerator.is_main_process:
-        table = load_or_build_code_table(data, code_args, show_progress=train_args.show_progress)
+        table = load_or_build_code_table(
+            data, code_args, show_progress=train_args.show_progress, item_vectors=item_vectors
+        )
         if train_args.resume_from_checkpoint is not None:
             check_resume_code_table(train_args.resume_from_checkpoint, output_dir, code_table_digest(table))
         output_dir.mkdir(parents=True, exist_ok=True)
@@ -131,7 +139,11 @@ def build_run(
             seed=train_args.seed,
         )
     else:
-        code_table = _shared_code_table(data, code_args, train_args, accelerator)
+        item_features = None
+        if model_args.item_content_features:
+            # Every process computes them (deterministic given code_seed): they become model weights.
+            item_features = item_content_vectors(data, code_args, show_progress=train_args.show_progress)
+        code_table = _shared_code_table(data, code_args, train_args, accelerator, item_vectors=item_features)
         set_seed(train_args.seed)
         if model_args.model_setting == "llm":
             from mindrec.training.llm_setting import build_llm_model
@@ -140,7 +152,9 @@ def build_run(
             lora = {"r": model_args.lora_r, "alpha": model_args.lora_alpha}
         else:
             tokenizer = build_item_tokenizer(code_table, model_args, data_args)
-            model = build_small_model(tokenizer, model_args, mask_eps=train_args.mask_eps)
+            model = build_small_model(
+                tokenizer, model_args, mask_eps=train_args.mask_eps, item_features=item_features
+            )
         generation_config = generation_config_from(eval_args)
         unwrap_task_model(model).generation_config = generation_config
         task = MindRecTask(tokenizer, generation_config, ocn=train_args.ocn)

@@ -90,6 +90,11 @@ class MindRecConfig(PreTrainedConfig):
             canvas losses.
         retrieval_label_smoothing: label smoothing of both retrieval cross-entropies, in ``[0, 1)``: the
             target gets ``1 - s`` of the probability mass and every catalogue item ``s / num_items``.
+        item_feature_size: size of a fixed content vector per item (e.g. the text and co-occurrence vector its
+            semantic ID quantises), kept as the ``item_features`` buffer and added, through a learned linear
+            projection, to the item's learned embedding wherever that is used (history items, the retrieval
+            head's item vectors): the dense vector the 4 SID digits only approximate. 0 turns it off; above 0 it
+            needs ``history_item_embeddings``.
     """
 
     model_type = "mindrec"
@@ -146,6 +151,7 @@ class MindRecConfig(PreTrainedConfig):
     history_retrieval_loss_weight: float = 0.0
     retrieval_label_smoothing: int | float = 0.0
     history_retrieval_reduction: Literal["item", "row"] = "item"
+    item_feature_size: int = 0
 
     def __post_init__(self, **kwargs):
         if self.head_dim is None:
@@ -229,6 +235,13 @@ class MindRecConfig(PreTrainedConfig):
         """Per-item history embeddings need the pooled encoding, the catalogue size and codes that fit a key."""
         if self.num_items is not None and self.num_items < 1:
             raise ValueError(f"`num_items` must be >= 1, got {self.num_items}.")
+        if self.item_feature_size < 0:
+            raise ValueError(f"`item_feature_size` must be >= 0, got {self.item_feature_size}.")
+        if self.item_feature_size and not self.history_item_embeddings:
+            raise ValueError(
+                "`item_feature_size` > 0 needs `history_item_embeddings=True`: the projected feature is added to "
+                "the learned item embedding."
+            )
         if not self.history_item_embeddings:
             return
         if self.history_encoding != "pooled" or self.num_items is None:

@@ -274,6 +274,13 @@ class MindRecModel(MindRecPreTrainedModel):
             self.item_embeddings = nn.Embedding(config.num_items, config.hidden_size)
             # Code key of every item, in item order (set by `set_item_codes`; saved with the weights).
             self.item_code_keys = nn.Buffer(torch.full((config.num_items,), -1, dtype=torch.long))
+        if not config.item_feature_size:
+            self.item_features = self.item_feature_proj = None
+        else:
+            # Fixed content vector of every item, in item order (set by `set_item_features`; saved with the
+            # weights). NaN until set, so that a model without them fails loudly instead of reading zeros.
+            self.item_features = nn.Buffer(torch.full((config.num_items, config.item_feature_size), float("nan")))
+            self.item_feature_proj = nn.Linear(config.item_feature_size, config.hidden_size, bias=False)
         self.gradient_checkpointing = False
         self.post_init()
 
@@ -298,9 +305,35 @@ class MindRecModel(MindRecPreTrainedModel):
             raise ValueError("`item_codes` are not one-to-one with items: two items share a code.")
         self.item_code_keys.copy_(keys)
 
+    @torch.no_grad()
+    def set_item_features(self, item_features: torch.Tensor) -> None:
+        """Install the catalogue's content vectors ``[num_items, item_feature_size]`` (row = item index)."""
+        if self.item_features is None:
+            raise ValueError("`set_item_features` is for models with `item_feature_size` > 0.")
+        item_features = torch.as_tensor(item_features, dtype=self.item_features.dtype, device=self.item_features.device)
+        expected = (self.config.num_items, self.config.item_feature_size)
+        if tuple(item_features.shape) != expected:
+            raise ValueError(f"`item_features` must be {list(expected)}, got {list(item_features.shape)}.")
+        if not bool(torch.isfinite(item_features).all()):
+            row = int((~torch.isfinite(item_features)).any(-1).nonzero()[0])
+            raise ValueError(f"`item_features` is not finite at item index {row}.")
+        self.item_features.copy_(item_features)
+
+    def learned_item_vectors(self, item_indices: torch.LongTensor | None = None) -> torch.Tensor:
+        """The item-specific part of item vectors ``[..., hidden]`` (all items ``[num_items, hidden]`` when
+        ``item_indices`` is None): the learned item embedding, plus the projected content vector with
+        ``item_feature_size``."""
+        vectors = self.item_embeddings.weight if item_indices is None else self.item_embeddings(item_indices)
+        if self.item_features is None:
+            return vectors
+        if bool(torch.isnan(self.item_features).any()):
+            raise ValueError("This model has item features but they were never set: call `set_item_features` first.")
+        features = self.item_features if item_indices is None else self.item_features[item_indices]
+        return vectors + self.item_feature_proj(features.to(vectors.dtype))
+
     def catalogue_item_vectors(self) -> torch.Tensor:
         """``[num_items, hidden]``: every catalogue item as the pooled history embeds it (the sum of its code
-        tokens' embeddings plus its learned item embedding); the retrieval head scores these."""
+        tokens' embeddings plus :meth:`learned_item_vectors`); the retrieval head scores these."""
         if self.item_embeddings is None:
             raise ValueError("Catalogue item vectors need a model with `history_item_embeddings=True`.")
         if bool((self.item_code_keys < 0).any()):
@@ -311,7 +344,7 @@ class MindRecModel(MindRecPreTrainedModel):
             keys = keys // size
         slot_values = torch.stack(values[::-1], dim=-1)  # [I, L]
         low, _ = self._code_token_ranges(slot_values.device)
-        return self.embed_tokens(slot_values + low).sum(-2) + self.item_embeddings.weight
+        return self.embed_tokens(slot_values + low).sum(-2) + self.learned_item_vectors()
 
     def history_item_indices(self, history_code_ids: torch.LongTensor, valid_item: torch.BoolTensor) -> torch.LongTensor:
         """Item index of every valid history item ``[B, H]`` from its code tokens ``[B, H, L]`` (0 at padding)."""
@@ -340,7 +373,7 @@ class MindRecModel(MindRecPreTrainedModel):
         With ``history_encoding="pooled"``, each ``[ITEM]`` placeholder in ``input_ids`` takes the sum
         of the code-token embeddings of the next history item in ``history_code_ids [batch, items,
         code_length]`` (rows made only of ``pad_token_id`` are padding and are skipped), plus the item's
-        own embedding with ``history_item_embeddings``.
+        item's :meth:`learned_item_vectors` with ``history_item_embeddings``.
         """
         vocab = self.config.vocab_size
         if input_ids.numel() and (int(input_ids.min()) < 0 or int(input_ids.max()) >= vocab):
@@ -379,7 +412,7 @@ class MindRecModel(MindRecPreTrainedModel):
             )
         item_embeds = self.embed_tokens(history_code_ids).sum(-2)  # [B, H, d]; padding rows unused
         if self.item_embeddings is not None:
-            item_embeds = item_embeds + self.item_embeddings(self.history_item_indices(history_code_ids, valid_item))
+            item_embeds = item_embeds + self.learned_item_vectors(self.history_item_indices(history_code_ids, valid_item))
         return embeds.masked_scatter(is_placeholder[..., None], item_embeds[valid_item])
 
     def _code_token_ranges(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:

@@ -64,6 +64,8 @@ class BenchmarkContext:
             run (what a DeftRec plan with ``deftrec_item_vectors="sasrec"`` diffuses over).
         predictions_dir: when set, every row's test lists are written to ``<row>-seed<k>.jsonl`` there
             (:mod:`mindrec.evaluation.predictions`).
+        item_content_vectors: the vectors quantised into codes, by the code tables' key, for plans with
+            ``item_content_features`` (computed once, then shared with the code table built from them).
     """
 
     protocol: BenchmarkProtocol
@@ -76,6 +78,7 @@ class BenchmarkContext:
     code_table_stats: list[dict[str, Any]] = field(default_factory=list)
     sasrec_item_vectors: dict[int, Path] = field(default_factory=dict)
     predictions_dir: Path | None = None
+    item_content_vectors: dict[tuple[int, str], np.ndarray] = field(default_factory=dict)
 
     @property
     def ks(self) -> list[int]:
@@ -115,15 +118,35 @@ def load_protocol_data(protocol: BenchmarkProtocol, data_path: Path | None) -> t
     return data, data_args
 
 
+def _code_arguments(context: BenchmarkContext, plan: ModelPlan, seed: int) -> tuple[CodeArguments, tuple[int, str]]:
+    """``plan``'s code options for ``seed`` and their cache key."""
+    code_args = CodeArguments(**{**context.protocol.codes, **plan.codes, "code_seed": seed})
+    return code_args, (seed, json.dumps(asdict(code_args), sort_keys=True))
+
+
+def item_content_vectors_for(context: BenchmarkContext, plan: ModelPlan, seed: int) -> np.ndarray:
+    """``[num_items, dim]``: the vectors ``plan``'s codes quantise for ``seed`` (computed once per layout)."""
+    from mindrec.training.data_setup import item_content_vectors
+
+    code_args, key = _code_arguments(context, plan, seed)
+    if key not in context.item_content_vectors:
+        context.item_content_vectors[key] = item_content_vectors(context.data, code_args, context.show_progress)
+    return context.item_content_vectors[key]
+
+
 def code_table_for(context: BenchmarkContext, plan: ModelPlan, seed: int) -> dict[str, Any]:
     """The code table of ``plan``'s layout for ``seed`` (built once, then shared by plans with that layout)."""
     from mindrec.training.data_setup import load_or_build_code_table
 
-    code_args = CodeArguments(**{**context.protocol.codes, **plan.codes, "code_seed": seed})
-    key = (seed, json.dumps(asdict(code_args), sort_keys=True))
+    code_args, key = _code_arguments(context, plan, seed)
     if key not in context.code_tables:
         started = time.perf_counter()
-        table = load_or_build_code_table(context.data, code_args, show_progress=context.show_progress)
+        table = load_or_build_code_table(
+            context.data,
+            code_args,
+            show_progress=context.show_progress,
+            item_vectors=context.item_content_vectors.get(key),
+        )
         stats = table.get("stats", {})
         context.code_table_stats.append(
             {
@@ -327,17 +350,20 @@ def train_mindrec(context: BenchmarkContext, plan_name: str, plan: ModelPlan, se
     from mindrec.training.model_setup import build_item_tokenizer, build_small_model, install_item_codes
     from mindrec.training.tasks import MindRecTask
 
-    table = code_table_for(context, plan, seed)
     model_args = ModelArguments(**{**plan.model, "model_type": "mindrec", "model_setting": "small"})
+    item_features = item_content_vectors_for(context, plan, seed) if model_args.item_content_features else None
+    table = code_table_for(context, plan, seed)
     tokenizer = build_item_tokenizer(table, model_args, context.data_args)
     mask_eps = plan.training.get("mask_eps")
     set_seed(seed)
-    model = build_small_model(tokenizer, model_args, mask_eps=mask_eps)
+    model = build_small_model(tokenizer, model_args, mask_eps=mask_eps, item_features=item_features)
     if causal:
         # The same backbone config with a causal mask (the diffusion model built above is discarded).
         set_seed(seed)
         model = MindRecForAutoregressiveRecommendation(causal_config(model.config))
         install_item_codes(model, tokenizer)
+        if item_features is not None:
+            model.model.set_item_features(torch.from_numpy(item_features))
     generation_config = generation_config_from(context.evaluation_args(plan))
     model.generation_config = generation_config
     task = MindRecTask(tokenizer, generation_config, ocn=bool(plan.training.get("ocn", False)))

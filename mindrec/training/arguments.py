@@ -293,6 +293,14 @@ class ModelArguments:
         default=0.0,
         **help_metadata("With item_retrieval_head: label smoothing of the retrieval cross-entropies, in [0, 1)."),
     )
+    item_content_features: bool = field(
+        default=False,
+        **help_metadata(
+            "Small setting, with history_item_embeddings: add each item's content vector (the vector its semantic "
+            "ID quantises: text embedding, plus co-occurrence with collaborative_weight), through a learned "
+            "projection, to its learned item embedding."
+        ),
+    )
     backbone_path: str | None = field(
         default=None, **help_metadata("LLM setting: a converted LLaDA-layout MindRec checkpoint folder.")
     )
@@ -367,6 +375,11 @@ class ModelArguments:
             raise ValueError(
                 "history_retrieval_loss_weight > 0 needs item_retrieval_head=True and causal_prompt=True (each "
                 "history item is scored on the item after it, which it must not see)."
+            )
+        if self.item_content_features and not self.history_item_embeddings:
+            raise ValueError(
+                "item_content_features needs history_item_embeddings=True (the projected content vector is added "
+                "to the learned item embedding)."
             )
         if self.item_retrieval_head and not (self.history_item_embeddings and not self.prompt_attends_canvas):
             raise ValueError(

@@ -12,6 +12,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from mindrec.data import (
     PreparedData,
     detect_format,
@@ -106,12 +108,14 @@ def align_code_table(
 
 
 def load_or_build_code_table(
-    data: PreparedData, args: CodeArguments, show_progress: bool = True
+    data: PreparedData, args: CodeArguments, show_progress: bool = True, item_vectors: np.ndarray | None = None
 ) -> dict[str, Any]:
     """The code table of ``data``'s items as an ``item_codes.json`` mapping, in ``data``'s item order.
 
     With ``args.code_table`` it is read from that file (or folder) and aligned with
-    :func:`align_code_table`; otherwise it is built from the item table (``build_item_codes``).
+    :func:`align_code_table`; otherwise it is built from the item table (``build_item_codes``), quantising
+    ``item_vectors`` when given (:func:`item_content_vectors` of ``data`` and ``args``, made by the caller
+    when it needs them too) instead of computing them again.
     """
     from mindrec.tokenization.code_table import ItemCodeTable
 
@@ -126,7 +130,9 @@ def load_or_build_code_table(
 
     items = list(data.items)
     embedding: Any = args.code_embedding
-    if args.collaborative_weight > 0:
+    if item_vectors is not None:
+        embedding = item_vectors
+    elif args.collaborative_weight > 0:
         embedding = content_and_collaborative_vectors(data, args, show_progress)
     logger.info(
         "Building item codes: %d items, %d category levels + %d SID digits (codebook %d, %s, %s)",
@@ -176,4 +182,25 @@ def content_and_collaborative_vectors(data: PreparedData, args: CodeArguments, s
     return combine_item_vectors(content.vectors, collaborative, args.collaborative_weight)
 
 
-__all__ = ["align_code_table", "content_and_collaborative_vectors", "load_data", "load_or_build_code_table"]
+def item_content_vectors(data: PreparedData, args: CodeArguments, show_progress: bool = True) -> np.ndarray:
+    """``[num_items, dim]`` float32: the vectors ``args`` quantises into semantic IDs (the content embedding,
+    next to training co-occurrence with ``collaborative_weight`` > 0), whether or not the codes are built here."""
+    if args.collaborative_weight > 0:
+        vectors = content_and_collaborative_vectors(data, args, show_progress)
+    else:
+        from mindrec.tokenization.text_embeddings import embed_items
+
+        vectors = embed_items(
+            list(data.items), args.code_embedding, model=args.code_embedding_model, seed=args.code_seed,
+            show_progress=show_progress,
+        ).vectors
+    return np.asarray(vectors, dtype=np.float32)
+
+
+__all__ = [
+    "align_code_table",
+    "content_and_collaborative_vectors",
+    "item_content_vectors",
+    "load_data",
+    "load_or_build_code_table",
+]

@@ -43,9 +43,22 @@ def install_item_codes(model, tokenizer) -> None:
 
 
 def build_small_model(
-    tokenizer, model_args: ModelArguments, mask_eps: float | None = None
+    tokenizer, model_args: ModelArguments, mask_eps: float | None = None, item_features: np.ndarray | None = None
 ) -> MindRecForRecommendation:
-    """A randomly initialised MindRec model whose token layout is the tokenizer's (seed first)."""
+    """A randomly initialised MindRec model whose token layout is the tokenizer's (seed first).
+
+    ``item_features`` ``[num_items, dim]`` (item order) are the content vectors of
+    ``model_args.item_content_features`` (required then, refused otherwise).
+    """
+    if model_args.item_content_features != (item_features is not None):
+        raise ValueError(
+            "item_content_features=True needs the items' content vectors (item_features=)"
+            if model_args.item_content_features
+            else "item_features were given but item_content_features is False"
+        )
+    features = None if item_features is None else np.asarray(item_features, dtype=np.float32)
+    if features is not None and features.ndim != 2:
+        raise ValueError(f"item_features must be [num_items, dim], got shape {features.shape}.")
     layout = tokenizer.model_config_kwargs()
     longest = 2 + (tokenizer.max_history or 50) * (
         1 if layout["history_encoding"] == "pooled" else tokenizer.code_length
@@ -71,9 +84,12 @@ def build_small_model(
         history_retrieval_loss_weight=model_args.history_retrieval_loss_weight,
         retrieval_label_smoothing=model_args.retrieval_label_smoothing,
         history_retrieval_reduction=model_args.history_retrieval_reduction,
+        item_feature_size=0 if item_features is None else features.shape[1],
     )
     model = MindRecForRecommendation(config)
     install_item_codes(model, tokenizer)
+    if features is not None:
+        model.model.set_item_features(torch.from_numpy(features))
     set_mask_eps(model, mask_eps)
     parameters = sum(parameter.numel() for parameter in model.parameters())
     logger.info(
