@@ -3,6 +3,7 @@ local_files_only; a tiny self-built encoder always, the packaged all-MiniLM-L6-v
 
 from __future__ import annotations
 
+import sys
 import zipfile
 
 import numpy as np
@@ -93,6 +94,11 @@ def test_packaged_all_minilm_offline(tmp_path, monkeypatch):
     items = [{"title": "red matte lipstick"}, {"title": "glossy lip gloss"}, {"title": "synthetic motor oil 5W-30"}]
     embedded = embed_items(items, "sentence-transformers", model=str(tmp_path / "minilm"), show_progress=False)
     assert embedded.vectors.shape == (3, 384) and embedded.method["dim"] == 384
+    # By name, the package's own copy is extracted and loaded (offline): the same vectors.
+    monkeypatch.setenv("MINDREC_CACHE", str(tmp_path / "cache"))
+    by_name = embed_items(items, "sentence-transformers", model="all-MiniLM-L6-v2", show_progress=False)
+    np.testing.assert_allclose(by_name.vectors, embedded.vectors, atol=1e-6)
+    assert by_name.method["model"] == "all-MiniLM-L6-v2"
     np.testing.assert_allclose(np.linalg.norm(embedded.vectors, axis=1), 1.0, atol=1e-5)
     similarity = embedded.vectors @ embedded.vectors.T
     assert similarity[0, 1] > similarity[0, 2]  # the two lip products are closer than lipstick and motor oil
@@ -106,3 +112,46 @@ def test_tfidf_svd_shows_a_progress_bar_only_when_asked(data, capsys):
     # word TF-IDF, character TF-IDF, 4 power iterations, the final eigen-decomposition
     assert "tfidf-svd:   0%|          | 0/7" in capsys.readouterr().err
     np.testing.assert_array_equal(quiet.vectors, shown.vectors)  # the bar changes nothing else
+
+
+def fake_packaged_model(root, with_archive=True):
+    """A stand-in for the all_minilm_l6_v2 package on sys.path: its model.zip holds one config file."""
+    package = root / "all_minilm_l6_v2"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("raise RuntimeError('the resolver must not import the package')\n")
+    if with_archive:
+        with zipfile.ZipFile(package / "model.zip", "w") as archive:
+            archive.writestr("config.json", '{"fake": true}')
+    return root
+
+
+def test_a_packaged_encoder_is_extracted_once_and_served_by_name(tmp_path, monkeypatch):
+    from mindrec.tokenization.text_embeddings import resolve_sentence_model
+
+    monkeypatch.delitem(sys.modules, "all_minilm_l6_v2", raising=False)  # an earlier test may have imported the real one
+    monkeypatch.syspath_prepend(str(fake_packaged_model(tmp_path / "site")))
+    monkeypatch.setenv("MINDREC_CACHE", str(tmp_path / "cache"))
+    folder = resolve_sentence_model("all-MiniLM-L6-v2")
+    assert folder == str(tmp_path / "cache" / "sentence-models" / "all-MiniLM-L6-v2")
+    assert (tmp_path / "cache" / "sentence-models" / "all-MiniLM-L6-v2" / "config.json").read_text() == '{"fake": true}'
+    # Extracted once: a second call (under the Hub name too) reuses the folder as it is.
+    (tmp_path / "cache" / "sentence-models" / "all-MiniLM-L6-v2" / "config.json").write_text("kept")
+    assert resolve_sentence_model("sentence-transformers/all-MiniLM-L6-v2") == folder
+    assert (tmp_path / "cache" / "sentence-models" / "all-MiniLM-L6-v2" / "config.json").read_text() == "kept"
+    assert [path.name for path in (tmp_path / "cache" / "sentence-models").iterdir()] == ["all-MiniLM-L6-v2"]
+    # Local folders and other names are left to SentenceTransformer.
+    assert resolve_sentence_model(str(tmp_path / "site")) == str(tmp_path / "site")
+    assert resolve_sentence_model("me/encoder") == "me/encoder"
+
+
+def test_a_packaged_encoder_without_its_archive_is_named(tmp_path, monkeypatch):
+    from mindrec.tokenization import text_embeddings
+
+    monkeypatch.delitem(sys.modules, "all_minilm_l6_v2", raising=False)
+    monkeypatch.syspath_prepend(str(fake_packaged_model(tmp_path / "site", with_archive=False)))
+    monkeypatch.setenv("MINDREC_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(FileNotFoundError, match="'all_minilm_l6_v2' is installed but has no model.zip"):
+        text_embeddings.resolve_sentence_model("all-MiniLM-L6-v2")
+    # A packaged name whose package is not installed goes to the Hub (or its cache) unchanged.
+    monkeypatch.setitem(text_embeddings.PACKAGED_SENTENCE_MODELS, "other-encoder", ("mindrec_no_such_package", "model.zip"))
+    assert text_embeddings.resolve_sentence_model("other-encoder") == "other-encoder"

