@@ -1,21 +1,27 @@
 """Throwaway: the fused decoder with the head's logits minus beta * log(1 + training count) (logit adjustment)."""
-import sys, numpy as np, torch
+import pathlib
+import sys
+
+import numpy as np
+import torch
+
 from mindrec.benchmark.protocols import PROTOCOLS
 from mindrec.benchmark.runner import load_protocol_data, resolve_data_path
 from mindrec.evaluation.model_evaluation import evaluate_recommender, mindrec_recommender
-from mindrec.training.model_io import load_trained_model
 from mindrec.modeling.modeling_mindrec import MindRecForRecommendation
-import pathlib
+from mindrec.training.model_io import load_trained_model
+
 torch.set_num_threads(1)
 protocol = PROTOCOLS["beauty-full"]
 data, _ = load_protocol_data(protocol, resolve_data_path(protocol, None, pathlib.Path("/work/main")))
 splits = data.splits
 last = {}
-for u, h, t in zip(splits["train"]["user_id"], splits["train"]["history"], splits["train"]["target"]):
+for u, h, t in zip(splits["train"]["user_id"], splits["train"]["history"], splits["train"]["target"], strict=False):
     last[u] = list(h) + [t]
 counts = np.zeros(data.num_items)
 for seq in last.values():
-    for i in seq: counts[i] += 1
+    for i in seq:
+        counts[i] += 1
 logpop = torch.tensor(np.log1p(counts), dtype=torch.float32)
 original = MindRecForRecommendation._retrieval_logits
 beta = 0.0

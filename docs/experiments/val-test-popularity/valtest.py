@@ -1,7 +1,11 @@
 """Throwaway: per-user ranks on validation and test for SASRec (trained here) and a MindRec checkpoint (fused
 decoder), then val->test NDCG@10 by history length and by the target's training popularity."""
-import json, sys, time
-import numpy as np, torch
+import json
+import sys
+
+import numpy as np
+import torch
+
 from mindrec.benchmark.protocols import PROTOCOLS
 from mindrec.benchmark.runner import load_protocol_data, resolve_data_path
 from mindrec.evaluation.model_evaluation import evaluate_recommender, mindrec_recommender
@@ -15,10 +19,11 @@ splits = data.splits
 counts = np.zeros(data.num_items)
 # training interactions = each train user's full train sequence = last train row's history + target
 last = {}
-for u, h, t in zip(splits["train"]["user_id"], splits["train"]["history"], splits["train"]["target"]):
+for u, h, t in zip(splits["train"]["user_id"], splits["train"]["history"], splits["train"]["target"], strict=False):
     last[u] = list(h) + [t]
 for seq in last.values():
-    for i in seq: counts[i] += 1
+    for i in seq:
+        counts[i] += 1
 
 def ranks(result, split):
     lists = result.item_lists.numpy()
@@ -31,7 +36,8 @@ def summary(name, r_val, r_test):
     def ndcg(r): return np.where(r < 10, 1 / np.log2(r + 2), 0)
     rows = {}
     for split, r, s in (("val", r_val, splits["validation"]), ("test", r_test, splits["test"])):
-        hl = np.array([len(h) for h in s["history"]]); pop = counts[np.array(s["target"])]
+        hl = np.array([len(h) for h in s["history"]])
+        pop = counts[np.array(s["target"])]
         rows[split] = dict(all=float(ndcg(r).mean()), hr1=float((r == 0).mean()),
             by_len={f"{a}-{b}": float(ndcg(r)[(hl >= a) & (hl <= b)].mean()) for a, b in ((1, 4), (5, 7), (8, 11), (12, 19), (20, 99))},
             by_pop={f"{a}-{b}": float(ndcg(r)[(pop >= a) & (pop <= b)].mean()) for a, b in ((0, 4), (5, 9), (10, 19), (20, 49), (50, 99), (100, 10**6))},
