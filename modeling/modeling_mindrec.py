@@ -326,7 +326,9 @@ class MindRecModel(MindRecPreTrainedModel):
         vectors = self.item_embeddings.weight if item_indices is None else self.item_embeddings(item_indices)
         if self.item_features is None:
             return vectors
-        if bool(torch.isnan(self.item_features).any()):
+        # `set_item_features` writes every row at once and refuses non-finite values, so one element tells
+        # whether they were set; scanning the whole [num_items, size] buffer cost ~11 ms per call here.
+        if bool(torch.isnan(self.item_features[0, 0])):
             raise ValueError("This model has item features but they were never set: call `set_item_features` first.")
         features = self.item_features if item_indices is None else self.item_features[item_indices]
         return vectors + self.item_feature_proj(features.to(vectors.dtype))

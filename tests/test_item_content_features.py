@@ -118,19 +118,24 @@ def test_build_small_model_installs_the_vectors_it_is_given():
 
 
 def test_the_content_vectors_are_the_ones_the_codes_quantise():
+    from dataclasses import asdict
+
     from training_support import tiny_arguments
 
-    from mindrec.training.data_setup import (
-        content_and_collaborative_vectors,
-        item_content_vectors,
-        load_data,
-        load_or_build_code_table,
-    )
+    from mindrec.tokenization.collaborative import combine_item_vectors, cooccurrence_item_vectors
+    from mindrec.tokenization.text_embeddings import embed_items
+    from mindrec.training.arguments import CodeArguments
+    from mindrec.training.data_setup import item_content_vectors, load_data, load_or_build_code_table
 
     data_args, code_args = tiny_arguments("unused", collaborative_weight=0.5, collaborative_dim=4)[:2]
     data = load_data(data_args)
     vectors = item_content_vectors(data, code_args, show_progress=False)
-    np.testing.assert_array_equal(vectors, content_and_collaborative_vectors(data, code_args, show_progress=False))
+    text = embed_items(list(data.items), "tfidf-svd", seed=code_args.code_seed, show_progress=False).vectors
+    train = data.splits["train"]
+    cooccurrence = cooccurrence_item_vectors(train["history"], train["target"], data.num_items, dim=4, seed=code_args.code_seed)
+    np.testing.assert_allclose(vectors, combine_item_vectors(text, cooccurrence, 0.5), atol=1e-6)
+    text_only = item_content_vectors(data, CodeArguments(**{**asdict(code_args), "collaborative_weight": 0.0}), False)
+    np.testing.assert_array_equal(text_only, text)
     assert vectors.shape[0] == data.num_items and vectors.dtype == np.float32
     built = load_or_build_code_table(data, code_args, show_progress=False)
     given = load_or_build_code_table(data, code_args, show_progress=False, item_vectors=vectors)

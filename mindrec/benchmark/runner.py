@@ -361,9 +361,7 @@ def train_mindrec(context: BenchmarkContext, plan_name: str, plan: ModelPlan, se
         # The same backbone config with a causal mask (the diffusion model built above is discarded).
         set_seed(seed)
         model = MindRecForAutoregressiveRecommendation(causal_config(model.config))
-        install_item_codes(model, tokenizer)
-        if item_features is not None:
-            model.model.set_item_features(torch.from_numpy(item_features))
+        install_item_codes(model, tokenizer, item_features)
     generation_config = generation_config_from(context.evaluation_args(plan))
     model.generation_config = generation_config
     task = MindRecTask(tokenizer, generation_config, ocn=bool(plan.training.get("ocn", False)))

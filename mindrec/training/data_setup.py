@@ -129,11 +129,10 @@ def load_or_build_code_table(
     from mindrec.tokenization.build_codes import build_item_codes
 
     items = list(data.items)
-    embedding: Any = args.code_embedding
-    if item_vectors is not None:
-        embedding = item_vectors
-    elif args.collaborative_weight > 0:
-        embedding = content_and_collaborative_vectors(data, args, show_progress)
+    if item_vectors is None and args.collaborative_weight > 0:
+        item_vectors = item_content_vectors(data, args, show_progress)
+    # Without co-occurrence the builder embeds the text itself (and records how, in the table's stats).
+    embedding: Any = args.code_embedding if item_vectors is None else item_vectors
     logger.info(
         "Building item codes: %d items, %d category levels + %d SID digits (codebook %d, %s, %s)",
         len(items),
@@ -165,41 +164,28 @@ def load_or_build_code_table(
     return table.to_json()
 
 
-def content_and_collaborative_vectors(data: PreparedData, args: CodeArguments, show_progress: bool = True):
-    """The item vectors quantised into SIDs: the content embedding next to co-occurrence vectors of the
-    training split, weighted by ``args.collaborative_weight`` (see :mod:`mindrec.tokenization.collaborative`)."""
+def item_content_vectors(data: PreparedData, args: CodeArguments, show_progress: bool = True) -> np.ndarray:
+    """``[num_items, dim]`` float32: the vectors ``args`` quantises into semantic IDs, whether or not the codes
+    are built here: the content embedding, next to co-occurrence vectors of the training split weighted by
+    ``args.collaborative_weight`` when it is above 0 (see :mod:`mindrec.tokenization.collaborative`)."""
     from mindrec.tokenization.collaborative import combine_item_vectors, cooccurrence_item_vectors
     from mindrec.tokenization.text_embeddings import embed_items
 
     content = embed_items(
         list(data.items), args.code_embedding, model=args.code_embedding_model, seed=args.code_seed,
         show_progress=show_progress,
-    )
-    train = data.splits["train"]
-    collaborative = cooccurrence_item_vectors(
-        train["history"], train["target"], data.num_items, dim=args.collaborative_dim, seed=args.code_seed
-    )
-    return combine_item_vectors(content.vectors, collaborative, args.collaborative_weight)
-
-
-def item_content_vectors(data: PreparedData, args: CodeArguments, show_progress: bool = True) -> np.ndarray:
-    """``[num_items, dim]`` float32: the vectors ``args`` quantises into semantic IDs (the content embedding,
-    next to training co-occurrence with ``collaborative_weight`` > 0), whether or not the codes are built here."""
+    ).vectors
     if args.collaborative_weight > 0:
-        vectors = content_and_collaborative_vectors(data, args, show_progress)
-    else:
-        from mindrec.tokenization.text_embeddings import embed_items
-
-        vectors = embed_items(
-            list(data.items), args.code_embedding, model=args.code_embedding_model, seed=args.code_seed,
-            show_progress=show_progress,
-        ).vectors
-    return np.asarray(vectors, dtype=np.float32)
+        train = data.splits["train"]
+        collaborative = cooccurrence_item_vectors(
+            train["history"], train["target"], data.num_items, dim=args.collaborative_dim, seed=args.code_seed
+        )
+        content = combine_item_vectors(content, collaborative, args.collaborative_weight)
+    return np.asarray(content, dtype=np.float32)
 
 
 __all__ = [
     "align_code_table",
-    "content_and_collaborative_vectors",
     "item_content_vectors",
     "load_data",
     "load_or_build_code_table",

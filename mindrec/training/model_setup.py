@@ -36,10 +36,13 @@ def set_mask_eps(model: MindRecForRecommendation, mask_eps: float | None) -> Non
     )
 
 
-def install_item_codes(model, tokenizer) -> None:
-    """Give a model with history item embeddings the catalogue's codes (a no-op for other models)."""
+def install_item_codes(model, tokenizer, item_features: np.ndarray | None = None) -> None:
+    """Give a model with history item embeddings the catalogue's codes (a no-op for other models), and its
+    content vectors ``item_features`` ``[num_items, dim]`` when it has ``item_feature_size``."""
     if model.config.history_item_embeddings:
         model.model.set_item_codes(tokenizer.item_codes)
+    if item_features is not None:
+        model.model.set_item_features(torch.from_numpy(np.asarray(item_features, dtype=np.float32)))
 
 
 def build_small_model(
@@ -56,9 +59,8 @@ def build_small_model(
             if model_args.item_content_features
             else "item_features were given but item_content_features is False"
         )
-    features = None if item_features is None else np.asarray(item_features, dtype=np.float32)
-    if features is not None and features.ndim != 2:
-        raise ValueError(f"item_features must be [num_items, dim], got shape {features.shape}.")
+    if item_features is not None and np.ndim(item_features) != 2:
+        raise ValueError(f"item_features must be [num_items, dim], got shape {np.shape(item_features)}.")
     layout = tokenizer.model_config_kwargs()
     longest = 2 + (tokenizer.max_history or 50) * (
         1 if layout["history_encoding"] == "pooled" else tokenizer.code_length
@@ -84,12 +86,10 @@ def build_small_model(
         history_retrieval_loss_weight=model_args.history_retrieval_loss_weight,
         retrieval_label_smoothing=model_args.retrieval_label_smoothing,
         history_retrieval_reduction=model_args.history_retrieval_reduction,
-        item_feature_size=0 if item_features is None else features.shape[1],
+        item_feature_size=0 if item_features is None else np.shape(item_features)[1],
     )
     model = MindRecForRecommendation(config)
-    install_item_codes(model, tokenizer)
-    if features is not None:
-        model.model.set_item_features(torch.from_numpy(features))
+    install_item_codes(model, tokenizer, item_features)
     set_mask_eps(model, mask_eps)
     parameters = sum(parameter.numel() for parameter in model.parameters())
     logger.info(
