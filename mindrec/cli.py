@@ -71,6 +71,7 @@ DECODING_OPTIONS = {
     "history_cache": "history_cache",
     "exclude_history": "exclude_history",
     "retrieval_weight": "retrieval_weight",
+    "popularity_adjustment": "popularity_adjustment",
 }
 
 

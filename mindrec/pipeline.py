@@ -19,7 +19,7 @@ from typing import Any
 
 from accelerate.utils import set_seed
 
-from mindrec.baselines.popularity import PopularityRecommender
+from mindrec.baselines.popularity import PopularityRecommender, interaction_counts
 from mindrec.cli import MAIN_JOB_DEFAULTS  # re-exported: the main job's settings (python -m mindrec)
 from mindrec.evaluation.metrics import format_metrics_table
 from mindrec.evaluation.model_evaluation import EvaluationResult, evaluate_recommender, popularity_recommender
@@ -153,7 +153,14 @@ def build_run(
         else:
             tokenizer = build_item_tokenizer(code_table, model_args, data_args)
             model = build_small_model(
-                tokenizer, model_args, mask_eps=train_args.mask_eps, item_features=item_features
+                tokenizer,
+                model_args,
+                mask_eps=train_args.mask_eps,
+                item_features=item_features,
+                # What the decoding option popularity_adjustment discounts the retrieval head by.
+                item_counts=interaction_counts(data.splits["train"], data.num_items)
+                if model_args.item_retrieval_head
+                else None,
             )
         generation_config = generation_config_from(eval_args)
         unwrap_task_model(model).generation_config = generation_config
@@ -204,6 +211,7 @@ def generation_config_from(eval_args: DecodingArguments, base=None):
         "history_cache": eval_args.history_cache,
         "exclude_history": eval_args.exclude_history,
         "retrieval_weight": eval_args.retrieval_weight,
+        "popularity_adjustment": eval_args.popularity_adjustment,
     }
     if base is None:
         return RecommendationGenerationConfig(**options)

@@ -202,11 +202,13 @@ class MindRecCanvasScorer:
         attention_mask: torch.Tensor | None = None,
         history_code_ids: torch.LongTensor | None = None,
         history_cache: str = "exact",
+        popularity_adjustment: float = 0.0,
     ):
         config = model.config
         shift = self.next_token_shift
         self.model = model
         self.history_cache = history_cache
+        self.popularity_adjustment = popularity_adjustment
         self.code_slot_sizes = list(config.code_slot_sizes)
         self.num_category_levels = config.num_category_levels
         self.code_length = length = config.code_length
@@ -259,6 +261,15 @@ class MindRecCanvasScorer:
             canvas = torch.full((user_ids.shape[0], self.code_length), -1, dtype=torch.long, device=user_ids.device)
             hidden = self.canvas_hidden(canvas, user_ids)
         logits = self.model.item_retrieval_logits(hidden)
+        if self.popularity_adjustment:
+            # Logit adjustment: the head learnt p(item | user) with the training popularity inside it; dividing
+            # by count^beta before normalising moves probability from frequent items to rare ones.
+            log_counts = self.model.item_log_counts
+            if log_counts is None or bool(torch.isnan(log_counts[0])):
+                raise ValueError(
+                    "`popularity_adjustment` needs the items' training counts: call `set_item_counts` first."
+                )
+            logits = logits - self.popularity_adjustment * log_counts.to(logits.dtype)
         return torch.log_softmax(logits, dim=-1)
 
     def canvas_hidden(self, canvas: torch.LongTensor, row_to_user: torch.LongTensor) -> torch.Tensor:

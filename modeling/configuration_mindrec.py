@@ -95,6 +95,11 @@ class MindRecConfig(PreTrainedConfig):
             projection, to the item's learned embedding wherever that is used (history items, the retrieval
             head's item vectors): the dense vector the 4 SID digits only approximate. 0 turns it off; above 0 it
             needs ``history_item_embeddings``.
+        item_id_dropout: in training, the probability that an item's learned (ID) part of its vector is
+            zeroed, drawn per history position and per catalogue item at each step, so the item is seen as a
+            new item is: by its codes alone (DropoutNet's input dropout for cold start). The codes, shared by
+            warm and cold items alike, must then carry the item on their own, which is what a rarely seen
+            item's vector rests on at inference. In ``[0, 1)``; needs ``history_item_embeddings``.
     """
 
     model_type = "mindrec"
@@ -152,6 +157,7 @@ class MindRecConfig(PreTrainedConfig):
     retrieval_label_smoothing: int | float = 0.0
     history_retrieval_reduction: Literal["item", "row"] = "item"
     item_feature_size: int = 0
+    item_id_dropout: int | float = 0.0
 
     def __post_init__(self, **kwargs):
         if self.head_dim is None:
@@ -209,7 +215,7 @@ class MindRecConfig(PreTrainedConfig):
             raise ValueError(f"`head_dim` must be even for RoPE, got {self.head_dim}.")
         if self.rms_norm_eps <= 0:
             raise ValueError(f"`rms_norm_eps` must be > 0, got {self.rms_norm_eps}.")
-        for name in ("mask_eps", "attention_dropout", "hidden_dropout", "retrieval_label_smoothing"):
+        for name in ("mask_eps", "attention_dropout", "hidden_dropout", "retrieval_label_smoothing", "item_id_dropout"):
             if not 0.0 <= (getattr(self, name) or 0.0) < 1.0:  # attention_dropout may be None (Llama's type)
                 raise ValueError(f"`{name}` must be in [0, 1), got {getattr(self, name)}.")
 
@@ -242,6 +248,8 @@ class MindRecConfig(PreTrainedConfig):
                 "`item_feature_size` > 0 needs `history_item_embeddings=True`: the projected feature is added to "
                 "the learned item embedding."
             )
+        if self.item_id_dropout and not self.history_item_embeddings:
+            raise ValueError("`item_id_dropout` > 0 needs `history_item_embeddings=True`: it drops those embeddings.")
         if not self.history_item_embeddings:
             return
         if self.history_encoding != "pooled" or self.num_items is None:

@@ -69,6 +69,9 @@ class RecommendationGenerationConfig(GenerationConfig):
         history_cache: how the canvas scorer treats the prompt, ``"exact"`` or ``"prompt_cache"``.
         retrieval_weight: ``"catalogue_scoring"`` only: weight of the retrieval head's item log-probs added
             to the generative score (0 = the pure generative score; > 0 needs ``item_retrieval_head``).
+        popularity_adjustment: with ``retrieval_weight`` > 0: beta of a logit adjustment, the head's logits
+            minus ``beta * log(1 + the item's training count)`` before its softmax (0 = none). It trades
+            frequent items for rare ones; needs the counts the model was trained on (``set_item_counts``).
     """
 
     def __init__(self, **kwargs):
@@ -81,6 +84,7 @@ class RecommendationGenerationConfig(GenerationConfig):
         self.exclude_history: bool = kwargs.pop("exclude_history", False)
         self.history_cache: str = kwargs.pop("history_cache", "exact")
         self.retrieval_weight: float = kwargs.pop("retrieval_weight", 0.0)
+        self.popularity_adjustment: float = kwargs.pop("popularity_adjustment", 0.0)
         # Metadata written by transformers.
         self._commit_hash: str | None = kwargs.pop("_commit_hash", None)
         self._from_model_config: bool | None = kwargs.pop("_from_model_config", None)
@@ -99,6 +103,7 @@ class RecommendationGenerationConfig(GenerationConfig):
             "exclude_history",
             "history_cache",
             "retrieval_weight",
+            "popularity_adjustment",
         )
 
     @classmethod
@@ -165,6 +170,14 @@ class RecommendationGenerationConfig(GenerationConfig):
                 f"`retrieval_weight` only applies to decoding_strategy='catalogue_scoring' (it fuses the retrieval "
                 f"head into the one-pass catalogue score); got retrieval_weight={weight!r} with "
                 f"{self.decoding_strategy!r}. Set it to 0."
+            )
+        beta = self.popularity_adjustment
+        if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not math.isfinite(beta) or beta < 0:
+            raise ValueError(f"`popularity_adjustment` must be a finite number >= 0, got {beta!r}.")
+        if beta and not weight:
+            raise ValueError(
+                f"`popularity_adjustment` discounts the retrieval head's scores; it needs retrieval_weight > 0 "
+                f"(got popularity_adjustment={beta!r} with retrieval_weight={weight!r})."
             )
 
     def update(
@@ -415,6 +428,8 @@ class MindRecGenerationMixin:
             attention_mask=attention_mask,
             history_code_ids=history_code_ids,
             history_cache=config.history_cache,
+            # Only a fused decoder reads the head (retrieval_weight > 0 is checked above to mean a head).
+            **({"popularity_adjustment": float(config.popularity_adjustment)} if config.popularity_adjustment else {}),
         )
         # 3. Search.
         return recommend(scorer, index, input_ids.shape[0], config, excluded_items)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
+from transformers import initialization as init
 from transformers.activations import ACT2FN
 from transformers.modeling_layers import GradientCheckpointingLayer
 from transformers.modeling_outputs import BaseModelOutput
@@ -237,6 +238,19 @@ class MindRecPreTrainedModel(PreTrainedModel):
     _supports_sdpa = True
     _supports_attention_backend = True
 
+    #: Catalogue data kept as buffers, and the value that marks each as never set (their users check it).
+    _unset_buffers = {"item_code_keys": -1, "item_features": float("nan"), "item_log_counts": float("nan")}
+
+    @torch.no_grad()
+    def _init_weights(self, module: nn.Module) -> None:
+        super()._init_weights(module)
+        # These buffers hold data, not weights. A checkpoint that lacks one (saved before it existed) must load it
+        # as "never set", so that a decoder needing it says so, rather than as whatever the loader's memory held.
+        for name, unset in self._unset_buffers.items():
+            buffer = module._buffers.get(name)
+            if buffer is not None:
+                init.constant_(buffer, unset)
+
 
 def check_sequence_length(length: int, config) -> None:
     """Raise a ValueError when ``length`` positions (prompt + canvas) exceed ``config.max_position_embeddings``.
@@ -322,16 +336,22 @@ class MindRecModel(MindRecPreTrainedModel):
     def learned_item_vectors(self, item_indices: torch.LongTensor | None = None) -> torch.Tensor:
         """The item-specific part of item vectors ``[..., hidden]`` (all items ``[num_items, hidden]`` when
         ``item_indices`` is None): the learned item embedding, plus the projected content vector with
-        ``item_feature_size``."""
+        ``item_feature_size``. In training, ``item_id_dropout`` zeroes each row with that probability."""
         vectors = self.item_embeddings.weight if item_indices is None else self.item_embeddings(item_indices)
-        if self.item_features is None:
-            return vectors
-        # `set_item_features` writes every row at once and refuses non-finite values, so one element tells
-        # whether they were set; scanning the whole [num_items, size] buffer cost ~11 ms per call here.
-        if bool(torch.isnan(self.item_features[0, 0])):
-            raise ValueError("This model has item features but they were never set: call `set_item_features` first.")
-        features = self.item_features if item_indices is None else self.item_features[item_indices]
-        return vectors + self.item_feature_proj(features.to(vectors.dtype))
+        if self.item_features is not None:
+            # `set_item_features` writes every row at once and refuses non-finite values, so one element tells
+            # whether they were set; scanning the whole [num_items, size] buffer cost ~11 ms per call here.
+            if bool(torch.isnan(self.item_features[0, 0])):
+                raise ValueError(
+                    "This model has item features but they were never set: call `set_item_features` first."
+                )
+            features = self.item_features if item_indices is None else self.item_features[item_indices]
+            vectors = vectors + self.item_feature_proj(features.to(vectors.dtype))
+        if self.training and self.config.item_id_dropout:
+            # Not rescaled by 1 / (1 - p): a dropped item must look like an item never trained, not a louder one.
+            keep = torch.rand(vectors.shape[:-1], device=vectors.device) >= self.config.item_id_dropout
+            vectors = vectors * keep.unsqueeze(-1).to(vectors.dtype)
+        return vectors
 
     def catalogue_item_vectors(self) -> torch.Tensor:
         """``[num_items, hidden]``: every catalogue item as the pooled history embeds it (the sum of its code
@@ -595,10 +615,31 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
         self.model = MindRecModel(config)
         self.lm_head = nn.Linear(config.hidden_size, config.vocab_size, bias=False)
         self.retrieval_proj = None
-        if config.item_retrieval_head:
+        if not config.item_retrieval_head:
+            self.item_log_counts = None
+        else:
             self.retrieval_proj = nn.Linear(config.hidden_size, config.hidden_size, bias=False)
+            # log(1 + training interaction count) of every item, in item order: what the decoding option
+            # `popularity_adjustment` subtracts from the head's logits. Set by `set_item_counts` and saved with
+            # the weights; NaN until then.
+            self.item_log_counts = nn.Buffer(torch.full((config.num_items,), float("nan")))
         self.noise_schedule = MaskedDiffusionSchedule(mask_token_id=config.mask_token_id, eps=config.mask_eps)
         self.post_init()
+
+    @torch.no_grad()
+    def set_item_counts(self, item_counts: torch.Tensor) -> None:
+        """Install every item's training interaction count ``[num_items]`` (row = item index), which
+        ``popularity_adjustment`` at decoding discounts the retrieval head by (models with the head)."""
+        if self.item_log_counts is None:
+            raise ValueError("`set_item_counts` is for models with an item retrieval head (`item_retrieval_head`).")
+        counts = torch.as_tensor(item_counts, dtype=torch.float64)
+        if tuple(counts.shape) != (self.config.num_items,):
+            raise ValueError(f"`item_counts` must be [{self.config.num_items}] (one per item), got {list(counts.shape)}.")
+        bad = ~torch.isfinite(counts) | (counts < 0)
+        if bool(bad.any()):
+            item = int(bad.nonzero()[0])
+            raise ValueError(f"`item_counts` must be finite and >= 0; item {item} has {counts[item].item()}.")
+        self.item_log_counts.copy_(torch.log1p(counts).to(self.item_log_counts.dtype))
 
     def get_input_embeddings(self) -> nn.Embedding:
         return self.model.embed_tokens
@@ -677,11 +718,18 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
         attention_mask: torch.Tensor | None = None,
         history_code_ids: torch.LongTensor | None = None,
         history_cache: str = "exact",
+        popularity_adjustment: float = 0.0,
     ) -> MindRecCanvasScorer:
-        """The scorer the decoders call once per step (see :class:`MindRecCanvasScorer`)."""
+        """The scorer the decoders call once per step (see :class:`MindRecCanvasScorer`); its retrieval-head
+        log-probs are discounted by ``popularity_adjustment`` x log(1 + training count)."""
         check_sequence_length(input_ids.shape[1], self.config)
         return MindRecCanvasScorer(
-            self, input_ids, attention_mask, history_code_ids, history_cache=history_cache
+            self,
+            input_ids,
+            attention_mask,
+            history_code_ids,
+            history_cache=history_cache,
+            popularity_adjustment=popularity_adjustment,
         )
 
     def _canvas_targets(self, labels: torch.LongTensor, input_ids: torch.LongTensor) -> torch.LongTensor:

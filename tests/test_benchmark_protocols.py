@@ -56,7 +56,9 @@ def test_protocol_validation_and_json():
         BenchmarkProtocol("p", "", None, {}, {}, {}, {"a": plan}, ("sasrec",))
     config = BEAUTY_MINDREC.to_json()
     assert json.loads(json.dumps(config)) == config
-    assert config["plans"]["mindrec"]["rows"]["mindrec-cpd"] == {"strategy": "parallel_denoising", "retrieval_weight": 0.0}
+    assert config["plans"]["mindrec"]["rows"]["mindrec-cpd"] == {
+        "strategy": "parallel_denoising", "retrieval_weight": 0.0, "popularity_adjustment": 0.0
+    }
 
 
 @pytest.mark.parametrize("name", sorted(PROTOCOLS))

@@ -56,7 +56,7 @@ def test_training_loss_is_the_diffusion_loss_plus_the_weighted_retrieval_cross_e
     torch.manual_seed(0)
     plain = MindRecForRecommendation(head_config(item_retrieval_head=False)).eval()
     missing, unexpected = plain.load_state_dict(model.state_dict(), strict=False)
-    assert missing == [] and unexpected == ["retrieval_proj.weight"]
+    assert missing == [] and sorted(unexpected) == ["item_log_counts", "retrieval_proj.weight"]
     generative = plain(**batch, noise_mask=views.noise_mask, loss_weights=views.weights)
     torch.testing.assert_close(out.canvas_log_probs, generative.canvas_log_probs, atol=1e-5, rtol=0)
     # The head's logits are those of a separate fully masked canvas, as the decoders read them.
@@ -315,7 +315,7 @@ def test_benchmark_fused_rows_need_a_plan_that_trains_the_head():
     from mindrec.benchmark.protocols import SYNTHETIC_SMALL
 
     assert SYNTHETIC_SMALL.plans["mindrec"].rows["mindrec-fused"] == {
-        "strategy": "catalogue_scoring", "retrieval_weight": 100.0
+        "strategy": "catalogue_scoring", "retrieval_weight": 100.0, "popularity_adjustment": 0.25
     }
     with pytest.raises(ValueError, match=r"mindrec.model.item_retrieval_head=true"):
         SYNTHETIC_SMALL.plans_for(["mindrec-fused"])

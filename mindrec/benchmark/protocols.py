@@ -27,20 +27,30 @@ PLAN_SECTIONS = ("model", "training", "codes", "evaluation")
 
 # Weight of the retrieval head's item log-probs next to the generative score in the fused row.
 FUSED_RETRIEVAL_WEIGHT = 100.0
+# ... and the fused row's logit adjustment: the head's logits minus beta * log(1 + training count). On beauty-full
+# validation (all 22,363 users, docs/experiments/README.md, "Eighth session") beta = 0 / 0.1 / 0.25 / 0.5 score
+# NDCG@10 .0683 / .0684 / .0680 / .0652, a tie up to 0.25, while the targets with < 10 training interactions rise
+# .0188 / .0202 / .0223 / .0265. Leave-one-out test targets are newer, hence colder, than validation's, so among
+# tied settings the one that serves cold targets best is taken.
+FUSED_POPULARITY_ADJUSTMENT = 0.25
 # Decoder rows of a MindRec plan: row-name suffix -> its decoding options (``EvaluationArguments`` fields).
-# Each row names its retrieval weight, so that a plan validating with the fused decoder leaves the
-# generative rows generative.
+# Each row names its retrieval weight and popularity adjustment, so that a plan validating with the fused
+# decoder leaves the generative rows generative.
 MINDREC_DECODERS = {
-    "dbs": {"strategy": "diffusion_beam_search", "retrieval_weight": 0.0},
-    "cpd": {"strategy": "parallel_denoising", "retrieval_weight": 0.0},
-    "greedy": {"strategy": "low_confidence", "retrieval_weight": 0.0},
-    "l2r": {"strategy": "left_to_right", "retrieval_weight": 0.0},
-    "onepass": {"strategy": "catalogue_scoring", "retrieval_weight": 0.0},
+    "dbs": {"strategy": "diffusion_beam_search", "retrieval_weight": 0.0, "popularity_adjustment": 0.0},
+    "cpd": {"strategy": "parallel_denoising", "retrieval_weight": 0.0, "popularity_adjustment": 0.0},
+    "greedy": {"strategy": "low_confidence", "retrieval_weight": 0.0, "popularity_adjustment": 0.0},
+    "l2r": {"strategy": "left_to_right", "retrieval_weight": 0.0, "popularity_adjustment": 0.0},
+    "onepass": {"strategy": "catalogue_scoring", "retrieval_weight": 0.0, "popularity_adjustment": 0.0},
     # One-pass scores fused with the dense retrieval head's (needs model.item_retrieval_head). The weight was
     # chosen on beauty-full validation (docs/experiments/README.md): NDCG@10 rises from .0369 (generative
     # alone) through .0497 (weight 1) and .0583 (4) to .0626-.0631 for weights 16-1,000, the head's own
     # ranking with the generative score as a tie-break.
-    "fused": {"strategy": "catalogue_scoring", "retrieval_weight": FUSED_RETRIEVAL_WEIGHT},
+    "fused": {
+        "strategy": "catalogue_scoring",
+        "retrieval_weight": FUSED_RETRIEVAL_WEIGHT,
+        "popularity_adjustment": FUSED_POPULARITY_ADJUSTMENT,
+    },
 }
 
 
@@ -291,7 +301,11 @@ _MINDREC_HYBRID_DESIGN = {
 # the constant learning rate the average is worth +16% mid-run; after the final decay, +2.4% (the "ema_decay"
 # of mindrec_training below).
 # ... and selects its checkpoints with the fused decoder.
-_FUSED_VALIDATION = {"strategy": "catalogue_scoring", "retrieval_weight": FUSED_RETRIEVAL_WEIGHT}
+_FUSED_VALIDATION = {
+    "strategy": "catalogue_scoring",
+    "retrieval_weight": FUSED_RETRIEVAL_WEIGHT,
+    "popularity_adjustment": FUSED_POPULARITY_ADJUSTMENT,
+}
 
 
 def _plans(

@@ -7,6 +7,7 @@ training loop), keeps its best-validation checkpoint, and is tested with the sam
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -88,6 +89,13 @@ class BenchmarkContext:
         """The protocol's evaluation options with the plan's and (for a test row) the row's overrides."""
         overrides = dict(plan.rows[row]) if row is not None else {}
         return EvaluationArguments(**{**self.protocol.evaluation, **plan.evaluation, **overrides, "do_test": False})
+
+    @functools.cached_property
+    def item_counts(self) -> torch.Tensor:
+        """``[num_items]`` training interaction counts: what makes a test target cold (``cold_ndcg@K``)."""
+        from mindrec.baselines.popularity import interaction_counts
+
+        return interaction_counts(self.data.splits["train"], self.data.num_items)
 
 
 def resolve_data_path(protocol: BenchmarkProtocol, data_path: str | os.PathLike | None, repo_root: Path) -> Path | None:
@@ -185,6 +193,7 @@ def evaluate_row(
         batch_size=context.protocol.evaluation["eval_batch_size"],
         show_progress=context.show_progress,
         description=f"{row} test",
+        item_counts=context.item_counts,
     )
     if context.predictions_dir is not None:
         from mindrec.evaluation.predictions import write_predictions_jsonl
@@ -356,7 +365,9 @@ def train_mindrec(context: BenchmarkContext, plan_name: str, plan: ModelPlan, se
     tokenizer = build_item_tokenizer(table, model_args, context.data_args)
     mask_eps = plan.training.get("mask_eps")
     set_seed(seed)
-    model = build_small_model(tokenizer, model_args, mask_eps=mask_eps, item_features=item_features)
+    model = build_small_model(
+        tokenizer, model_args, mask_eps=mask_eps, item_features=item_features, item_counts=context.item_counts
+    )
     if causal:
         # The same backbone config with a causal mask (the diffusion model built above is discarded).
         set_seed(seed)

@@ -23,6 +23,7 @@ from datasets import Dataset
 from tqdm.auto import tqdm
 
 from .metrics import ranking_metrics, validity
+from .target_popularity import cold_target_metrics
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +70,7 @@ def evaluate_recommender(
     show_progress: bool = True,
     description: str = "evaluating",
     accelerator: Any | None = None,
+    item_counts: torch.Tensor | None = None,
 ) -> EvaluationResult:
     """Recommend for every row of ``split`` in batches and compute the metrics.
 
@@ -82,6 +84,10 @@ def evaluate_recommender(
         show_progress: tqdm bar over the batches (main process only).
         accelerator: an ``accelerate.Accelerator``: each process decodes its share of the users and the
             lists are gathered, so every process returns the same result.
+        item_counts: ``[num_items]`` training interaction counts
+            (:func:`~mindrec.baselines.popularity.interaction_counts`): the metrics then also hold
+            ``cold_share``, ``cold_hr@K`` and ``cold_ndcg@K`` over the users whose target is cold
+            (:func:`~mindrec.evaluation.target_popularity.cold_target_metrics`).
 
     Raises:
         ValueError: an empty split, or a recommender returning the wrong shape (names the batch).
@@ -137,6 +143,8 @@ def evaluate_recommender(
     item_lists = torch.tensor(lists, dtype=torch.long)
     metrics = ranking_metrics(item_lists, targets, ks=ks)
     metrics["validity"] = validity(item_lists, num_items)
+    if item_counts is not None:
+        metrics.update(cold_target_metrics(item_lists, targets, item_counts, ks=ks))
     metrics["users_per_second"] = len(lists) / seconds if seconds > 0 else float("inf")
     return EvaluationResult(
         metrics=metrics,

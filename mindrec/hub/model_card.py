@@ -55,6 +55,7 @@ DECODING_OPTIONS = {
     "exclude_history": "never recommend the user's history items (pass them as `excluded_items`)",
     "history_cache": "`exact` re-reads the history at every step; `prompt_cache` reuses its keys/values",
     "retrieval_weight": "`catalogue_scoring` only: weight of the dense retrieval head's item log-probs in the score",
+    "popularity_adjustment": "with `retrieval_weight`: the head's logits minus this times log(1 + training count)",
 }
 
 

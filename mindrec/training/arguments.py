@@ -302,6 +302,14 @@ class ModelArguments:
             "projection, to its learned item embedding."
         ),
     )
+    item_id_dropout: float = field(
+        default=0.0,
+        **help_metadata(
+            "Small setting, with history_item_embeddings: in training, zero an item's learned embedding with this "
+            "probability (per history position and per catalogue item, each step), so its codes alone must carry "
+            "it, as they must for a rarely seen item (DropoutNet-style cold-start dropout). In [0, 1)."
+        ),
+    )
     backbone_path: str | None = field(
         default=None, **help_metadata("LLM setting: a converted LLaDA-layout MindRec checkpoint folder.")
     )
@@ -363,7 +371,9 @@ class ModelArguments:
             "deftrec_inference_steps",
         )
         _non_negative(self, "deftrec_num_negatives", "num_random_views", "num_path_views")
-        _fraction(self, "hidden_dropout", "attention_dropout", "lora_dropout", "retrieval_label_smoothing")
+        _fraction(
+            self, "hidden_dropout", "attention_dropout", "lora_dropout", "retrieval_label_smoothing", "item_id_dropout"
+        )
         if not self.retrieval_loss_weight > 0:
             raise ValueError(f"`retrieval_loss_weight` must be > 0, got {self.retrieval_loss_weight}.")
         if not self.history_retrieval_loss_weight >= 0:
@@ -377,6 +387,8 @@ class ModelArguments:
                 "history_retrieval_loss_weight > 0 needs item_retrieval_head=True and causal_prompt=True (each "
                 "history item is scored on the item after it, which it must not see)."
             )
+        if self.item_id_dropout > 0 and not self.history_item_embeddings:
+            raise ValueError("item_id_dropout > 0 needs history_item_embeddings=True (it drops those embeddings).")
         if self.item_content_features and not self.history_item_embeddings:
             raise ValueError(
                 "item_content_features needs history_item_embeddings=True (the projected content vector is added "
@@ -564,6 +576,13 @@ class DecodingArguments:
             "log-probs to the generative score (0 = generative only)."
         ),
     )
+    popularity_adjustment: float = field(
+        default=0.0,
+        **help_metadata(
+            "With retrieval_weight > 0: subtract this multiple of log(1 + an item's training count) from the "
+            "retrieval head's logits (logit adjustment; 0 = none): rare items rise, frequent ones fall."
+        ),
+    )
     eval_batch_size: int = field(default=128, **help_metadata("Users per decoding batch."))
     eval_ks: list[int] = field(default_factory=lambda: [1, 5, 10], **help_metadata("Cut-offs K of HR@K and NDCG@K."))
     metrics_json: str | None = field(default=None, **help_metadata("Write the final metrics (JSON) to this file."))
@@ -579,6 +598,10 @@ class DecodingArguments:
             raise ValueError(
                 f"`retrieval_weight` applies to strategy='catalogue_scoring' only, got strategy={self.strategy!r}."
             )
+        if not self.popularity_adjustment >= 0:
+            raise ValueError(f"`popularity_adjustment` must be >= 0, got {self.popularity_adjustment}.")
+        if self.popularity_adjustment and not self.retrieval_weight:
+            raise ValueError("`popularity_adjustment` > 0 discounts the retrieval head's scores: it needs retrieval_weight > 0.")
         if not self.eval_ks or any(k < 1 for k in self.eval_ks):
             raise ValueError(f"`eval_ks` must be cut-offs >= 1, got {self.eval_ks}.")
         if max(self.eval_ks) > self.num_return_items:

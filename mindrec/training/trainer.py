@@ -34,6 +34,7 @@ from datasets import Dataset
 from peft import PeftModel
 from tqdm.auto import tqdm
 
+from mindrec.baselines.popularity import interaction_counts
 from mindrec.evaluation.model_evaluation import evaluate_recommender
 
 from .arguments import EvaluationArguments, TrainingArguments
@@ -178,6 +179,11 @@ class Trainer:
         self._histories = [list(history) for history in train_split["history"]]
         self._targets = list(train_split["target"])
         self._user_ids = list(train_split["user_id"])
+        # Validation also reports the users whose target is cold in training (cold_ndcg@K): the test split's
+        # targets are colder than validation's, so a change that costs cold targets shows there first.
+        self._item_counts = (
+            interaction_counts(train_split, task.num_items) if validation_split is not None else None
+        )
         world = self.accelerator.num_processes
         self.steps_per_epoch = math.ceil(len(self._targets) / (args.train_batch_size * world))
         self.total_steps = args.max_steps or args.num_epochs * self.steps_per_epoch
@@ -258,6 +264,7 @@ class Trainer:
                     show_progress=self.args.show_progress,
                     description=f"validation @ step {step}",
                     accelerator=self.accelerator,
+                    item_counts=self._item_counts,
                 )
         finally:
             model.train()
