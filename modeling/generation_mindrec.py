@@ -331,7 +331,8 @@ class MindRecGenerationMixin:
     """``generate()`` for MindRec task models: top-K catalogue items per prompt (see module docstring).
 
     The model provides ``config.code_slot_sizes``, ``config.num_category_levels`` and
-    ``build_canvas_scorer(input_ids, attention_mask=None, history_code_ids=None, history_cache="exact")``.
+    ``build_canvas_scorer(input_ids, attention_mask=None, history_code_ids=None, history_cache="exact")``, and
+    with a retrieval head also the keyword ``popularity_adjustment``.
     """
 
     generation_config_class = RecommendationGenerationConfig
@@ -423,13 +424,11 @@ class MindRecGenerationMixin:
             )
         index = index.to(input_ids.device)
         # 2. The scorer: prompt embeddings (and, optionally, the prompt cache) computed once.
+        scorer_options: dict[str, Any] = {"history_cache": config.history_cache}
+        if config.popularity_adjustment:  # a model with a retrieval head (checked above); others never take it
+            scorer_options["popularity_adjustment"] = float(config.popularity_adjustment)
         scorer = self.build_canvas_scorer(
-            input_ids,
-            attention_mask=attention_mask,
-            history_code_ids=history_code_ids,
-            history_cache=config.history_cache,
-            # Only a fused decoder reads the head (retrieval_weight > 0 is checked above to mean a head).
-            **({"popularity_adjustment": float(config.popularity_adjustment)} if config.popularity_adjustment else {}),
+            input_ids, attention_mask=attention_mask, history_code_ids=history_code_ids, **scorer_options
         )
         # 3. Search.
         return recommend(scorer, index, input_ids.shape[0], config, excluded_items)
