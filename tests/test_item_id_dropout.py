@@ -47,6 +47,10 @@ def test_inference_and_a_zero_rate_never_drop():
     first = model(**batch).item_logits
     torch.manual_seed(1)
     torch.testing.assert_close(model(**batch).item_logits, first, atol=0, rtol=0)
+    # In training, a zero rate leaves every learned vector whole, whatever the random state.
+    zero = head_model(item_id_dropout=0.0).train()
+    torch.manual_seed(2)
+    torch.testing.assert_close(zero.model.learned_item_vectors(), zero.model.item_embeddings.weight, atol=0, rtol=0)
 
 
 def test_training_with_dropout_changes_the_loss_and_keeps_gradients_flowing():
