@@ -88,6 +88,12 @@ class MindRecConfig(PreTrainedConfig):
             gives one training row per prefix, weighs about the square of its length. ``"row"``: within each
             row first, then over the rows: every row (one target each) weighs the same, as in the
             canvas losses.
+        history_retrieval_window: how many of a row's history items, the newest ones, the history cross-entropy
+            takes (0 = all of them). Training has one row per prefix of a user's sequence, so with all of them
+            an item that opens a sequence of ``n`` training items is a next-item target in up to ``n`` rows and
+            the newest one in a single row: the loss leans towards each user's oldest items. With a window of
+            ``w`` every item is a target in at most ``w`` rows (SASRec, one row per user, scores every position
+            once). Above 0 it needs ``history_retrieval_loss_weight`` > 0.
         retrieval_label_smoothing: label smoothing of both retrieval cross-entropies, in ``[0, 1)``: the
             target gets ``1 - s`` of the probability mass and every catalogue item ``s / num_items``.
         item_feature_size: size of a fixed content vector per item (e.g. the text and co-occurrence vector its
@@ -156,6 +162,7 @@ class MindRecConfig(PreTrainedConfig):
     history_retrieval_loss_weight: float = 0.0
     retrieval_label_smoothing: int | float = 0.0
     history_retrieval_reduction: Literal["item", "row"] = "item"
+    history_retrieval_window: int = 0
     item_feature_size: int = 0
     item_id_dropout: int | float = 0.0
 
@@ -270,6 +277,12 @@ class MindRecConfig(PreTrainedConfig):
         if not self.history_retrieval_loss_weight >= 0:
             raise ValueError(
                 f"`history_retrieval_loss_weight` must be >= 0, got {self.history_retrieval_loss_weight}."
+            )
+        if not self.history_retrieval_window >= 0:
+            raise ValueError(f"`history_retrieval_window` must be >= 0, got {self.history_retrieval_window}.")
+        if self.history_retrieval_window > 0 and not self.history_retrieval_loss_weight > 0:
+            raise ValueError(
+                "`history_retrieval_window` > 0 needs `history_retrieval_loss_weight` > 0 (it selects that loss's terms)."
             )
         if self.retrieval_label_smoothing > 0 and not self.item_retrieval_head:
             raise ValueError("`retrieval_label_smoothing` > 0 needs `item_retrieval_head=True` (it smooths that head's loss).")

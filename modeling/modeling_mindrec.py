@@ -927,7 +927,8 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
         Returns:
             Scalar: the head's full-softmax cross-entropy of item ``j + 1`` given the state at item ``j``,
             averaged over every history item of the batch (``history_retrieval_reduction="item"``) or within
-            each row and then over the rows (``"row"``).
+            each row and then over the rows (``"row"``). With ``history_retrieval_window`` ``w`` > 0 only each
+            row's last ``w`` history items are scored.
         """
         valid_item = (history_code_ids != self.config.pad_token_id).any(-1)  # [B, H]
         if not bool(valid_item.any()):
@@ -938,6 +939,13 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
         is_last[:-1] = rows[1:] != rows[:-1]
         next_items = torch.where(is_last, target_items[rows], items.roll(-1))  # [N]
         states = prompt_hidden[prompt_ids == self.config.item_placeholder_token_id]  # [N, d], row-major too
+        row_sizes = valid_item.sum(-1)  # [B]
+        window = self.config.history_retrieval_window
+        if window:
+            from_end = (row_sizes[:, None] - valid_item.long().cumsum(-1))[valid_item]  # [N]: 0 = the row's newest
+            scored = from_end < window
+            rows, next_items, states = rows[scored], next_items[scored], states[scored]
+            row_sizes = row_sizes.clamp(max=window)
         losses = nn.functional.cross_entropy(
             self._retrieval_logits(states, item_vectors),
             next_items,
@@ -946,8 +954,7 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
         )  # [N]
         if self.config.history_retrieval_reduction == "item":
             return losses.mean()
-        # Mean within each row, then over the rows that have history items: item weights 1 / (its row's items).
-        row_sizes = valid_item.sum(-1)  # [B]
+        # Mean within each row, then over the rows that have history items: item weights 1 / (its row's scored items).
         return (losses / row_sizes[rows]).sum() / (row_sizes > 0).sum()
 
     def _packed_views_hidden(

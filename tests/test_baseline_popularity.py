@@ -38,6 +38,14 @@ def test_counts_every_interaction_before_the_validation_item_once():
     ]
 
 
+def test_counts_do_not_depend_on_row_order_or_an_index_mapping():
+    train = _train_rows({"a": [0, 1, 2, 3, 4], "b": [3, 1, 0, 2, 5], "c": [6, 5, 4, 3, 2, 1, 0]}, max_history=2)
+    expected = interaction_counts(train, num_items=8).tolist()
+    reordered = train.select(list(range(len(train)))[::-1])  # an index mapping over the same Arrow table
+    assert interaction_counts(reordered, num_items=8).tolist() == expected
+    assert interaction_counts(train.shuffle(seed=3).flatten_indices(), num_items=8).tolist() == expected
+
+
 def test_ranking_breaks_ties_by_lower_item_index():
     model = PopularityRecommender([1, 3, 0, 3, 1, 2])
     assert model.ranking.tolist() == [1, 3, 5, 0, 4, 2]
@@ -61,6 +69,9 @@ def test_from_train_split_matches_interaction_counts():
 def test_bad_inputs_raise_clear_errors():
     with pytest.raises(ValueError, match=r"train row 1 \(user 'a'\) holds item 9, outside 0..4"):
         interaction_counts(_train_rows({"a": [0, 1, 9, 2, 3]}), num_items=5)
+    history_bad = Dataset.from_dict({"user_id": ["a", "b"], "history": [[0], [1, -1]], "target": [1, 0]})
+    with pytest.raises(ValueError, match=r"train row 1 \(user 'b'\) holds item -1, outside 0..4"):
+        interaction_counts(history_bad, num_items=5)
     with pytest.raises(ValueError, match=r"lacks column\(s\) \['user_id'\]"):
         interaction_counts(Dataset.from_dict({"history": [[0]], "target": [1]}), num_items=2)
     with pytest.raises(ValueError, match="item 1 has count -2"):

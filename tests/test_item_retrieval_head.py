@@ -110,15 +110,24 @@ def test_history_retrieval_loss_scores_each_history_item_on_the_next_one():
         head_config(history_retrieval_loss_weight=-1.0)
 
 
-def test_history_loss_averaged_per_row_weighs_every_row_the_same():
-    model = head_model(history_retrieval_loss_weight=1.0, history_retrieval_reduction="row")
+def sharp_head_pair(variant: dict, reference: dict):
+    """Two head models with the same weights (a head sharper than an untrained one, so that items' losses differ),
+    built with the ``variant`` and ``reference`` config overrides, plus the batch and noise views both score."""
+    model = head_model(**variant)
     with torch.no_grad():
-        model.retrieval_proj.weight.mul_(50)  # sharper than an untrained head, so the rows' losses differ
-    per_item = head_model(history_retrieval_loss_weight=1.0)
-    per_item.load_state_dict(model.state_dict())
+        model.retrieval_proj.weight.mul_(50)
+    other = head_model(**reference)
+    other.load_state_dict(model.state_dict())
     batch, _, _ = batch_with_catalogue_history(model)
     views = model.noise_schedule.sample_views(
         3, model.config.code_length, 2, num_random_views=1, num_path_views=2, generator=torch.Generator().manual_seed(3)
+    )
+    return model, other, batch, views
+
+
+def test_history_loss_averaged_per_row_weighs_every_row_the_same():
+    model, per_item, batch, views = sharp_head_pair(
+        dict(history_retrieval_loss_weight=1.0, history_retrieval_reduction="row"), dict(history_retrieval_loss_weight=1.0)
     )
     # One row at a time, the two reductions agree (a row's mean is the mean over its items) ...
     row_losses, sizes = [], []
@@ -138,6 +147,43 @@ def test_history_loss_averaged_per_row_weighs_every_row_the_same():
     assert abs(row_losses.mean() - weighted) > 0.01
     with pytest.raises(StrictDataclassFieldValidationError, match="history_retrieval_reduction"):
         head_config(history_retrieval_reduction="user")
+
+
+def test_history_window_scores_only_each_rows_newest_history_items():
+    window = 2
+    model, every_item, batch, views = sharp_head_pair(
+        dict(history_retrieval_loss_weight=1.0, history_retrieval_window=window), dict(history_retrieval_loss_weight=1.0)
+    )
+    # Histories (left-padded) [3], [1, 4, 5], [2, 1] and targets 0, 1, 2. Each history item's loss by hand: the
+    # isolated causal prompt's state at the item (the canvas, here all [MASK], cannot change it) on the next item.
+    config = model.config
+    canvas = batch["input_ids"].clone()
+    canvas[:, -config.code_length :] = config.mask_token_id
+    hidden = model.model(
+        input_ids=canvas, attention_mask=batch["attention_mask"], history_code_ids=batch["history_code_ids"]
+    ).last_hidden_state
+    logits = model.retrieval_proj(hidden) @ model.model.catalogue_item_vectors().T  # [3, T, items]
+    per_item = {}
+    for row, (history, target) in enumerate(zip([[3], [1, 4, 5], [2, 1]], TARGET_ITEMS, strict=True)):
+        at_items = logits[row][batch["input_ids"][row] == config.item_placeholder_token_id]  # [history, items]
+        per_item[row] = torch.nn.functional.cross_entropy(at_items, torch.tensor(history[1:] + [target]), reduction="none")
+    # ... and the window keeps the last two of row 1 (items 4 and 5, on 5 and the target) and all of the others.
+    kept = torch.cat([per_item[0], per_item[1][-window:], per_item[2]])
+    out = model(**batch, noise_mask=views.noise_mask, loss_weights=views.weights)
+    torch.testing.assert_close(out.history_retrieval_loss, kept.mean(), atol=1e-5, rtol=0)
+    everything = every_item(**batch, noise_mask=views.noise_mask, loss_weights=views.weights)
+    torch.testing.assert_close(everything.history_retrieval_loss, torch.cat(list(per_item.values())).mean(), atol=1e-5, rtol=0)
+    assert abs(out.history_retrieval_loss - everything.history_retrieval_loss) > 0.01
+    # Per row, the window's row sizes are the scored items' counts: 1, 2 and 2.
+    by_row = head_model(history_retrieval_loss_weight=1.0, history_retrieval_window=window, history_retrieval_reduction="row")
+    by_row.load_state_dict(model.state_dict())
+    row_means = torch.stack([per_item[0].mean(), per_item[1][-window:].mean(), per_item[2].mean()])
+    out_row = by_row(**batch, noise_mask=views.noise_mask, loss_weights=views.weights)
+    torch.testing.assert_close(out_row.history_retrieval_loss, row_means.mean(), atol=1e-5, rtol=0)
+    with pytest.raises(StrictDataclassClassValidationError, match="history_retrieval_loss_weight` > 0"):
+        head_config(history_retrieval_window=2)
+    with pytest.raises(StrictDataclassClassValidationError, match=">= 0"):
+        head_config(history_retrieval_loss_weight=1.0, history_retrieval_window=-1)
 
 
 def test_label_smoothing_mixes_each_retrieval_loss_with_the_mean_over_the_catalogue():

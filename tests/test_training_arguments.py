@@ -68,6 +68,10 @@ def test_dropout_options_reach_the_small_model_and_bad_rates_are_refused():
         ModelArguments(retrieval_label_smoothing=0.1)
     with pytest.raises(ValueError, match=r"`history_retrieval_reduction` must be one of \['item', 'row'\], got 'user'"):
         ModelArguments(history_retrieval_reduction="user")
+    with pytest.raises(ValueError, match="history_retrieval_window > 0 needs history_retrieval_loss_weight > 0"):
+        ModelArguments(history_retrieval_window=3)
+    with pytest.raises(ValueError, match=r"`history_retrieval_window` must be >= 0, got -1"):
+        ModelArguments(history_retrieval_window=-1)
 
 
 def test_unknown_yaml_key_is_named_with_its_line_and_a_suggestion(tmp_path):

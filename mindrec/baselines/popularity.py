@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 from datasets import Dataset
 
@@ -34,22 +35,30 @@ def interaction_counts(train: Dataset, num_items: int) -> torch.Tensor:
     missing = {"user_id", "history", "target"} - set(train.column_names)
     if missing:
         raise ValueError(f"train split lacks column(s) {sorted(missing)}; it has {train.column_names}")
-    interactions: list[int] = []
-    shortest: dict[str, list[int]] = {}  # user_id -> their shortest train history
-    for row, (user, history, target) in enumerate(
-        zip(train["user_id"], train["history"], train["target"], strict=True)
-    ):
-        for item in (*history, target):
-            if not 0 <= item < num_items:
-                raise ValueError(
-                    f"train row {row} (user {user!r}) holds item {item}, outside 0..{num_items - 1}"
-                )
-        interactions.append(target)
-        if user not in shortest or len(history) < len(shortest[user]):
-            shortest[user] = history
-    for history in shortest.values():
-        interactions.extend(history)
-    return torch.bincount(torch.tensor(interactions, dtype=torch.int64), minlength=num_items)
+    # Column-wise through Arrow: reading the rows one by one took ~4 s on full Beauty's 131k rows.
+    table = train.select_columns(["user_id", "history", "target"]).with_format("arrow")[:]
+    histories = table.column("history").combine_chunks()
+    values = histories.flatten().to_numpy(zero_copy_only=False).astype(np.int64)  # every history item, row-major
+    lengths = histories.value_lengths().to_numpy(zero_copy_only=False).astype(np.int64)  # [rows]
+    targets = table.column("target").to_numpy().astype(np.int64)  # [rows]
+    value_rows = np.repeat(np.arange(len(targets)), lengths)  # [values]: the row of each history item
+    outside_value = (values < 0) | (values >= num_items)
+    outside_target = (targets < 0) | (targets >= num_items)
+    if outside_value.any() or outside_target.any():
+        row = int(np.concatenate([value_rows[outside_value], np.flatnonzero(outside_target)]).min())
+        in_row = values[value_rows == row]
+        bad = next(int(item) for item in (*in_row, targets[row]) if not 0 <= item < num_items)
+        user = table.column("user_id")[row].as_py()
+        raise ValueError(f"train row {row} (user {user!r}) holds item {bad}, outside 0..{num_items - 1}")
+    # Each user's shortest train history: its items are the ones before the user's first train target.
+    users = table.column("user_id").combine_chunks().dictionary_encode().indices.to_numpy(zero_copy_only=False)
+    order = np.lexsort((lengths, users))  # by user, then by history length, ties in row order
+    first_of_user = np.ones(len(order), dtype=bool)
+    first_of_user[1:] = users[order[1:]] != users[order[:-1]]
+    shortest = np.zeros(len(targets), dtype=bool)
+    shortest[order[first_of_user]] = True
+    interactions = np.concatenate([targets, values[shortest[value_rows]]])
+    return torch.bincount(torch.from_numpy(interactions), minlength=num_items)
 
 
 class PopularityRecommender:

@@ -290,6 +290,13 @@ class ModelArguments:
             "sequence weighs ~ its length squared: one row per prefix); row = within each row, then over rows."
         ),
     )
+    history_retrieval_window: int = field(
+        default=0,
+        **help_metadata(
+            "Score the history retrieval loss on each row's newest N history items only (0 = all): with one row "
+            "per prefix, every item is then a next-item target in at most N rows instead of the oldest in most."
+        ),
+    )
     retrieval_label_smoothing: float = field(
         default=0.0,
         **help_metadata("With item_retrieval_head: label smoothing of the retrieval cross-entropies, in [0, 1)."),
@@ -370,7 +377,7 @@ class ModelArguments:
             "deftrec_item_vector_dim",
             "deftrec_inference_steps",
         )
-        _non_negative(self, "deftrec_num_negatives", "num_random_views", "num_path_views")
+        _non_negative(self, "deftrec_num_negatives", "num_random_views", "num_path_views", "history_retrieval_window")
         _fraction(
             self, "hidden_dropout", "attention_dropout", "lora_dropout", "retrieval_label_smoothing", "item_id_dropout"
         )
@@ -380,6 +387,8 @@ class ModelArguments:
             raise ValueError(
                 f"`history_retrieval_loss_weight` must be >= 0, got {self.history_retrieval_loss_weight}."
             )
+        if self.history_retrieval_window > 0 and not self.history_retrieval_loss_weight > 0:
+            raise ValueError("history_retrieval_window > 0 needs history_retrieval_loss_weight > 0 (it selects that loss's terms).")
         if self.retrieval_label_smoothing > 0 and not self.item_retrieval_head:
             raise ValueError("retrieval_label_smoothing > 0 needs item_retrieval_head=True (it smooths that head's loss).")
         if self.history_retrieval_loss_weight > 0 and not (self.item_retrieval_head and self.causal_prompt):

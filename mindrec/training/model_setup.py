@@ -97,6 +97,7 @@ def build_small_model(
         history_retrieval_loss_weight=model_args.history_retrieval_loss_weight,
         retrieval_label_smoothing=model_args.retrieval_label_smoothing,
         history_retrieval_reduction=model_args.history_retrieval_reduction,
+        history_retrieval_window=model_args.history_retrieval_window,
         item_feature_size=0 if item_features is None else np.shape(item_features)[1],
         item_id_dropout=model_args.item_id_dropout,
     )
