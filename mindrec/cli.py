@@ -72,6 +72,7 @@ DECODING_OPTIONS = {
     "exclude_history": "exclude_history",
     "retrieval_weight": "retrieval_weight",
     "popularity_adjustment": "popularity_adjustment",
+    "recency_adjustment": "recency_adjustment",
 }
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from accelerate.utils import set_seed
 
-from mindrec.baselines.popularity import PopularityRecommender, interaction_counts
+from mindrec.baselines.popularity import PopularityRecommender, interaction_counts, latest_interaction_counts
 from mindrec.cli import MAIN_JOB_DEFAULTS  # re-exported: the main job's settings (python -m mindrec)
 from mindrec.evaluation.metrics import format_metrics_table
 from mindrec.evaluation.model_evaluation import EvaluationResult, evaluate_recommender, popularity_recommender
@@ -157,8 +157,11 @@ def build_run(
                 model_args,
                 mask_eps=train_args.mask_eps,
                 item_features=item_features,
-                # What the decoding option popularity_adjustment discounts the retrieval head by.
+                # What the decoding options popularity_adjustment and recency_adjustment adjust the head by.
                 item_counts=interaction_counts(data.splits["train"], data.num_items)
+                if model_args.item_retrieval_head
+                else None,
+                recent_counts=latest_interaction_counts(data.splits["validation"], data.num_items)
                 if model_args.item_retrieval_head
                 else None,
             )
@@ -212,6 +215,7 @@ def generation_config_from(eval_args: DecodingArguments, base=None):
         "exclude_history": eval_args.exclude_history,
         "retrieval_weight": eval_args.retrieval_weight,
         "popularity_adjustment": eval_args.popularity_adjustment,
+        "recency_adjustment": eval_args.recency_adjustment,
     }
     if base is None:
         return RecommendationGenerationConfig(**options)

@@ -186,6 +186,10 @@ class MindRecCanvasScorer:
         attention_mask: ``[batch, seq]`` (left padding); None = no padding.
         history_code_ids: ``[batch, items, code_length]`` for the pooled history encoding.
         history_cache: ``"exact"`` or ``"prompt_cache"``.
+        popularity_adjustment: :meth:`item_log_probs` subtracts this times log(1 + training count) from the
+            retrieval head's logits (``item_log_counts``).
+        recency_adjustment: :meth:`item_log_probs` adds this times log(1 + count as a user's newest training
+            interaction) to them (``item_recent_log_counts``).
 
     Subclasses for a next-token (causal) model set ``next_token_shift = 1``: slot ``j`` is then read at
     the position before it, so the backbone sees the input without its last position, the last canvas
@@ -203,12 +207,14 @@ class MindRecCanvasScorer:
         history_code_ids: torch.LongTensor | None = None,
         history_cache: str = "exact",
         popularity_adjustment: float = 0.0,
+        recency_adjustment: float = 0.0,
     ):
         config = model.config
         shift = self.next_token_shift
         self.model = model
         self.history_cache = history_cache
         self.popularity_adjustment = popularity_adjustment
+        self.recency_adjustment = recency_adjustment
         self.code_slot_sizes = list(config.code_slot_sizes)
         self.num_category_levels = config.num_category_levels
         self.code_length = length = config.code_length
@@ -270,6 +276,16 @@ class MindRecCanvasScorer:
                     "`popularity_adjustment` needs the items' training counts: call `set_item_counts` first."
                 )
             logits = logits - self.popularity_adjustment * log_counts.to(logits.dtype)
+        if self.recency_adjustment:
+            # The held-out items are each user's newest; what users took last is a closer estimate of their
+            # distribution than the popularity over the whole training period, which the head learnt.
+            recent = self.model.item_recent_log_counts
+            if recent is None or bool(torch.isnan(recent[0])):
+                raise ValueError(
+                    "`recency_adjustment` needs how often each item is a user's newest training interaction: call "
+                    "`set_item_counts(item_counts, recent_counts)` first."
+                )
+            logits = logits + self.recency_adjustment * recent.to(logits.dtype)
         return torch.log_softmax(logits, dim=-1)
 
     def canvas_hidden(self, canvas: torch.LongTensor, row_to_user: torch.LongTensor) -> torch.Tensor:

@@ -72,6 +72,10 @@ class RecommendationGenerationConfig(GenerationConfig):
         popularity_adjustment: with ``retrieval_weight`` > 0: beta of a logit adjustment, the head's logits
             minus ``beta * log(1 + the item's training count)`` before its softmax (0 = none). It trades
             frequent items for rare ones; needs the counts the model was trained on (``set_item_counts``).
+        recency_adjustment: with ``retrieval_weight`` > 0: the head's logits plus ``gamma * log(1 + how often
+            the item is a user's newest training interaction)`` (0 = none). The items held out are each user's
+            newest, so the recent popularity is a closer prior for them than the whole period's, which the head
+            learnt; needs those counts (``set_item_counts(item_counts, recent_counts)``).
     """
 
     def __init__(self, **kwargs):
@@ -85,6 +89,7 @@ class RecommendationGenerationConfig(GenerationConfig):
         self.history_cache: str = kwargs.pop("history_cache", "exact")
         self.retrieval_weight: float = kwargs.pop("retrieval_weight", 0.0)
         self.popularity_adjustment: float = kwargs.pop("popularity_adjustment", 0.0)
+        self.recency_adjustment: float = kwargs.pop("recency_adjustment", 0.0)
         # Metadata written by transformers.
         self._commit_hash: str | None = kwargs.pop("_commit_hash", None)
         self._from_model_config: bool | None = kwargs.pop("_from_model_config", None)
@@ -104,6 +109,7 @@ class RecommendationGenerationConfig(GenerationConfig):
             "history_cache",
             "retrieval_weight",
             "popularity_adjustment",
+            "recency_adjustment",
         )
 
     @classmethod
@@ -171,14 +177,15 @@ class RecommendationGenerationConfig(GenerationConfig):
                 f"head into the one-pass catalogue score); got retrieval_weight={weight!r} with "
                 f"{self.decoding_strategy!r}. Set it to 0."
             )
-        beta = self.popularity_adjustment
-        if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not math.isfinite(beta) or beta < 0:
-            raise ValueError(f"`popularity_adjustment` must be a finite number >= 0, got {beta!r}.")
-        if beta and not weight:
-            raise ValueError(
-                f"`popularity_adjustment` discounts the retrieval head's scores; it needs retrieval_weight > 0 "
-                f"(got popularity_adjustment={beta!r} with retrieval_weight={weight!r})."
-            )
+        for name in ("popularity_adjustment", "recency_adjustment"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+                raise ValueError(f"`{name}` must be a finite number >= 0, got {value!r}.")
+            if value and not weight:
+                raise ValueError(
+                    f"`{name}` adjusts the retrieval head's scores; it needs retrieval_weight > 0 "
+                    f"(got {name}={value!r} with retrieval_weight={weight!r})."
+                )
 
     def update(
         self, defaults_only: bool = False, allow_custom_entries: bool = False, **kwargs
@@ -332,7 +339,7 @@ class MindRecGenerationMixin:
 
     The model provides ``config.code_slot_sizes``, ``config.num_category_levels`` and
     ``build_canvas_scorer(input_ids, attention_mask=None, history_code_ids=None, history_cache="exact")``, and
-    with a retrieval head also the keyword ``popularity_adjustment``.
+    with a retrieval head also the keywords ``popularity_adjustment`` and ``recency_adjustment``.
     """
 
     generation_config_class = RecommendationGenerationConfig
@@ -425,8 +432,9 @@ class MindRecGenerationMixin:
         index = index.to(input_ids.device)
         # 2. The scorer: prompt embeddings (and, optionally, the prompt cache) computed once.
         scorer_options: dict[str, Any] = {"history_cache": config.history_cache}
-        if config.popularity_adjustment:  # a model with a retrieval head (checked above); others never take it
-            scorer_options["popularity_adjustment"] = float(config.popularity_adjustment)
+        for name in ("popularity_adjustment", "recency_adjustment"):
+            if getattr(config, name):  # a model with a retrieval head (checked above); others never take them
+                scorer_options[name] = float(getattr(config, name))
         scorer = self.build_canvas_scorer(
             input_ids, attention_mask=attention_mask, history_code_ids=history_code_ids, **scorer_options
         )

@@ -239,7 +239,12 @@ class MindRecPreTrainedModel(PreTrainedModel):
     _supports_attention_backend = True
 
     #: Catalogue data kept as buffers, and the value that marks each as never set (their users check it).
-    _unset_buffers = {"item_code_keys": -1, "item_features": float("nan"), "item_log_counts": float("nan")}
+    _unset_buffers = {
+        "item_code_keys": -1,
+        "item_features": float("nan"),
+        "item_log_counts": float("nan"),
+        "item_recent_log_counts": float("nan"),
+    }
 
     @torch.no_grad()
     def _init_weights(self, module: nn.Module) -> None:
@@ -616,30 +621,40 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
         self.lm_head = nn.Linear(config.hidden_size, config.vocab_size, bias=False)
         self.retrieval_proj = None
         if not config.item_retrieval_head:
-            self.item_log_counts = None
+            self.item_log_counts = self.item_recent_log_counts = None
         else:
             self.retrieval_proj = nn.Linear(config.hidden_size, config.hidden_size, bias=False)
             # log(1 + training interaction count) of every item, in item order: what the decoding option
             # `popularity_adjustment` subtracts from the head's logits. Set by `set_item_counts` and saved with
             # the weights; NaN until then.
             self.item_log_counts = nn.Buffer(torch.full((config.num_items,), float("nan")))
+            # log(1 + how often the item is a user's newest training interaction): what `recency_adjustment` adds.
+            self.item_recent_log_counts = nn.Buffer(torch.full((config.num_items,), float("nan")))
         self.noise_schedule = MaskedDiffusionSchedule(mask_token_id=config.mask_token_id, eps=config.mask_eps)
         self.post_init()
 
     @torch.no_grad()
-    def set_item_counts(self, item_counts: torch.Tensor) -> None:
+    def set_item_counts(self, item_counts: torch.Tensor, recent_counts: torch.Tensor | None = None) -> None:
         """Install every item's training interaction count ``[num_items]`` (row = item index), which
-        ``popularity_adjustment`` at decoding discounts the retrieval head by (models with the head)."""
+        ``popularity_adjustment`` at decoding discounts the retrieval head by, and optionally how often each item
+        is a user's newest training interaction ``recent_counts [num_items]``, which ``recency_adjustment``
+        credits it with (models with the head)."""
         if self.item_log_counts is None:
             raise ValueError("`set_item_counts` is for models with an item retrieval head (`item_retrieval_head`).")
-        counts = torch.as_tensor(item_counts, dtype=torch.float64)
+        self.item_log_counts.copy_(self._log_counts("item_counts", item_counts))
+        if recent_counts is not None:
+            self.item_recent_log_counts.copy_(self._log_counts("recent_counts", recent_counts))
+
+    def _log_counts(self, name: str, counts: torch.Tensor) -> torch.Tensor:
+        """``log(1 + counts)`` ``[num_items]`` after checking ``counts`` (``name`` is the argument's, for errors)."""
+        counts = torch.as_tensor(counts, dtype=torch.float64)
         if tuple(counts.shape) != (self.config.num_items,):
-            raise ValueError(f"`item_counts` must be [{self.config.num_items}] (one per item), got {list(counts.shape)}.")
+            raise ValueError(f"`{name}` must be [{self.config.num_items}] (one per item), got {list(counts.shape)}.")
         bad = ~torch.isfinite(counts) | (counts < 0)
         if bool(bad.any()):
             item = int(bad.nonzero()[0])
-            raise ValueError(f"`item_counts` must be finite and >= 0; item {item} has {counts[item].item()}.")
-        self.item_log_counts.copy_(torch.log1p(counts).to(self.item_log_counts.dtype))
+            raise ValueError(f"`{name}` must be finite and >= 0; item {item} has {counts[item].item()}.")
+        return torch.log1p(counts).to(self.item_log_counts.dtype)
 
     def get_input_embeddings(self) -> nn.Embedding:
         return self.model.embed_tokens
@@ -719,9 +734,11 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
         history_code_ids: torch.LongTensor | None = None,
         history_cache: str = "exact",
         popularity_adjustment: float = 0.0,
+        recency_adjustment: float = 0.0,
     ) -> MindRecCanvasScorer:
         """The scorer the decoders call once per step (see :class:`MindRecCanvasScorer`); its retrieval-head
-        log-probs are discounted by ``popularity_adjustment`` x log(1 + training count)."""
+        logits are discounted by ``popularity_adjustment`` x log(1 + training count) and credited with
+        ``recency_adjustment`` x log(1 + count as a user's newest training interaction)."""
         check_sequence_length(input_ids.shape[1], self.config)
         return MindRecCanvasScorer(
             self,
@@ -730,6 +747,7 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
             history_code_ids,
             history_cache=history_cache,
             popularity_adjustment=popularity_adjustment,
+            recency_adjustment=recency_adjustment,
         )
 
     def _canvas_targets(self, labels: torch.LongTensor, input_ids: torch.LongTensor) -> torch.LongTensor:

@@ -72,6 +72,7 @@ def test_config_round_trips_through_generation_config_json(tmp_path):
         "history_cache": "prompt_cache",
         "retrieval_weight": 0.0,
         "popularity_adjustment": 0.0,
+        "recency_adjustment": 0.0,
     }
     loaded = RecommendationGenerationConfig.from_pretrained(tmp_path)
     assert isinstance(loaded, RecommendationGenerationConfig) and loaded == config

@@ -56,7 +56,7 @@ def test_training_loss_is_the_diffusion_loss_plus_the_weighted_retrieval_cross_e
     torch.manual_seed(0)
     plain = MindRecForRecommendation(head_config(item_retrieval_head=False)).eval()
     missing, unexpected = plain.load_state_dict(model.state_dict(), strict=False)
-    assert missing == [] and sorted(unexpected) == ["item_log_counts", "retrieval_proj.weight"]
+    assert missing == [] and sorted(unexpected) == ["item_log_counts", "item_recent_log_counts", "retrieval_proj.weight"]
     generative = plain(**batch, noise_mask=views.noise_mask, loss_weights=views.weights)
     torch.testing.assert_close(out.canvas_log_probs, generative.canvas_log_probs, atol=1e-5, rtol=0)
     # The head's logits are those of a separate fully masked canvas, as the decoders read them.

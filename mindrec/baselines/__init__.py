@@ -2,7 +2,7 @@
 
 from transformers import AutoConfig, AutoModel
 
-from .popularity import PopularityRecommender, interaction_counts
+from .popularity import PopularityRecommender, interaction_counts, latest_interaction_counts
 from .sasrec import SASRecConfig, SASRecModel, SASRecOutput, collate_histories
 from .sasrec_training import SASRecTrainingArguments, evaluate_sasrec, train_sasrec
 from .tiger import autoregressive_config, build_autoregressive_model, causal_config
@@ -22,5 +22,6 @@ __all__ = [
     "collate_histories",
     "evaluate_sasrec",
     "interaction_counts",
+    "latest_interaction_counts",
     "train_sasrec",
 ]

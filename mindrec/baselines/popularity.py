@@ -61,6 +61,30 @@ def interaction_counts(train: Dataset, num_items: int) -> torch.Tensor:
     return torch.bincount(torch.from_numpy(interactions), minlength=num_items)
 
 
+
+def latest_interaction_counts(split: Dataset, num_items: int) -> torch.Tensor:
+    """How often each item is the last history item of a row of ``split`` ``[num_items]`` (int64).
+
+    On the leave-one-out validation split, whose history is a user's whole training sequence, that is how often
+    each item is a user's newest training interaction: the popularity closest in time to the held-out items.
+
+    Raises:
+        ValueError: naming the row and value of an item index outside ``0 .. num_items-1``, or a missing column.
+    """
+    if "history" not in split.column_names:
+        raise ValueError(f"the split lacks the column 'history'; it has {split.column_names}")
+    histories = split.select_columns(["history"]).with_format("arrow")[:].column("history").combine_chunks()
+    lengths = histories.value_lengths().to_numpy(zero_copy_only=False).astype(np.int64)  # [rows]
+    ends = np.cumsum(lengths)
+    values = histories.flatten().to_numpy(zero_copy_only=False).astype(np.int64)
+    rows = np.flatnonzero(lengths > 0)
+    latest = values[ends[rows] - 1]  # [rows with a history]
+    outside = (latest < 0) | (latest >= num_items)
+    if outside.any():
+        row = int(rows[np.argmax(outside)])
+        raise ValueError(f"row {row} ends its history with item {int(latest[np.argmax(outside)])}, outside 0..{num_items - 1}")
+    return torch.bincount(torch.from_numpy(latest), minlength=num_items)
+
 class PopularityRecommender:
     """Ranks every user's candidates by global interaction count, ties by lower item index.
 
@@ -126,4 +150,4 @@ class PopularityRecommender:
         return torch.cat(blocks)
 
 
-__all__ = ["PopularityRecommender", "interaction_counts"]
+__all__ = ["PopularityRecommender", "interaction_counts", "latest_interaction_counts"]

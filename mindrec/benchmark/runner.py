@@ -97,6 +97,13 @@ class BenchmarkContext:
 
         return interaction_counts(self.data.splits["train"], self.data.num_items)
 
+    @functools.cached_property
+    def recent_item_counts(self) -> torch.Tensor:
+        """``[num_items]`` how often each item is a user's newest training interaction (``recency_adjustment``)."""
+        from mindrec.baselines.popularity import latest_interaction_counts
+
+        return latest_interaction_counts(self.data.splits["validation"], self.data.num_items)
+
 
 def resolve_data_path(protocol: BenchmarkProtocol, data_path: str | os.PathLike | None, repo_root: Path) -> Path | None:
     """The dataset location: ``data_path`` when given, else the protocol's path relative to ``repo_root``.
@@ -366,7 +373,12 @@ def train_mindrec(context: BenchmarkContext, plan_name: str, plan: ModelPlan, se
     mask_eps = plan.training.get("mask_eps")
     set_seed(seed)
     model = build_small_model(
-        tokenizer, model_args, mask_eps=mask_eps, item_features=item_features, item_counts=context.item_counts
+        tokenizer,
+        model_args,
+        mask_eps=mask_eps,
+        item_features=item_features,
+        item_counts=context.item_counts,
+        recent_counts=context.recent_item_counts,
     )
     if causal:
         # The same backbone config with a causal mask (the diffusion model built above is discarded).

@@ -56,6 +56,7 @@ DECODING_OPTIONS = {
     "history_cache": "`exact` re-reads the history at every step; `prompt_cache` reuses its keys/values",
     "retrieval_weight": "`catalogue_scoring` only: weight of the dense retrieval head's item log-probs in the score",
     "popularity_adjustment": "with `retrieval_weight`: the head's logits minus this times log(1 + training count)",
+    "recency_adjustment": "with `retrieval_weight`: the head's logits plus this times log(1 + count as users' newest item)",
 }
 
 

@@ -592,6 +592,13 @@ class DecodingArguments:
             "retrieval head's logits (logit adjustment; 0 = none): rare items rise, frequent ones fall."
         ),
     )
+    recency_adjustment: float = field(
+        default=0.0,
+        **help_metadata(
+            "With retrieval_weight > 0: add this multiple of log(1 + how often an item is a user's newest training "
+            "interaction) to the retrieval head's logits (0 = none): the held-out items are users' newest."
+        ),
+    )
     eval_batch_size: int = field(default=128, **help_metadata("Users per decoding batch."))
     eval_ks: list[int] = field(default_factory=lambda: [1, 5, 10], **help_metadata("Cut-offs K of HR@K and NDCG@K."))
     metrics_json: str | None = field(default=None, **help_metadata("Write the final metrics (JSON) to this file."))
@@ -607,10 +614,11 @@ class DecodingArguments:
             raise ValueError(
                 f"`retrieval_weight` applies to strategy='catalogue_scoring' only, got strategy={self.strategy!r}."
             )
-        if not self.popularity_adjustment >= 0:
-            raise ValueError(f"`popularity_adjustment` must be >= 0, got {self.popularity_adjustment}.")
-        if self.popularity_adjustment and not self.retrieval_weight:
-            raise ValueError("`popularity_adjustment` > 0 discounts the retrieval head's scores: it needs retrieval_weight > 0.")
+        for name in ("popularity_adjustment", "recency_adjustment"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"`{name}` must be >= 0, got {getattr(self, name)}.")
+            if getattr(self, name) and not self.retrieval_weight:
+                raise ValueError(f"`{name}` > 0 adjusts the retrieval head's scores: it needs retrieval_weight > 0.")
         if not self.eval_ks or any(k < 1 for k in self.eval_ks):
             raise ValueError(f"`eval_ks` must be cut-offs >= 1, got {self.eval_ks}.")
         if max(self.eval_ks) > self.num_return_items:
