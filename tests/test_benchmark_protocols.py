@@ -57,7 +57,8 @@ def test_protocol_validation_and_json():
     config = BEAUTY_MINDREC.to_json()
     assert json.loads(json.dumps(config)) == config
     assert config["plans"]["mindrec"]["rows"]["mindrec-cpd"] == {
-        "strategy": "parallel_denoising", "retrieval_weight": 0.0, "popularity_adjustment": 0.0
+        "strategy": "parallel_denoising", "retrieval_weight": 0.0, "popularity_adjustment": 0.0,
+        "recency_adjustment": 0.0,
     }
 
 
