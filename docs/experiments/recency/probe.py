@@ -1,7 +1,9 @@
 """Throw-away: decode a trained beauty-full MindRec checkpoint with the fused decoder at several
 (popularity_adjustment, recency_adjustment) pairs, with the package's own options, and print one JSON line each.
 
-    python docs/experiments/recency/probe.py CHECKPOINT SPLIT BETA:GAMMA [BETA:GAMMA ...]
+    python docs/experiments/recency/probe.py CHECKPOINT SPLIT BETA:GAMMA[:WEIGHT] [...]
+
+WEIGHT is the fused decoder's retrieval_weight (100, the protocol's, when left out).
 
 Checkpoints trained before the recent counts existed get them installed here, from the same data the benchmark uses.
 """
@@ -29,14 +31,14 @@ trained = load_trained_model(checkpoint, device="cpu")
 if bool(torch.isnan(trained.model.item_recent_log_counts).any()):
     trained.model.set_item_counts(counts, recent)
 for pair in pairs:
-    beta, gamma = (float(value) for value in pair.split(":"))
+    beta, gamma, weight = ([float(value) for value in pair.split(":")] + [100.0])[:3]
     config = trained.generation_config
-    config.update(retrieval_weight=100.0, popularity_adjustment=beta, recency_adjustment=gamma)
+    config.update(retrieval_weight=weight, popularity_adjustment=beta, recency_adjustment=gamma)
     result = evaluate_recommender(mindrec_recommender(trained.model, trained.tokenizer, config),
                                   data.splits[split_name], data.num_items, ks=(1, 10), batch_size=500,
                                   show_progress=False, item_counts=counts)
     buckets = metrics_by_target_popularity(result.item_lists, result.targets, counts, ks=(10,))
-    line = {"checkpoint": checkpoint, "split": split_name, "beta": beta, "gamma": gamma,
+    line = {"checkpoint": checkpoint, "split": split_name, "beta": beta, "gamma": gamma, "retrieval_weight": weight,
             **{name: round(value, 4) for name, value in result.metrics.items() if name != "users_per_second"},
             "ndcg@10_by_count": {label: round(row.get("ndcg@10", float("nan")), 4) for label, row in buckets.items()}}
     print(json.dumps(line), flush=True)
