@@ -3,12 +3,14 @@
 
     python docs/experiments/recency/probe.py CHECKPOINT SPLIT BETA:GAMMA[:WEIGHT] [...]
 
-WEIGHT is the fused decoder's retrieval_weight (100, the protocol's, when left out).
+WEIGHT is the fused decoder's retrieval_weight (100, the protocol's, when left out). With REFRESH_COUNTS=1 the counts are
+those of the interactions before the split's targets (the split's histories), not the training split's.
 
 Checkpoints trained before the recent counts existed get them installed here, from the same data the benchmark uses.
 """
 
 import json
+import os
 import pathlib
 import sys
 
@@ -30,6 +32,14 @@ recent = latest_interaction_counts(data.splits["validation"], data.num_items)
 trained = load_trained_model(checkpoint, device="cpu")
 if bool(torch.isnan(trained.model.item_recent_log_counts).any()):
     trained.model.set_item_counts(counts, recent)
+if os.environ.get("REFRESH_COUNTS") == "1":
+    # The counts as of the split's targets: for test, the training interactions plus the validation items (the users'
+    # newest known ones, the last items of the test histories) instead of the training split's alone.
+    split = data.splits[split_name]
+    known = counts
+    if split_name == "test":
+        known = counts + torch.bincount(torch.tensor(data.splits["validation"]["target"]), minlength=data.num_items)
+    trained.model.set_item_counts(known, latest_interaction_counts(split, data.num_items))
 for pair in pairs:
     beta, gamma, weight = ([float(value) for value in pair.split(":")] + [100.0])[:3]
     config = trained.generation_config
@@ -38,7 +48,7 @@ for pair in pairs:
                                   data.splits[split_name], data.num_items, ks=(1, 10), batch_size=500,
                                   show_progress=False, item_counts=counts)
     buckets = metrics_by_target_popularity(result.item_lists, result.targets, counts, ks=(10,))
-    line = {"checkpoint": checkpoint, "split": split_name, "beta": beta, "gamma": gamma, "retrieval_weight": weight,
+    line = {"checkpoint": checkpoint, "split": split_name, "beta": beta, "gamma": gamma, "retrieval_weight": weight, "refreshed_counts": os.environ.get("REFRESH_COUNTS") == "1",
             **{name: round(value, 4) for name, value in result.metrics.items() if name != "users_per_second"},
             "ndcg@10_by_count": {label: round(row.get("ndcg@10", float("nan")), 4) for label, row in buckets.items()}}
     print(json.dumps(line), flush=True)

@@ -3,9 +3,12 @@ prior MindRec gets. Trains the beauty-full SASRec plan (one seed, selected on al
 session), then ranks validation and test with its logits - beta * log(1 + count) + gamma * log(1 + recent count).
 
     python docs/experiments/recency/sasrec_probe.py SEED BETA:GAMMA [BETA:GAMMA ...]
+
+With REFRESH_COUNTS=1 the test split is ranked with the counts as of its targets (training + validation items).
 """
 
 import json
+import os
 import pathlib
 import sys
 
@@ -33,8 +36,13 @@ torch.set_grad_enabled(False)
 model.eval()
 counts = interaction_counts(data.splits["train"], data.num_items)
 recent = latest_interaction_counts(data.splits["validation"], data.num_items)
+refresh = os.environ.get("REFRESH_COUNTS") == "1"
 for split_name in ("validation", "test"):
     split = data.splits[split_name]
+    if refresh and split_name == "test":
+        # As probe.py with REFRESH_COUNTS=1: the counts as of the test targets (training + validation items).
+        counts = counts + torch.bincount(torch.tensor(data.splits["validation"]["target"]), minlength=data.num_items)
+        recent = latest_interaction_counts(split, data.num_items)
     histories, targets = split["history"], torch.tensor(split["target"])
     scores = torch.cat([model.item_scores(histories[start : start + 1024]) for start in range(0, len(histories), 1024)])
     scores = scores[:, : data.num_items].float()
@@ -45,5 +53,5 @@ for split_name in ("validation", "test"):
         adjusted = scores - beta * torch.log1p(counts.float()) + gamma * torch.log1p(recent.float())
         ranked = adjusted.topk(10, dim=-1).indices
         metrics = {**ranking_metrics(ranked, targets, ks=(1, 10)), **cold_target_metrics(ranked, targets, counts, ks=(10,))}
-        print(json.dumps({"seed": seed, "split": split_name, "beta": beta, "gamma": gamma,
+        print(json.dumps({"seed": seed, "split": split_name, "beta": beta, "gamma": gamma, "refreshed_counts": refresh,
                           **{name: round(float(value), 4) for name, value in metrics.items()}}), flush=True)
