@@ -110,6 +110,15 @@ def _shared_code_table(
     return align_code_table(read_item_codes(path), data.item_ids, source=str(path))
 
 
+def item_count_options(data) -> dict[str, Any]:
+    """``build_small_model``'s counts for a retrieval head: training interaction counts and counts as users'
+    newest training interaction (what the decoding options popularity_adjustment and recency_adjustment read)."""
+    return {
+        "item_counts": interaction_counts(data.splits["train"], data.num_items),
+        "recent_counts": latest_interaction_counts(data.splits["validation"], data.num_items),
+    }
+
+
 def build_run(
     data_args: DataArguments,
     code_args: CodeArguments,
@@ -157,13 +166,7 @@ def build_run(
                 model_args,
                 mask_eps=train_args.mask_eps,
                 item_features=item_features,
-                # What the decoding options popularity_adjustment and recency_adjustment adjust the head by.
-                item_counts=interaction_counts(data.splits["train"], data.num_items)
-                if model_args.item_retrieval_head
-                else None,
-                recent_counts=latest_interaction_counts(data.splits["validation"], data.num_items)
-                if model_args.item_retrieval_head
-                else None,
+                **item_count_options(data) if model_args.item_retrieval_head else {},
             )
         generation_config = generation_config_from(eval_args)
         unwrap_task_model(model).generation_config = generation_config

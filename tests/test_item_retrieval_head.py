@@ -167,7 +167,7 @@ def test_history_window_scores_only_each_rows_newest_history_items():
     for row, (history, target) in enumerate(zip([[3], [1, 4, 5], [2, 1]], TARGET_ITEMS, strict=True)):
         at_items = logits[row][batch["input_ids"][row] == config.item_placeholder_token_id]  # [history, items]
         per_item[row] = torch.nn.functional.cross_entropy(at_items, torch.tensor(history[1:] + [target]), reduction="none")
-    # ... and the window keeps the last two of row 1 (items 4 and 5, on 5 and the target) and all of the others.
+    # The window keeps the last two of row 1 (items 4 and 5, on 5 and the target) and all of the others.
     kept = torch.cat([per_item[0], per_item[1][-window:], per_item[2]])
     out = model(**batch, noise_mask=views.noise_mask, loss_weights=views.weights)
     torch.testing.assert_close(out.history_retrieval_loss, kept.mean(), atol=1e-5, rtol=0)

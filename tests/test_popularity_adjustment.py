@@ -81,16 +81,19 @@ def test_the_counts_travel_with_the_weights(tmp_path):
     torch.testing.assert_close(loaded.item_log_counts, model.item_log_counts, atol=0, rtol=0)
 
 
-def test_errors_name_the_problem():
-    with pytest.raises(ValueError, match="finite number >= 0"):
-        RecommendationGenerationConfig(decoding_strategy="catalogue_scoring", retrieval_weight=1.0,
-                                       popularity_adjustment=-0.1)
-    with pytest.raises(ValueError, match="needs retrieval_weight > 0"):
-        RecommendationGenerationConfig(decoding_strategy="catalogue_scoring", popularity_adjustment=0.5)
-    with pytest.raises(ValueError, match="needs retrieval_weight > 0"):
-        EvaluationArguments(strategy="catalogue_scoring", popularity_adjustment=0.5)
-    with pytest.raises(ValueError, match="popularity_adjustment` must be >= 0"):
-        EvaluationArguments(strategy="catalogue_scoring", retrieval_weight=1.0, popularity_adjustment=-1.0)
+@pytest.mark.parametrize("name", ["popularity_adjustment", "recency_adjustment"])
+def test_the_head_adjustments_reject_bad_values_by_name(name):
+    with pytest.raises(ValueError, match=f"`{name}` must be a finite number >= 0"):
+        RecommendationGenerationConfig(decoding_strategy="catalogue_scoring", retrieval_weight=1.0, **{name: -0.1})
+    with pytest.raises(ValueError, match=f"{name}=0.5 with retrieval_weight=0.0"):
+        RecommendationGenerationConfig(decoding_strategy="catalogue_scoring", **{name: 0.5})
+    with pytest.raises(ValueError, match=f"`{name}` > 0 adjusts the retrieval head's scores: it needs retrieval_weight > 0"):
+        EvaluationArguments(strategy="catalogue_scoring", **{name: 0.5})
+    with pytest.raises(ValueError, match=f"`{name}` must be >= 0"):
+        EvaluationArguments(strategy="catalogue_scoring", retrieval_weight=1.0, **{name: -1.0})
+
+
+def test_decoding_with_the_adjustment_needs_the_counts():
     model = head_model()  # counts never set
     with pytest.raises(ValueError, match="call `set_item_counts` first"):
         model.generate(**inputs_of(model), catalogue=CODES, decoding_strategy="catalogue_scoring", num_beams=3,

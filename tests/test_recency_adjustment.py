@@ -1,5 +1,6 @@
 """Decoding-time recency adjustment of the retrieval head: its logits plus ``gamma * log(1 + how often the item is a
-user's newest training interaction)``, next to the popularity adjustment, and the counts it reads."""
+user's newest training interaction)``, next to the popularity adjustment, and the counts it reads. The option's
+value checks are shared with the popularity adjustment and tested there, for both names."""
 
 import pytest
 import torch
@@ -11,8 +12,6 @@ from test_popularity_adjustment import COUNTS, inputs_of
 from mindrec.baselines import latest_interaction_counts
 from mindrec.modeling import MindRecForRecommendation
 from mindrec.modeling.decoding_catalogue_scoring import catalogue_log_probs
-from mindrec.modeling.generation_mindrec import RecommendationGenerationConfig
-from mindrec.training.arguments import EvaluationArguments
 from mindrec.training.model_setup import install_item_codes
 
 RECENT = torch.tensor([5, 0, 2, 0, 1, 0])  # one per catalogue item of CODES
@@ -94,15 +93,7 @@ def test_the_recent_counts_travel_with_the_weights_and_an_older_checkpoint_loads
                        num_return_items=3, retrieval_weight=1.0, recency_adjustment=0.5)
 
 
-def test_errors_name_the_problem():
-    with pytest.raises(ValueError, match="`recency_adjustment` must be a finite number >= 0"):
-        RecommendationGenerationConfig(decoding_strategy="catalogue_scoring", retrieval_weight=1.0, recency_adjustment=-1)
-    with pytest.raises(ValueError, match="recency_adjustment=0.5 with retrieval_weight=0.0"):
-        RecommendationGenerationConfig(decoding_strategy="catalogue_scoring", recency_adjustment=0.5)
-    with pytest.raises(ValueError, match="`recency_adjustment` > 0 adjusts the retrieval head's scores"):
-        EvaluationArguments(strategy="catalogue_scoring", recency_adjustment=0.5)
-    with pytest.raises(ValueError, match="`recency_adjustment` must be >= 0"):
-        EvaluationArguments(strategy="catalogue_scoring", retrieval_weight=1.0, recency_adjustment=-1.0)
+def test_recent_counts_need_the_training_counts():
     model = head_model()
     with pytest.raises(ValueError, match="`recent_counts` come with `item_counts`"):
         install_item_codes(model, None, recent_counts=RECENT)
