@@ -4,6 +4,7 @@ Remote code: imports only transformers / huggingface_hub, so that a saved checkp
 ``trust_remote_code=True`` where mindrec is not installed.
 """
 
+import math
 from typing import Literal
 
 from huggingface_hub.dataclasses import strict
@@ -94,6 +95,12 @@ class MindRecConfig(PreTrainedConfig):
             the newest one in a single row: the loss leans towards each user's oldest items. With a window of
             ``w`` every item is a target in at most ``w`` rows (SASRec, one row per user, scores every position
             once). Above 0 it needs ``history_retrieval_loss_weight`` > 0.
+        retrieval_popularity_prior: ``tau`` of a fixed per-item bias ``tau * log(1 + training count)`` added to the
+            retrieval head's logits, in training and at decoding alike (the counts are the ``item_log_counts``
+            buffer, set by ``set_item_counts``). The learned part of the head then need not encode how popular an
+            item was over the training period (logit adjustment in the loss, Menon et al. 2021), and spends its
+            capacity on which items suit the user; at decoding the bias puts the popularity back, so
+            ``popularity_adjustment`` and ``recency_adjustment`` keep their meaning. 0 = off.
         retrieval_label_smoothing: label smoothing of both retrieval cross-entropies, in ``[0, 1)``: the
             target gets ``1 - s`` of the probability mass and every catalogue item ``s / num_items``.
         item_feature_size: size of a fixed content vector per item (e.g. the text and co-occurrence vector its
@@ -163,6 +170,7 @@ class MindRecConfig(PreTrainedConfig):
     retrieval_label_smoothing: int | float = 0.0
     history_retrieval_reduction: Literal["item", "row"] = "item"
     history_retrieval_window: int = 0
+    retrieval_popularity_prior: int | float = 0.0
     item_feature_size: int = 0
     item_id_dropout: int | float = 0.0
 
@@ -283,6 +291,14 @@ class MindRecConfig(PreTrainedConfig):
         if self.history_retrieval_window > 0 and not self.history_retrieval_loss_weight > 0:
             raise ValueError(
                 "`history_retrieval_window` > 0 needs `history_retrieval_loss_weight` > 0 (it selects that loss's terms)."
+            )
+        if not (math.isfinite(self.retrieval_popularity_prior) and self.retrieval_popularity_prior >= 0):
+            raise ValueError(
+                f"`retrieval_popularity_prior` must be a finite number >= 0, got {self.retrieval_popularity_prior}."
+            )
+        if self.retrieval_popularity_prior > 0 and not self.item_retrieval_head:
+            raise ValueError(
+                "`retrieval_popularity_prior` > 0 needs `item_retrieval_head=True` (it biases that head's logits)."
             )
         if self.retrieval_label_smoothing > 0 and not self.item_retrieval_head:
             raise ValueError("`retrieval_label_smoothing` > 0 needs `item_retrieval_head=True` (it smooths that head's loss).")

@@ -719,13 +719,23 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
         return self._retrieval_logits(canvas_hidden.mean(dim=-2), item_vectors)
 
     def _retrieval_logits(self, states: torch.Tensor, item_vectors: torch.Tensor | None = None) -> torch.FloatTensor:
-        """``[N, num_items]`` fp32 logits of the head's query ``retrieval_proj(states [N, hidden])``."""
+        """``[N, num_items]`` fp32 logits of the head's query ``retrieval_proj(states [N, hidden])`` against the
+        item vectors, plus ``retrieval_popularity_prior`` x log(1 + training count) when that is set."""
         if self.retrieval_proj is None:
             raise ValueError("This model has no retrieval head: build it with `item_retrieval_head=True`.")
         if item_vectors is None:
             item_vectors = self.model.catalogue_item_vectors()
         query = self.retrieval_proj(states)  # [N, d]
-        return (query @ item_vectors.to(query.dtype).T).float()
+        logits = (query @ item_vectors.to(query.dtype).T).float()
+        prior = self.config.retrieval_popularity_prior
+        if prior:
+            # A fixed bias, in the loss and at decoding alike: the popularity the learned part need not encode.
+            if bool(torch.isnan(self.item_log_counts[0])):
+                raise ValueError(
+                    "`retrieval_popularity_prior` > 0 needs the items' training counts: call `set_item_counts` first."
+                )
+            logits = logits + prior * self.item_log_counts
+        return logits
 
     def build_canvas_scorer(
         self,

@@ -12,6 +12,7 @@ the library's (``DECODING_STRATEGIES``, ``QUANTIZERS``, ``COLLISION_STRATEGIES``
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Literal
@@ -297,6 +298,13 @@ class ModelArguments:
             "per prefix, every item is then a next-item target in at most N rows instead of the oldest in most."
         ),
     )
+    retrieval_popularity_prior: float = field(
+        default=0.0,
+        **help_metadata(
+            "With item_retrieval_head: tau of a fixed bias tau * log(1 + training count) on the head's logits, in "
+            "training and decoding (logit adjustment in the loss: the learned part need not encode popularity; 0 = off)."
+        ),
+    )
     retrieval_label_smoothing: float = field(
         default=0.0,
         **help_metadata("With item_retrieval_head: label smoothing of the retrieval cross-entropies, in [0, 1)."),
@@ -391,6 +399,10 @@ class ModelArguments:
             raise ValueError("history_retrieval_window > 0 needs history_retrieval_loss_weight > 0 (it selects that loss's terms).")
         if self.retrieval_label_smoothing > 0 and not self.item_retrieval_head:
             raise ValueError("retrieval_label_smoothing > 0 needs item_retrieval_head=True (it smooths that head's loss).")
+        if not (math.isfinite(self.retrieval_popularity_prior) and self.retrieval_popularity_prior >= 0):
+            raise ValueError(f"retrieval_popularity_prior must be a finite number >= 0, got {self.retrieval_popularity_prior}.")
+        if self.retrieval_popularity_prior > 0 and not self.item_retrieval_head:
+            raise ValueError("retrieval_popularity_prior > 0 needs item_retrieval_head=True (it biases that head's logits).")
         if self.history_retrieval_loss_weight > 0 and not (self.item_retrieval_head and self.causal_prompt):
             raise ValueError(
                 "history_retrieval_loss_weight > 0 needs item_retrieval_head=True and causal_prompt=True (each "

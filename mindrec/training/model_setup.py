@@ -107,6 +107,7 @@ def build_small_model(
         retrieval_label_smoothing=model_args.retrieval_label_smoothing,
         history_retrieval_reduction=model_args.history_retrieval_reduction,
         history_retrieval_window=model_args.history_retrieval_window,
+        retrieval_popularity_prior=model_args.retrieval_popularity_prior,
         item_feature_size=0 if item_features is None else np.shape(item_features)[1],
         item_id_dropout=model_args.item_id_dropout,
     )
