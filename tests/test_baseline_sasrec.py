@@ -10,6 +10,7 @@ from mindrec.baselines import (
     SASRecTrainingArguments,
     collate_histories,
     evaluate_sasrec,
+    interaction_counts,
     train_sasrec,
 )
 from mindrec.baselines.sasrec import sample_negatives
@@ -183,3 +184,45 @@ def test_training_rejects_bad_splits_and_configs():
         train_sasrec(DatasetDict({"train": bad, "validation": splits["validation"]}), NUM_ITEMS)
     with pytest.raises(ValueError, match=r"patience must be >= 1, got 0"):
         SASRecTrainingArguments(patience=0)
+
+
+def test_the_popularity_prior_adds_tau_log_counts_to_every_logit_and_survives_a_save(tmp_path):
+    counts = torch.arange(NUM_ITEMS) % 7
+    plain, with_prior = tiny_model(), tiny_model(popularity_prior=0.5)
+    with_prior.load_state_dict(plain.state_dict(), strict=False)
+    with_prior.set_item_counts(counts)
+    histories = [[1, 2, 3], [7], [0, 4, 8, 12, 16]]
+    expected = plain.item_scores(histories) + 0.5 * torch.log1p(counts.float())
+    torch.testing.assert_close(with_prior.item_scores(histories), expected, atol=1e-6, rtol=0)
+    labels = torch.tensor([4, 8, 20])
+    input_ids, attention_mask = collate_histories(histories, NUM_ITEMS, 5)
+    loss = with_prior(input_ids, attention_mask, labels=labels).loss
+    torch.testing.assert_close(loss, torch.nn.functional.cross_entropy(expected, labels))
+    with_prior.save_pretrained(tmp_path)
+    loaded = SASRecModel.from_pretrained(tmp_path).eval()
+    assert torch.equal(loaded.item_scores(histories), with_prior.item_scores(histories))
+
+
+def test_training_with_the_prior_installs_the_training_counts():
+    splits = successor_splits()
+    config = tiny_config(num_items=None, popularity_prior=1.0)
+    args = SASRecTrainingArguments(num_epochs=1, show_progress=False)
+    model, _ = train_sasrec(splits, NUM_ITEMS, config, args)
+    expected = torch.log1p(interaction_counts(splits["train"], NUM_ITEMS).float())
+    torch.testing.assert_close(model.item_log_counts, expected, atol=0, rtol=0)
+
+
+def test_the_popularity_prior_checks_its_value_and_counts():
+    with pytest.raises(ValueError, match=r"popularity_prior must be a finite number >= 0, got -1"):
+        tiny_config(popularity_prior=-1)
+    with pytest.raises(ValueError, match=r"popularity_prior > 0 biases the softmax logits: it needs loss_type='ce'"):
+        tiny_config(popularity_prior=1.0, loss_type="bce")
+    model = tiny_model(popularity_prior=1.0)
+    with pytest.raises(ValueError, match=r"needs the items' training counts: call `set_item_counts` first"):
+        model.item_scores([[1, 2]])
+    with pytest.raises(ValueError, match=r"item_counts must be \[30\] \(one per item\), got \[3\]"):
+        model.set_item_counts(torch.ones(3))
+    with pytest.raises(ValueError, match=r"item_counts must be finite and >= 0; item 2 has -1.0"):
+        model.set_item_counts(torch.tensor([0.0, 1.0, -1.0] + [0.0] * 27))
+    with pytest.raises(ValueError, match=r"`set_item_counts` is for models with popularity_prior > 0"):
+        tiny_model().set_item_counts(torch.ones(NUM_ITEMS))

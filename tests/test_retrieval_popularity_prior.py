@@ -8,6 +8,7 @@ from test_history_item_embeddings import batch_with_catalogue_history
 from test_item_retrieval_head import TARGET_ITEMS, head_config, head_model
 from test_popularity_adjustment import COUNTS, inputs_of
 
+from mindrec.modeling import MindRecForRecommendation
 from mindrec.training.arguments import ModelArguments
 
 TAU = 0.7
@@ -47,6 +48,20 @@ def test_the_prior_is_in_the_head_the_decoders_read():
     # popularity_adjustment = tau takes the bias off again: the learned part alone.
     balanced = with_prior.build_canvas_scorer(**inputs_of(with_prior), popularity_adjustment=TAU).item_log_probs(users)
     torch.testing.assert_close(balanced, read_plain)
+
+
+def test_a_saved_model_keeps_its_prior_and_counts(tmp_path):
+    _, model = prior_pair()
+    model.save_pretrained(tmp_path)
+    loaded = MindRecForRecommendation.from_pretrained(tmp_path).eval()
+    assert loaded.config.retrieval_popularity_prior == TAU
+    users = torch.arange(3)
+    torch.testing.assert_close(
+        loaded.build_canvas_scorer(**inputs_of(loaded)).item_log_probs(users),
+        model.build_canvas_scorer(**inputs_of(model)).item_log_probs(users),
+        atol=0,
+        rtol=0,
+    )
 
 
 def test_the_prior_needs_the_counts_and_a_head():

@@ -56,6 +56,10 @@ class SASRecConfig(PreTrainedConfig):
         initializer_range: std of the normal init of embeddings and linear weights.
         loss_type: ``"ce"`` (softmax cross-entropy over all items) or ``"bce"`` (paper: binary
             cross-entropy on the target and one uniformly sampled negative).
+        popularity_prior: ``tau`` of a fixed bias ``tau * log(1 + training count)`` on every item's logit, in
+            training and at inference (logit adjustment in the loss; the counts are the ``item_log_counts``
+            buffer, set by :meth:`SASRecModel.set_item_counts`). MindRec's retrieval head has the same option
+            (``retrieval_popularity_prior``), so the two models can be compared with it. ``"ce"`` only; 0 = off.
     """
 
     model_type = "sasrec"
@@ -71,6 +75,7 @@ class SASRecConfig(PreTrainedConfig):
     layer_norm_eps: float = 1e-8
     initializer_range: float = 0.02
     loss_type: str = "ce"
+    popularity_prior: float | int = 0.0
 
     def __post_init__(self, **kwargs):
         if self.intermediate_size is None:
@@ -100,6 +105,10 @@ class SASRecConfig(PreTrainedConfig):
             )
         if self.loss_type not in LOSS_TYPES:
             raise ValueError(f"loss_type must be one of {LOSS_TYPES}, got {self.loss_type!r}")
+        if not (math.isfinite(self.popularity_prior) and self.popularity_prior >= 0):
+            raise ValueError(f"popularity_prior must be a finite number >= 0, got {self.popularity_prior}")
+        if self.popularity_prior > 0 and self.loss_type != "ce":
+            raise ValueError("popularity_prior > 0 biases the softmax logits: it needs loss_type='ce'")
         super().__post_init__(**kwargs)
 
     @property
@@ -248,7 +257,26 @@ class SASRecModel(SASRecPreTrainedModel):
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
         self.layers = nn.ModuleList(SASRecBlock(config) for _ in range(config.num_hidden_layers))
         self.norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        if config.popularity_prior:
+            # log(1 + training interaction count) per item, saved with the weights; NaN until set_item_counts.
+            self.item_log_counts = nn.Buffer(torch.full((config.num_items,), float("nan")))
+        else:
+            self.item_log_counts = None
         self.post_init()
+
+    @torch.no_grad()
+    def set_item_counts(self, item_counts: torch.Tensor) -> None:
+        """Install every item's training interaction count ``[num_items]`` (models with ``popularity_prior``)."""
+        if self.item_log_counts is None:
+            raise ValueError("`set_item_counts` is for models with popularity_prior > 0.")
+        counts = torch.as_tensor(item_counts, dtype=torch.float64)
+        if tuple(counts.shape) != (self.config.num_items,):
+            raise ValueError(f"item_counts must be [{self.config.num_items}] (one per item), got {list(counts.shape)}")
+        bad = ~torch.isfinite(counts) | (counts < 0)
+        if bool(bad.any()):
+            item = int(bad.nonzero()[0])
+            raise ValueError(f"item_counts must be finite and >= 0; item {item} has {counts[item].item()}")
+        self.item_log_counts.copy_(torch.log1p(counts).to(self.item_log_counts.dtype))
 
     def _check_inputs(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> None:
         if input_ids.ndim != 2:
@@ -321,6 +349,10 @@ class SASRecModel(SASRecPreTrainedModel):
         if negative_items is not None:
             raise ValueError("negative_items are only used with loss_type='bce' and labels")
         logits = user @ items.T  # [B, I]
+        if self.item_log_counts is not None:
+            if bool(torch.isnan(self.item_log_counts[0])):
+                raise ValueError("popularity_prior > 0 needs the items' training counts: call `set_item_counts` first")
+            logits = logits + self.config.popularity_prior * self.item_log_counts.to(logits.dtype)
         loss = F.cross_entropy(logits, labels) if labels is not None else None
         return SASRecOutput(loss=loss, logits=logits, last_hidden_state=hidden)
 

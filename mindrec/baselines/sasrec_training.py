@@ -18,6 +18,7 @@ from datasets import Dataset, DatasetDict
 from tqdm.auto import tqdm
 
 from ..evaluation.metrics import ranking_metrics
+from .popularity import interaction_counts
 from .sasrec import SASRecConfig, SASRecModel, collate_histories, sample_negatives
 
 logger = logging.getLogger(__name__)
@@ -146,7 +147,10 @@ def train_sasrec(
     torch.manual_seed(args.seed)  # initialisation and dropout
     generator = torch.Generator().manual_seed(args.seed)  # batch order and negatives
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    model = SASRecModel(config).to(device)
+    model = SASRecModel(config)
+    if config.popularity_prior:
+        model.set_item_counts(interaction_counts(splits["train"], num_items))
+    model = model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.learning_rate, weight_decay=args.weight_decay)
 
     train = splits["train"]
