@@ -544,6 +544,20 @@ class MindRecModel(MindRecPreTrainedModel):
         return BaseModelOutput(last_hidden_state=self.norm(hidden_states))
 
 
+def log_one_plus_counts(counts: torch.Tensor, num_items: int, name: str) -> torch.FloatTensor:
+    """``log(1 + counts)`` ``[num_items]`` (fp32) of per-item interaction counts, after checking them: one per item,
+    finite and >= 0 (``name`` is the caller's argument, for the errors). The popularity buffers of MindRec's retrieval
+    head and of SASRec's prior are built by it."""
+    counts = torch.as_tensor(counts, dtype=torch.float64)
+    if tuple(counts.shape) != (num_items,):
+        raise ValueError(f"`{name}` must be [{num_items}] (one per item), got {list(counts.shape)}.")
+    bad = ~torch.isfinite(counts) | (counts < 0)
+    if bool(bad.any()):
+        item = int(bad.nonzero()[0])
+        raise ValueError(f"`{name}` must be finite and >= 0; item {item} has {counts[item].item()}.")
+    return torch.log1p(counts).float()
+
+
 def with_self_attention(mask: torch.BoolTensor) -> torch.BoolTensor:
     """``mask [..., q, q]`` with every query also attending to itself: a left-padding query of a causal
     prompt would otherwise attend to nothing (an all-False row makes SDPA return NaN); its output is unused."""
@@ -641,20 +655,10 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
         credits it with (models with the head)."""
         if self.item_log_counts is None:
             raise ValueError("`set_item_counts` is for models with an item retrieval head (`item_retrieval_head`).")
-        self.item_log_counts.copy_(self._log_counts("item_counts", item_counts))
+        num_items = self.config.num_items
+        self.item_log_counts.copy_(log_one_plus_counts(item_counts, num_items, "item_counts"))
         if recent_counts is not None:
-            self.item_recent_log_counts.copy_(self._log_counts("recent_counts", recent_counts))
-
-    def _log_counts(self, name: str, counts: torch.Tensor) -> torch.Tensor:
-        """``log(1 + counts)`` ``[num_items]`` after checking ``counts`` (``name`` is the argument's, for errors)."""
-        counts = torch.as_tensor(counts, dtype=torch.float64)
-        if tuple(counts.shape) != (self.config.num_items,):
-            raise ValueError(f"`{name}` must be [{self.config.num_items}] (one per item), got {list(counts.shape)}.")
-        bad = ~torch.isfinite(counts) | (counts < 0)
-        if bool(bad.any()):
-            item = int(bad.nonzero()[0])
-            raise ValueError(f"`{name}` must be finite and >= 0; item {item} has {counts[item].item()}.")
-        return torch.log1p(counts).to(self.item_log_counts.dtype)
+            self.item_recent_log_counts.copy_(log_one_plus_counts(recent_counts, num_items, "recent_counts"))
 
     def get_input_embeddings(self) -> nn.Embedding:
         return self.model.embed_tokens
@@ -1034,6 +1038,7 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
 
 
 __all__ = [
+    "log_one_plus_counts",
     "MindRecForRecommendation",
     "MindRecModel",
     "MindRecOutput",

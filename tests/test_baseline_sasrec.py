@@ -220,9 +220,9 @@ def test_the_popularity_prior_checks_its_value_and_counts():
     model = tiny_model(popularity_prior=1.0)
     with pytest.raises(ValueError, match=r"needs the items' training counts: call `set_item_counts` first"):
         model.item_scores([[1, 2]])
-    with pytest.raises(ValueError, match=r"item_counts must be \[30\] \(one per item\), got \[3\]"):
+    with pytest.raises(ValueError, match=r"`item_counts` must be \[30\] \(one per item\), got \[3\]"):
         model.set_item_counts(torch.ones(3))
-    with pytest.raises(ValueError, match=r"item_counts must be finite and >= 0; item 2 has -1.0"):
+    with pytest.raises(ValueError, match=r"`item_counts` must be finite and >= 0; item 2 has -1.0"):
         model.set_item_counts(torch.tensor([0.0, 1.0, -1.0] + [0.0] * 27))
     with pytest.raises(ValueError, match=r"`set_item_counts` is for models with popularity_prior > 0"):
         tiny_model().set_item_counts(torch.ones(NUM_ITEMS))

@@ -149,24 +149,30 @@ def test_history_loss_averaged_per_row_weighs_every_row_the_same():
         head_config(history_retrieval_reduction="user")
 
 
-def test_history_window_scores_only_each_rows_newest_history_items():
-    window = 2
-    model, every_item, batch, views = sharp_head_pair(
-        dict(history_retrieval_loss_weight=1.0, history_retrieval_window=window), dict(history_retrieval_loss_weight=1.0)
-    )
-    # Histories (left-padded) [3], [1, 4, 5], [2, 1] and targets 0, 1, 2. Each history item's loss by hand: the
-    # isolated causal prompt's state at the item (the canvas, here all [MASK], cannot change it) on the next item.
+def history_item_losses(model, batch, logit_bias: torch.Tensor | float = 0.0) -> dict[int, torch.Tensor]:
+    """Each history item's retrieval loss by hand, per row of ``batch_with_catalogue_history`` (histories, left-padded,
+    [3], [1, 4, 5], [2, 1]; targets 0, 1, 2): the isolated causal prompt's state at the item (the canvas, here all
+    [MASK], cannot change it) scored on the next item, with ``logit_bias [items]`` added to the head's logits."""
     config = model.config
     canvas = batch["input_ids"].clone()
     canvas[:, -config.code_length :] = config.mask_token_id
     hidden = model.model(
         input_ids=canvas, attention_mask=batch["attention_mask"], history_code_ids=batch["history_code_ids"]
     ).last_hidden_state
-    logits = model.retrieval_proj(hidden) @ model.model.catalogue_item_vectors().T  # [3, T, items]
+    logits = model.retrieval_proj(hidden) @ model.model.catalogue_item_vectors().T + logit_bias  # [3, T, items]
     per_item = {}
     for row, (history, target) in enumerate(zip([[3], [1, 4, 5], [2, 1]], TARGET_ITEMS, strict=True)):
         at_items = logits[row][batch["input_ids"][row] == config.item_placeholder_token_id]  # [history, items]
         per_item[row] = torch.nn.functional.cross_entropy(at_items, torch.tensor(history[1:] + [target]), reduction="none")
+    return per_item
+
+
+def test_history_window_scores_only_each_rows_newest_history_items():
+    window = 2
+    model, every_item, batch, views = sharp_head_pair(
+        dict(history_retrieval_loss_weight=1.0, history_retrieval_window=window), dict(history_retrieval_loss_weight=1.0)
+    )
+    per_item = history_item_losses(model, batch)
     # The window keeps the last two of row 1 (items 4 and 5, on 5 and the target) and all of the others.
     kept = torch.cat([per_item[0], per_item[1][-window:], per_item[2]])
     out = model(**batch, noise_mask=views.noise_mask, loss_weights=views.weights)

@@ -34,6 +34,7 @@ from transformers import PreTrainedConfig, PreTrainedModel
 from transformers.utils import ModelOutput
 
 from ..evaluation.ranking import history_mask, top_k_items
+from ..modeling.modeling_mindrec import log_one_plus_counts
 
 LOSS_TYPES = ("ce", "bce")
 
@@ -269,14 +270,7 @@ class SASRecModel(SASRecPreTrainedModel):
         """Install every item's training interaction count ``[num_items]`` (models with ``popularity_prior``)."""
         if self.item_log_counts is None:
             raise ValueError("`set_item_counts` is for models with popularity_prior > 0.")
-        counts = torch.as_tensor(item_counts, dtype=torch.float64)
-        if tuple(counts.shape) != (self.config.num_items,):
-            raise ValueError(f"item_counts must be [{self.config.num_items}] (one per item), got {list(counts.shape)}")
-        bad = ~torch.isfinite(counts) | (counts < 0)
-        if bool(bad.any()):
-            item = int(bad.nonzero()[0])
-            raise ValueError(f"item_counts must be finite and >= 0; item {item} has {counts[item].item()}")
-        self.item_log_counts.copy_(torch.log1p(counts).to(self.item_log_counts.dtype))
+        self.item_log_counts.copy_(log_one_plus_counts(item_counts, self.config.num_items, "item_counts"))
 
     def _check_inputs(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> None:
         if input_ids.ndim != 2:
