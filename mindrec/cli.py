@@ -73,6 +73,8 @@ DECODING_OPTIONS = {
     "retrieval_weight": "retrieval_weight",
     "popularity_adjustment": "popularity_adjustment",
     "recency_adjustment": "recency_adjustment",
+    "transition_adjustment": "transition_adjustment",
+    "transition_decay": "transition_decay",
 }
 
 

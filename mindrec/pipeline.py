@@ -19,7 +19,12 @@ from typing import Any
 
 from accelerate.utils import set_seed
 
-from mindrec.baselines.popularity import PopularityRecommender, interaction_counts, latest_interaction_counts
+from mindrec.baselines.popularity import (
+    PopularityRecommender,
+    interaction_counts,
+    latest_interaction_counts,
+    transition_counts,
+)
 from mindrec.cli import MAIN_JOB_DEFAULTS  # re-exported: the main job's settings (python -m mindrec)
 from mindrec.evaluation.metrics import format_metrics_table
 from mindrec.evaluation.model_evaluation import EvaluationResult, evaluate_recommender, popularity_recommender
@@ -112,10 +117,12 @@ def _shared_code_table(
 
 def item_count_options(data) -> dict[str, Any]:
     """``build_small_model``'s counts for a retrieval head: training interaction counts and counts as users'
-    newest training interaction (what the decoding options popularity_adjustment and recency_adjustment read)."""
+    newest training interaction and how often each item followed each other in the training sequences (what the
+    decoding options popularity_adjustment, recency_adjustment and transition_adjustment read)."""
     return {
         "item_counts": interaction_counts(data.splits["train"], data.num_items),
         "recent_counts": latest_interaction_counts(data.splits["validation"], data.num_items),
+        "transition_counts": transition_counts(data.splits["train"], data.num_items),
     }
 
 
@@ -219,6 +226,8 @@ def generation_config_from(eval_args: DecodingArguments, base=None):
         "retrieval_weight": eval_args.retrieval_weight,
         "popularity_adjustment": eval_args.popularity_adjustment,
         "recency_adjustment": eval_args.recency_adjustment,
+        "transition_adjustment": eval_args.transition_adjustment,
+        "transition_decay": eval_args.transition_decay,
     }
     if base is None:
         return RecommendationGenerationConfig(**options)

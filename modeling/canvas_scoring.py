@@ -177,6 +177,25 @@ def replay_prompt_cache(
     return packing.unpack(hidden, tokens)
 
 
+def recency_weights(valid: torch.BoolTensor, decay: float) -> torch.FloatTensor:
+    """``decay ** k`` for each valid position of ``valid [N, H]`` that has ``k`` valid positions after it (the
+    newest item weighs 1), 0 elsewhere; ``decay`` 0 keeps the newest item alone."""
+    after = valid.flip(-1).long().cumsum(-1).flip(-1) - valid.long()  # valid positions after each one
+    return torch.where(valid, torch.tensor(float(decay), device=valid.device) ** after, 0.0)
+
+
+def history_items_and_weights(
+    model: "MindRecForRecommendation", history_code_ids: torch.LongTensor | None, decay: float
+) -> tuple[torch.LongTensor, torch.FloatTensor]:
+    """Catalogue index ``[B, H]`` of every history item in ``history_code_ids [B, H, code_length]`` (-1 at padding)
+    and its transition weight ``decay ** k`` ``[B, H]``, k = how many history items follow it (0 at padding)."""
+    if history_code_ids is None:
+        raise ValueError("`transition_adjustment` reads the users' history items: it needs `history_code_ids`.")
+    valid = (history_code_ids != model.config.pad_token_id).any(-1)  # [B, H]
+    indices = torch.where(valid, model.model.history_item_indices(history_code_ids, valid), -1)
+    return indices, recency_weights(valid, decay)
+
+
 class MindRecCanvasScorer:
     """Scores canvases for the decoders (see ``docs/ARCHITECTURE.md``, "Canvas scorer").
 
@@ -190,6 +209,11 @@ class MindRecCanvasScorer:
             retrieval head's logits (``item_log_counts``).
         recency_adjustment: :meth:`item_log_probs` adds this times log(1 + count as a user's newest training
             interaction) to them (``item_recent_log_counts``).
+        transition_adjustment: :meth:`item_log_probs` adds this times log(1 + how often the item directly followed
+            the user's last history item in the training sequences) to them (``item_transition_*``); needs the
+            pooled ``history_code_ids``.
+        transition_decay: the history item ``k`` places before the last one adds ``transition_decay ** k`` times
+            its own transitions to that (0 = the last item alone).
 
     Subclasses for a next-token (causal) model set ``next_token_shift = 1``: slot ``j`` is then read at
     the position before it, so the backbone sees the input without its last position, the last canvas
@@ -208,6 +232,8 @@ class MindRecCanvasScorer:
         history_cache: str = "exact",
         popularity_adjustment: float = 0.0,
         recency_adjustment: float = 0.0,
+        transition_adjustment: float = 0.0,
+        transition_decay: float = 0.0,
     ):
         config = model.config
         shift = self.next_token_shift
@@ -215,6 +241,13 @@ class MindRecCanvasScorer:
         self.history_cache = history_cache
         self.popularity_adjustment = popularity_adjustment
         self.recency_adjustment = recency_adjustment
+        self.transition_adjustment = transition_adjustment
+        # [B, H] history item indices (-1 = padding) and their weights, read by the transition adjustment.
+        self.history_items = self.transition_weights = None
+        if transition_adjustment:
+            self.history_items, self.transition_weights = history_items_and_weights(
+                model, history_code_ids, transition_decay
+            )
         self.code_slot_sizes = list(config.code_slot_sizes)
         self.num_category_levels = config.num_category_levels
         self.code_length = length = config.code_length
@@ -286,6 +319,13 @@ class MindRecCanvasScorer:
                     "`set_item_counts(item_counts, recent_counts)` first."
                 )
             logits = logits + self.recency_adjustment * recent.to(logits.dtype)
+        if self.transition_adjustment:
+            # What followed the user's last item in other users' sequences: the item-to-item regularity a single
+            # dense query blurs, most of all for items too rare for their embedding to have learnt it.
+            transitions = self.model.transition_log_counts(
+                self.history_items[user_ids], self.transition_weights[user_ids]
+            )
+            logits = logits + self.transition_adjustment * transitions.to(logits.dtype)
         return torch.log_softmax(logits, dim=-1)
 
     def canvas_hidden(self, canvas: torch.LongTensor, row_to_user: torch.LongTensor) -> torch.Tensor:

@@ -101,6 +101,10 @@ class MindRecConfig(PreTrainedConfig):
             item was over the training period (logit adjustment in the loss, Menon et al. 2021), and spends its
             capacity on which items suit the user; at decoding the bias puts the popularity back, so
             ``popularity_adjustment`` and ``recency_adjustment`` keep their meaning. 0 = off.
+        num_item_transitions: how many (previous item, next item) pairs the model keeps a training count of, for
+            the decoding option ``transition_adjustment`` (the ``item_transition_*`` buffers, a sparse table set by
+            ``set_item_transitions``, which also sets this number so that a saved model loads its table). 0 = none;
+            above 0 it needs ``item_retrieval_head``.
         retrieval_label_smoothing: label smoothing of both retrieval cross-entropies, in ``[0, 1)``: the
             target gets ``1 - s`` of the probability mass and every catalogue item ``s / num_items``.
         item_feature_size: size of a fixed content vector per item (e.g. the text and co-occurrence vector its
@@ -171,6 +175,7 @@ class MindRecConfig(PreTrainedConfig):
     history_retrieval_reduction: Literal["item", "row"] = "item"
     history_retrieval_window: int = 0
     retrieval_popularity_prior: int | float = 0.0
+    num_item_transitions: int = 0
     item_feature_size: int = 0
     item_id_dropout: int | float = 0.0
 
@@ -299,6 +304,12 @@ class MindRecConfig(PreTrainedConfig):
         if self.retrieval_popularity_prior > 0 and not self.item_retrieval_head:
             raise ValueError(
                 "`retrieval_popularity_prior` > 0 needs `item_retrieval_head=True` (it biases that head's logits)."
+            )
+        if self.num_item_transitions < 0:
+            raise ValueError(f"`num_item_transitions` must be an integer >= 0, got {self.num_item_transitions!r}.")
+        if self.num_item_transitions > 0 and not self.item_retrieval_head:
+            raise ValueError(
+                "`num_item_transitions` > 0 needs `item_retrieval_head=True` (the transitions adjust that head's logits)."
             )
         if self.retrieval_label_smoothing > 0 and not self.item_retrieval_head:
             raise ValueError("`retrieval_label_smoothing` > 0 needs `item_retrieval_head=True` (it smooths that head's loss).")

@@ -44,6 +44,8 @@ DECODING_STRATEGIES = (
     "left_to_right",
     "catalogue_scoring",
 )
+# The options that adjust the retrieval head's logits before the fused decoder reads them (each needs the head).
+ADJUSTMENTS = ("popularity_adjustment", "recency_adjustment", "transition_adjustment")
 # Keys a GenerationConfig may carry that are bookkeeping, not decoding options.
 _METADATA_KEYS = ("transformers_version", "_from_model_config", "_commit_hash")
 
@@ -76,6 +78,12 @@ class RecommendationGenerationConfig(GenerationConfig):
             the item is a user's newest training interaction)`` (0 = none). The items held out are each user's
             newest, so the recent popularity is a closer prior for them than the whole period's, which the head
             learnt; needs those counts (``set_item_counts(item_counts, recent_counts)``).
+        transition_adjustment: with ``retrieval_weight`` > 0: the head's logits plus ``lambda * log(1 + how often
+            the item directly followed the user's last history item in the training sequences)`` (0 = none): a
+            first-order Markov prior beside the head's dense query, which blurs item-to-item regularities of rare
+            items; needs those counts (``set_item_transitions``).
+        transition_decay: with ``transition_adjustment``: the history item ``k`` places before the last one adds
+            ``transition_decay ** k`` times its own transitions, in ``[0, 1)`` (0 = the last item alone).
     """
 
     def __init__(self, **kwargs):
@@ -90,6 +98,8 @@ class RecommendationGenerationConfig(GenerationConfig):
         self.retrieval_weight: float = kwargs.pop("retrieval_weight", 0.0)
         self.popularity_adjustment: float = kwargs.pop("popularity_adjustment", 0.0)
         self.recency_adjustment: float = kwargs.pop("recency_adjustment", 0.0)
+        self.transition_adjustment: float = kwargs.pop("transition_adjustment", 0.0)
+        self.transition_decay: float = kwargs.pop("transition_decay", 0.0)
         # Metadata written by transformers.
         self._commit_hash: str | None = kwargs.pop("_commit_hash", None)
         self._from_model_config: bool | None = kwargs.pop("_from_model_config", None)
@@ -110,6 +120,8 @@ class RecommendationGenerationConfig(GenerationConfig):
             "retrieval_weight",
             "popularity_adjustment",
             "recency_adjustment",
+            "transition_adjustment",
+            "transition_decay",
         )
 
     @classmethod
@@ -177,7 +189,7 @@ class RecommendationGenerationConfig(GenerationConfig):
                 f"head into the one-pass catalogue score); got retrieval_weight={weight!r} with "
                 f"{self.decoding_strategy!r}. Set it to 0."
             )
-        for name in ("popularity_adjustment", "recency_adjustment"):
+        for name in ADJUSTMENTS:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
                 raise ValueError(f"`{name}` must be a finite number >= 0, got {value!r}.")
@@ -186,6 +198,14 @@ class RecommendationGenerationConfig(GenerationConfig):
                     f"`{name}` adjusts the retrieval head's scores; it needs retrieval_weight > 0 "
                     f"(got {name}={value!r} with retrieval_weight={weight!r})."
                 )
+        decay = self.transition_decay
+        if isinstance(decay, bool) or not isinstance(decay, (int, float)) or not 0 <= decay < 1:
+            raise ValueError(f"`transition_decay` must be a number in [0, 1), got {decay!r}.")
+        if decay and not self.transition_adjustment:
+            raise ValueError(
+                f"`transition_decay` weighs the transitions of `transition_adjustment`; it needs transition_adjustment "
+                f"> 0 (got transition_decay={decay!r} with transition_adjustment={self.transition_adjustment!r})."
+            )
 
     def update(
         self, defaults_only: bool = False, allow_custom_entries: bool = False, **kwargs
@@ -339,7 +359,8 @@ class MindRecGenerationMixin:
 
     The model provides ``config.code_slot_sizes``, ``config.num_category_levels`` and
     ``build_canvas_scorer(input_ids, attention_mask=None, history_code_ids=None, history_cache="exact")``, and
-    with a retrieval head also the keywords ``popularity_adjustment`` and ``recency_adjustment``.
+    with a retrieval head also the keywords ``popularity_adjustment``, ``recency_adjustment`` and
+    ``transition_adjustment``.
     """
 
     generation_config_class = RecommendationGenerationConfig
@@ -432,9 +453,11 @@ class MindRecGenerationMixin:
         index = index.to(input_ids.device)
         # 2. The scorer: prompt embeddings (and, optionally, the prompt cache) computed once.
         scorer_options: dict[str, Any] = {"history_cache": config.history_cache}
-        for name in ("popularity_adjustment", "recency_adjustment"):
+        for name in ADJUSTMENTS:
             if getattr(config, name):  # a model with a retrieval head (checked above); others never take them
                 scorer_options[name] = float(getattr(config, name))
+        if config.transition_decay:
+            scorer_options["transition_decay"] = float(config.transition_decay)
         scorer = self.build_canvas_scorer(
             input_ids, attention_mask=attention_mask, history_code_ids=history_code_ids, **scorer_options
         )

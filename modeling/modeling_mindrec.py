@@ -244,6 +244,7 @@ class MindRecPreTrainedModel(PreTrainedModel):
         "item_features": float("nan"),
         "item_log_counts": float("nan"),
         "item_recent_log_counts": float("nan"),
+        "item_transition_offsets": -1,
     }
 
     @torch.no_grad()
@@ -558,6 +559,77 @@ def log_one_plus_counts(counts: torch.Tensor, num_items: int, name: str) -> torc
     return torch.log1p(counts).float()
 
 
+def transition_table(
+    transition_counts: torch.Tensor, num_items: int
+) -> tuple[torch.LongTensor, torch.LongTensor, torch.FloatTensor]:
+    """A ``[num_items, num_items]`` count matrix (dense or sparse; row = previous item, column = next item) as a
+    compressed sparse row table: ``offsets [num_items + 1]``, ``next_items [T]`` and ``log(1 + count) [T]`` (fp32)
+    of the T pairs with a count above 0, row by row. Counts must be finite and >= 0."""
+    if tuple(transition_counts.shape) != (num_items, num_items):
+        raise ValueError(
+            f"`transition_counts` must be [{num_items}, {num_items}] (previous item x next item), "
+            f"got {list(transition_counts.shape)}."
+        )
+    counts = transition_counts.to_sparse_coo() if transition_counts.layout != torch.sparse_coo else transition_counts
+    counts = counts.coalesce()
+    pairs, values = counts.indices(), counts.values().double()
+    bad = ~torch.isfinite(values) | (values < 0)
+    if bool(bad.any()):
+        previous, following = (int(i) for i in pairs[:, bad.nonzero()[0, 0]])
+        raise ValueError(
+            f"`transition_counts` must be finite and >= 0; pair {previous} -> {following} has "
+            f"{values[bad][0].item()}."
+        )
+    kept = values > 0
+    pairs, values = pairs[:, kept], values[kept]  # coalesced: sorted by row, then column
+    offsets = torch.zeros(num_items + 1, dtype=torch.long)
+    offsets[1:] = torch.bincount(pairs[0], minlength=num_items).cumsum(0)
+    return offsets, pairs[1].clone(), torch.log1p(values).float()
+
+
+def install_transition_table(model: nn.Module, transition_counts: torch.Tensor) -> None:
+    """Replace ``model``'s ``item_transition_offsets`` / ``_items`` / ``_log_counts`` buffers by the
+    :func:`transition_table` of ``transition_counts`` (on the buffers' device) and set
+    ``model.config.num_item_transitions`` to its size, so that a saved model loads it. MindRec's retrieval head and
+    SASRec keep the table alike."""
+    offsets, next_items, log_counts = transition_table(transition_counts, model.config.num_items)
+    device = model.item_transition_offsets.device
+    model.item_transition_offsets = offsets.to(device)
+    model.item_transition_items = next_items.to(device)
+    model.item_transition_log_counts = log_counts.to(device)
+    model.config.num_item_transitions = int(next_items.numel())
+
+
+def transition_rows(
+    offsets: torch.LongTensor | None,
+    next_items: torch.LongTensor,
+    log_counts: torch.FloatTensor,
+    previous_items: torch.LongTensor,
+    weights: torch.Tensor,
+) -> torch.FloatTensor:
+    """Weighted sums of rows of a :func:`transition_table`: ``[N, num_items]`` (fp32, ``num_items = len(offsets) -
+    1``) with ``sum_h weights[n, h] * log(1 + count of each item right after previous_items[n, h])``, over
+    ``previous_items [N, H]`` (-1 = no item there) and ``weights [N, H]``. Offsets that are None or -1 mean the
+    table was never set, which the error names."""
+    if offsets is None or int(offsets[0]) < 0:
+        raise ValueError(
+            "`transition_adjustment` needs the items' training transitions: call `set_item_transitions` first."
+        )
+    device = previous_items.device
+    used = (previous_items >= 0) & (weights != 0)
+    users, previous = used.nonzero(as_tuple=True)[0], previous_items[used]  # [U] one per (user, history item)
+    starts = offsets[previous]
+    lengths = offsets[previous + 1] - starts  # [U]
+    # Every pair of the table that a used history item reaches: its row's start plus its rank within the row.
+    ranks = torch.arange(int(lengths.sum()), device=device) - torch.repeat_interleave(lengths.cumsum(0) - lengths, lengths)
+    pairs = torch.repeat_interleave(starts, lengths) + ranks  # [P]
+    values = torch.repeat_interleave(weights[used].float(), lengths) * log_counts[pairs]
+    table = torch.zeros(previous_items.shape[0], len(offsets) - 1, device=device)
+    table.index_put_((torch.repeat_interleave(users, lengths), next_items[pairs]), values, accumulate=True)
+    return table
+
+
+
 def with_self_attention(mask: torch.BoolTensor) -> torch.BoolTensor:
     """``mask [..., q, q]`` with every query also attending to itself: a left-padding query of a causal
     prompt would otherwise attend to nothing (an all-False row makes SDPA return NaN); its output is unused."""
@@ -635,7 +707,7 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
         self.lm_head = nn.Linear(config.hidden_size, config.vocab_size, bias=False)
         self.retrieval_proj = None
         if not config.item_retrieval_head:
-            self.item_log_counts = self.item_recent_log_counts = None
+            self.item_log_counts = self.item_recent_log_counts = self.item_transition_offsets = None
         else:
             self.retrieval_proj = nn.Linear(config.hidden_size, config.hidden_size, bias=False)
             # log(1 + training interaction count) of every item, in item order: what the decoding option
@@ -644,6 +716,13 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
             self.item_log_counts = nn.Buffer(torch.full((config.num_items,), float("nan")))
             # log(1 + how often the item is a user's newest training interaction): what `recency_adjustment` adds.
             self.item_recent_log_counts = nn.Buffer(torch.full((config.num_items,), float("nan")))
+            # How often each item followed each other in the training sequences, what `transition_adjustment`
+            # reads, as a compressed sparse row table: the next items of item i are
+            # item_transition_items[offsets[i] : offsets[i + 1]], their log(1 + count) alongside. Set by
+            # `set_item_transitions` (offsets -1 until then); config.num_item_transitions sizes it for loading.
+            self.item_transition_offsets = nn.Buffer(torch.full((config.num_items + 1,), -1, dtype=torch.long))
+            self.item_transition_items = nn.Buffer(torch.zeros(config.num_item_transitions, dtype=torch.long))
+            self.item_transition_log_counts = nn.Buffer(torch.zeros(config.num_item_transitions))
         self.noise_schedule = MaskedDiffusionSchedule(mask_token_id=config.mask_token_id, eps=config.mask_eps)
         self.post_init()
 
@@ -659,6 +738,24 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
         self.item_log_counts.copy_(log_one_plus_counts(item_counts, num_items, "item_counts"))
         if recent_counts is not None:
             self.item_recent_log_counts.copy_(log_one_plus_counts(recent_counts, num_items, "recent_counts"))
+
+    @torch.no_grad()
+    def set_item_transitions(self, transition_counts: torch.Tensor) -> None:
+        """Install how often each item directly followed each other in the training sequences,
+        ``transition_counts [num_items, num_items]`` (dense or sparse; row = previous item, column = next item;
+        e.g. :func:`mindrec.baselines.transition_counts`), which ``transition_adjustment`` at decoding credits the
+        retrieval head's logits with. Sets ``config.num_item_transitions`` (models with the head)."""
+        if self.retrieval_proj is None:
+            raise ValueError("`set_item_transitions` is for models with an item retrieval head (`item_retrieval_head`).")
+        install_transition_table(self, transition_counts)
+
+    def transition_log_counts(self, history_items: torch.LongTensor, weights: torch.Tensor) -> torch.FloatTensor:
+        """``[N, num_items]`` fp32 ``sum_h weights[n, h] * log(1 + how often each item directly followed
+        history_items[n, h] in the training sequences)`` over ``history_items [N, H]`` (-1 = padding)."""
+        return transition_rows(
+            self.item_transition_offsets, self.item_transition_items, self.item_transition_log_counts, history_items,
+            weights,
+        )
 
     def get_input_embeddings(self) -> nn.Embedding:
         return self.model.embed_tokens
@@ -749,10 +846,14 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
         history_cache: str = "exact",
         popularity_adjustment: float = 0.0,
         recency_adjustment: float = 0.0,
+        transition_adjustment: float = 0.0,
+        transition_decay: float = 0.0,
     ) -> MindRecCanvasScorer:
         """The scorer the decoders call once per step (see :class:`MindRecCanvasScorer`); its retrieval-head
         logits are discounted by ``popularity_adjustment`` x log(1 + training count) and credited with
-        ``recency_adjustment`` x log(1 + count as a user's newest training interaction)."""
+        ``recency_adjustment`` x log(1 + count as a user's newest training interaction) and with
+        ``transition_adjustment`` x log(1 + how often the item followed the user's last history item), plus
+        ``transition_decay`` ** k times the same for the history item k places before it."""
         check_sequence_length(input_ids.shape[1], self.config)
         return MindRecCanvasScorer(
             self,
@@ -762,6 +863,8 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
             history_cache=history_cache,
             popularity_adjustment=popularity_adjustment,
             recency_adjustment=recency_adjustment,
+            transition_adjustment=transition_adjustment,
+            transition_decay=transition_decay,
         )
 
     def _canvas_targets(self, labels: torch.LongTensor, input_ids: torch.LongTensor) -> torch.LongTensor:

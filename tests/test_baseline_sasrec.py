@@ -12,8 +12,10 @@ from mindrec.baselines import (
     evaluate_sasrec,
     interaction_counts,
     train_sasrec,
+    transition_counts,
 )
 from mindrec.baselines.sasrec import sample_negatives
+from mindrec.modeling.modeling_mindrec import transition_rows
 
 NUM_ITEMS = 30
 
@@ -226,3 +228,62 @@ def test_the_popularity_prior_checks_its_value_and_counts():
         model.set_item_counts(torch.tensor([0.0, 1.0, -1.0] + [0.0] * 27))
     with pytest.raises(ValueError, match=r"`set_item_counts` is for models with popularity_prior > 0"):
         tiny_model().set_item_counts(torch.ones(NUM_ITEMS))
+
+
+def test_the_transition_adjustment_credits_what_followed_the_last_item_at_inference_only(tmp_path):
+    transitions = torch.zeros(NUM_ITEMS, NUM_ITEMS, dtype=torch.long)
+    transitions[3, 4], transitions[3, 9], transitions[7, 8] = 5, 1, 2
+    plain, adjusted = tiny_model(), tiny_model(transition_adjustment=0.5)
+    adjusted.load_state_dict(plain.state_dict(), strict=False)
+    adjusted.set_item_transitions(transitions.to_sparse())
+    assert adjusted.config.num_item_transitions == 3
+    histories = [[1, 2, 3], [7], [], [0, 4, 8, 12, 16]]
+    expected = plain.item_scores(histories)
+    expected[0] += 0.5 * torch.log1p(transitions[3].float())
+    expected[1] += 0.5 * torch.log1p(transitions[7].float())  # users without history or a new last item: nothing
+    torch.testing.assert_close(adjusted.item_scores(histories), expected, atol=1e-6, rtol=0)
+    # The training loss reads the plain logits.
+    labels = torch.tensor([4, 8, 0, 20])
+    input_ids, attention_mask = collate_histories(histories, NUM_ITEMS, 5)
+    assert torch.equal(adjusted(input_ids, attention_mask, labels=labels).loss, plain(input_ids, attention_mask, labels=labels).loss)
+    # With a decay the earlier history items add their transitions too, weighed decay**k.
+    transitions[2, 4] = 3
+    decayed = tiny_model(transition_adjustment=0.5, transition_decay=0.25)
+    decayed.load_state_dict(plain.state_dict(), strict=False)
+    decayed.set_item_transitions(transitions)
+    log_rows = torch.log1p(transitions.float())
+    expected_decayed = plain.item_scores(histories)
+    expected_decayed[0] += 0.5 * (log_rows[3] + 0.25 * log_rows[2] + 0.0625 * log_rows[1])
+    expected_decayed[1] += 0.5 * log_rows[7]
+    expected_decayed[3] += 0.5 * (0.25 * log_rows[12] + 0.0625 * log_rows[8] + 0.25**3 * log_rows[4] + 0.25**4 * log_rows[0])
+    torch.testing.assert_close(decayed.item_scores(histories), expected_decayed, atol=1e-6, rtol=0)
+    adjusted.save_pretrained(tmp_path)
+    loaded = SASRecModel.from_pretrained(tmp_path).eval()
+    assert loaded.config.num_item_transitions == 3
+    assert torch.equal(loaded.item_scores(histories), adjusted.item_scores(histories))
+
+
+def test_training_with_the_transition_adjustment_installs_the_training_transitions():
+    splits = successor_splits()
+    config = tiny_config(num_items=None, transition_adjustment=1.0)
+    model, _ = train_sasrec(splits, NUM_ITEMS, config, SASRecTrainingArguments(num_epochs=1, show_progress=False))
+    dense = transition_counts(splits["train"], NUM_ITEMS).to_dense()
+    assert model.config.num_item_transitions == int((dense > 0).sum())
+    rows = transition_rows(model.item_transition_offsets, model.item_transition_items, model.item_transition_log_counts,
+                           torch.tensor([[5], [12]]), torch.ones(2, 1))
+    torch.testing.assert_close(rows, torch.log1p(dense[[5, 12]].float()), atol=0, rtol=0)
+
+
+def test_the_transition_adjustment_checks_its_value_and_table():
+    with pytest.raises(ValueError, match=r"transition_adjustment must be a finite number >= 0, got -1"):
+        tiny_config(transition_adjustment=-1)
+    with pytest.raises(ValueError, match=r"transition_decay must be in \[0, 1\), got 1"):
+        tiny_config(transition_adjustment=1.0, transition_decay=1)
+    with pytest.raises(ValueError, match=r"transition_decay > 0 weighs the transitions of transition_adjustment"):
+        tiny_config(transition_decay=0.5)
+    with pytest.raises(ValueError, match=r"num_item_transitions must be >= 0, got -2"):
+        tiny_config(num_item_transitions=-2)
+    with pytest.raises(ValueError, match=r"needs the items' training transitions: call `set_item_transitions` first"):
+        tiny_model(transition_adjustment=1.0).item_scores([[1, 2]])
+    with pytest.raises(ValueError, match=r"`set_item_transitions` is for models with transition_adjustment > 0"):
+        tiny_model().set_item_transitions(torch.zeros(NUM_ITEMS, NUM_ITEMS))

@@ -12,6 +12,7 @@ from optional_extras import needs_matplotlib
 
 from mindrec.benchmark.cli import benchmark_main, benchmark_parser, update_readme_main
 from mindrec.benchmark.protocols import (
+    BEAUTY_FULL,
     BEAUTY_MINDREC,
     DEFAULT_ROWS,
     PROTOCOLS,
@@ -58,8 +59,25 @@ def test_protocol_validation_and_json():
     assert json.loads(json.dumps(config)) == config
     assert config["plans"]["mindrec"]["rows"]["mindrec-cpd"] == {
         "strategy": "parallel_denoising", "retrieval_weight": 0.0, "popularity_adjustment": 0.0,
-        "recency_adjustment": 0.0,
+        "recency_adjustment": 0.0, "transition_adjustment": 0.0, "transition_decay": 0.0,
     }
+
+
+def test_beauty_full_gives_sasrec_the_fused_rows_transition_credit_and_mindrec_all_user_validation():
+    """The baseline gets the decoding prior MindRec's fused row gets, and both select checkpoints on all users."""
+    from mindrec.benchmark.runner import BenchmarkContext
+
+    context = BenchmarkContext(protocol=BEAUTY_FULL, data=None, data_args=None, work_dir=None)
+    fused = context.evaluation_args(BEAUTY_FULL.plans["mindrec"], "mindrec-fused")
+    sasrec = BEAUTY_FULL.plans["sasrec"].model
+    assert fused.transition_adjustment > 0
+    assert (sasrec["transition_adjustment"], sasrec["transition_decay"]) == (
+        fused.transition_adjustment,
+        fused.transition_decay,
+    )
+    assert context.evaluation_args(BEAUTY_FULL.plans["mindrec"]).validation_max_users is None
+    onepass = context.evaluation_args(BEAUTY_FULL.plans["mindrec"], "mindrec-onepass")
+    assert (onepass.retrieval_weight, onepass.transition_adjustment, onepass.transition_decay) == (0.0, 0.0, 0.0)
 
 
 @pytest.mark.parametrize("name", sorted(PROTOCOLS))

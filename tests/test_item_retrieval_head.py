@@ -56,7 +56,10 @@ def test_training_loss_is_the_diffusion_loss_plus_the_weighted_retrieval_cross_e
     torch.manual_seed(0)
     plain = MindRecForRecommendation(head_config(item_retrieval_head=False)).eval()
     missing, unexpected = plain.load_state_dict(model.state_dict(), strict=False)
-    assert missing == [] and sorted(unexpected) == ["item_log_counts", "item_recent_log_counts", "retrieval_proj.weight"]
+    assert missing == [] and sorted(unexpected) == [
+        "item_log_counts", "item_recent_log_counts", "item_transition_items", "item_transition_log_counts",
+        "item_transition_offsets", "retrieval_proj.weight",
+    ]
     generative = plain(**batch, noise_mask=views.noise_mask, loss_weights=views.weights)
     torch.testing.assert_close(out.canvas_log_probs, generative.canvas_log_probs, atol=1e-5, rtol=0)
     # The head's logits are those of a separate fully masked canvas, as the decoders read them.
@@ -368,7 +371,7 @@ def test_benchmark_fused_rows_need_a_plan_that_trains_the_head():
 
     assert SYNTHETIC_SMALL.plans["mindrec"].rows["mindrec-fused"] == {
         "strategy": "catalogue_scoring", "retrieval_weight": 100.0, "popularity_adjustment": 0.5,
-        "recency_adjustment": 0.5,
+        "recency_adjustment": 0.5, "transition_adjustment": 1.5, "transition_decay": 0.5,
     }
     with pytest.raises(ValueError, match=r"mindrec.model.item_retrieval_head=true"):
         SYNTHETIC_SMALL.plans_for(["mindrec-fused"])
@@ -380,13 +383,19 @@ def test_remote_code_without_mindrec_gives_the_same_fused_recommendations(tmp_pa
     from remote_loading import run_without_mindrec
 
     model = head_model(seed=2)
+    # With the training transitions too: the table's size travels in the config, so remote code rebuilds it.
+    transitions = torch.zeros(6, 6)
+    transitions[3, 4], transitions[5, 0], transitions[1, 2] = 3, 1, 2
+    model.set_item_transitions(transitions)
     folder = tmp_path / "model"
     model.save_pretrained(folder)
     batch, _, _ = batch_with_catalogue_history(model)
     inputs = {key: value for key, value in batch.items() if key != "labels"}
     torch.save({"inputs": inputs, "codes": CODES}, tmp_path / "inputs.pt")
-    options = dict(decoding_strategy="catalogue_scoring", num_beams=4, num_return_items=4, retrieval_weight=3.0)
+    options = dict(decoding_strategy="catalogue_scoring", num_beams=4, num_return_items=4, retrieval_weight=3.0,
+                   transition_adjustment=1.0, transition_decay=0.5)
     expected = model.generate(**inputs, catalogue=CODES, **options)
+    assert not torch.equal(expected.scores, model.generate(**inputs, catalogue=CODES, **{**options, "transition_adjustment": 0.0, "transition_decay": 0.0}).scores)
     run_without_mindrec(
         f"""
         import torch

@@ -81,7 +81,7 @@ def test_the_counts_travel_with_the_weights(tmp_path):
     torch.testing.assert_close(loaded.item_log_counts, model.item_log_counts, atol=0, rtol=0)
 
 
-@pytest.mark.parametrize("name", ["popularity_adjustment", "recency_adjustment"])
+@pytest.mark.parametrize("name", ["popularity_adjustment", "recency_adjustment", "transition_adjustment"])
 def test_the_head_adjustments_reject_bad_values_by_name(name):
     with pytest.raises(ValueError, match=f"`{name}` must be a finite number >= 0"):
         RecommendationGenerationConfig(decoding_strategy="catalogue_scoring", retrieval_weight=1.0, **{name: -0.1})

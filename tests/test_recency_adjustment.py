@@ -95,5 +95,5 @@ def test_the_recent_counts_travel_with_the_weights_and_an_older_checkpoint_loads
 
 def test_recent_counts_need_the_training_counts():
     model = head_model()
-    with pytest.raises(ValueError, match="`recent_counts` come with `item_counts`"):
+    with pytest.raises(ValueError, match="`recent_counts` and `transition_counts` come with `item_counts`"):
         install_item_codes(model, None, recent_counts=RECENT)

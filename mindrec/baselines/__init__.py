@@ -2,7 +2,12 @@
 
 from transformers import AutoConfig, AutoModel
 
-from .popularity import PopularityRecommender, interaction_counts, latest_interaction_counts
+from .popularity import (
+    PopularityRecommender,
+    interaction_counts,
+    latest_interaction_counts,
+    transition_counts,
+)
 from .sasrec import SASRecConfig, SASRecModel, SASRecOutput, collate_histories
 from .sasrec_training import SASRecTrainingArguments, evaluate_sasrec, train_sasrec
 from .tiger import autoregressive_config, build_autoregressive_model, causal_config
@@ -24,4 +29,5 @@ __all__ = [
     "interaction_counts",
     "latest_interaction_counts",
     "train_sasrec",
+    "transition_counts",
 ]

@@ -88,6 +88,38 @@ def latest_interaction_counts(split: Dataset, num_items: int) -> torch.Tensor:
         raise ValueError(f"row {int(rows[first])} ends its history with item {int(latest[first])}, outside 0..{num_items - 1}")
     return torch.bincount(torch.from_numpy(latest), minlength=num_items)
 
+
+def transition_counts(split: Dataset, num_items: int) -> torch.Tensor:
+    """How often item ``j`` directly followed item ``i`` in ``split``: a sparse (coalesced COO) int64 tensor
+    ``[num_items, num_items]``, row = the previous item, column = the next.
+
+    Every row with a history contributes one pair, its last history item and its target. The leave-one-out train
+    split has one row per prefix of a user's training sequence, so that is every consecutive pair of it, once; no
+    held-out item is counted.
+
+    Raises:
+        ValueError: naming the row and value of an item index outside ``0 .. num_items-1``, or a missing column.
+    """
+    missing = {"history", "target"} - set(split.column_names)
+    if missing:
+        raise ValueError(f"the split lacks column(s) {sorted(missing)}; it has {split.column_names}")
+    table = split.select_columns(["history", "target"]).with_format("arrow")[:]
+    values, lengths = _history_arrays(table)
+    targets = table.column("target").to_numpy().astype(np.int64)
+    rows = np.flatnonzero(lengths > 0)
+    previous, following = values[np.cumsum(lengths)[rows] - 1], targets[rows]
+    outside = (previous < 0) | (previous >= num_items) | (following < 0) | (following >= num_items)
+    if outside.any():
+        first = int(np.argmax(outside))
+        raise ValueError(
+            f"row {int(rows[first])} pairs items {int(previous[first])} -> {int(following[first])}, "
+            f"outside 0..{num_items - 1}"
+        )
+    pairs = torch.from_numpy(np.stack([previous, following]))
+    ones = torch.ones(len(rows), dtype=torch.int64)
+    return torch.sparse_coo_tensor(pairs, ones, (num_items, num_items), check_invariants=True).coalesce()
+
+
 class PopularityRecommender:
     """Ranks every user's candidates by global interaction count, ties by lower item index.
 

@@ -34,7 +34,8 @@ from transformers import PreTrainedConfig, PreTrainedModel
 from transformers.utils import ModelOutput
 
 from ..evaluation.ranking import history_mask, top_k_items
-from ..modeling.modeling_mindrec import log_one_plus_counts
+from ..modeling.canvas_scoring import recency_weights
+from ..modeling.modeling_mindrec import install_transition_table, log_one_plus_counts, transition_rows
 
 LOSS_TYPES = ("ce", "bce")
 
@@ -61,6 +62,14 @@ class SASRecConfig(PreTrainedConfig):
             training and at inference (logit adjustment in the loss; the counts are the ``item_log_counts``
             buffer, set by :meth:`SASRecModel.set_item_counts`). MindRec's retrieval head has the same option
             (``retrieval_popularity_prior``), so the two models can be compared with it. ``"ce"`` only; 0 = off.
+        transition_adjustment: ``lambda`` of a bias ``lambda * log(1 + how often the item directly followed the
+            user's last history item in the training sequences)`` on every item's score at inference
+            (:meth:`SASRecModel.item_scores`, so validation and ``recommend``), never in the training loss: MindRec's
+            decoding option of the same name, so the two models can be compared with it. The counts are a sparse
+            table set by :meth:`SASRecModel.set_item_transitions`. 0 = off.
+        transition_decay: the history item ``k`` places before the last one adds ``transition_decay ** k`` times its
+            own transitions to that bias, in ``[0, 1)`` (0 = the last item alone).
+        num_item_transitions: the size of that table (set with it, so that a saved model loads it).
     """
 
     model_type = "sasrec"
@@ -77,6 +86,9 @@ class SASRecConfig(PreTrainedConfig):
     initializer_range: float = 0.02
     loss_type: str = "ce"
     popularity_prior: float | int = 0.0
+    transition_adjustment: float | int = 0.0
+    transition_decay: float | int = 0.0
+    num_item_transitions: int = 0
 
     def __post_init__(self, **kwargs):
         if self.intermediate_size is None:
@@ -110,6 +122,14 @@ class SASRecConfig(PreTrainedConfig):
             raise ValueError(f"popularity_prior must be a finite number >= 0, got {self.popularity_prior}")
         if self.popularity_prior > 0 and self.loss_type != "ce":
             raise ValueError("popularity_prior > 0 biases the softmax logits: it needs loss_type='ce'")
+        if not (math.isfinite(self.transition_adjustment) and self.transition_adjustment >= 0):
+            raise ValueError(f"transition_adjustment must be a finite number >= 0, got {self.transition_adjustment}")
+        if not 0 <= self.transition_decay < 1:
+            raise ValueError(f"transition_decay must be in [0, 1), got {self.transition_decay}")
+        if self.transition_decay and not self.transition_adjustment:
+            raise ValueError("transition_decay > 0 weighs the transitions of transition_adjustment: it needs transition_adjustment > 0")
+        if self.num_item_transitions < 0:
+            raise ValueError(f"num_item_transitions must be >= 0, got {self.num_item_transitions}")
         super().__post_init__(**kwargs)
 
     @property
@@ -263,6 +283,13 @@ class SASRecModel(SASRecPreTrainedModel):
             self.item_log_counts = nn.Buffer(torch.full((config.num_items,), float("nan")))
         else:
             self.item_log_counts = None
+        if config.transition_adjustment:
+            # The training transitions as MindRec keeps them (`transition_table`); offsets -1 until set.
+            self.item_transition_offsets = nn.Buffer(torch.full((config.num_items + 1,), -1, dtype=torch.long))
+            self.item_transition_items = nn.Buffer(torch.zeros(config.num_item_transitions, dtype=torch.long))
+            self.item_transition_log_counts = nn.Buffer(torch.zeros(config.num_item_transitions))
+        else:
+            self.item_transition_offsets = None
         self.post_init()
 
     @torch.no_grad()
@@ -271,6 +298,15 @@ class SASRecModel(SASRecPreTrainedModel):
         if self.item_log_counts is None:
             raise ValueError("`set_item_counts` is for models with popularity_prior > 0.")
         self.item_log_counts.copy_(log_one_plus_counts(item_counts, self.config.num_items, "item_counts"))
+
+    @torch.no_grad()
+    def set_item_transitions(self, transition_counts: torch.Tensor) -> None:
+        """Install how often each item directly followed each other in the training sequences, ``[num_items,
+        num_items]`` (dense or sparse; row = previous item), for ``transition_adjustment``; sets
+        ``config.num_item_transitions``."""
+        if self.item_transition_offsets is None:
+            raise ValueError("`set_item_transitions` is for models with transition_adjustment > 0.")
+        install_transition_table(self, transition_counts)
 
     def _check_inputs(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> None:
         if input_ids.ndim != 2:
@@ -352,11 +388,25 @@ class SASRecModel(SASRecPreTrainedModel):
 
     @torch.no_grad()
     def item_scores(self, histories: Sequence[Sequence[int]], first_row: int = 0) -> torch.Tensor:
-        """Scores ``[len(histories), num_items]`` (fp32) of every item as each user's next item."""
+        """Scores ``[len(histories), num_items]`` (fp32) of every item as each user's next item (with
+        ``transition_adjustment``, plus that multiple of log(1 + how often it followed the user's last item), and of
+        ``transition_decay ** k`` times the same for the item ``k`` places before it)."""
         input_ids, attention_mask = collate_histories(
             histories, self.config.num_items, self.config.max_history, first_row=first_row
         )
-        return self(input_ids.to(self.device), attention_mask.to(self.device)).logits.float()
+        scores = self(input_ids.to(self.device), attention_mask.to(self.device)).logits.float()
+        if self.config.transition_adjustment:
+            valid = attention_mask.bool().to(self.device)  # the history items the model reads, newest last
+            items = torch.where(valid, input_ids.to(self.device), -1)
+            transitions = transition_rows(
+                self.item_transition_offsets,
+                self.item_transition_items,
+                self.item_transition_log_counts,
+                items,
+                recency_weights(valid, self.config.transition_decay),
+            )
+            scores = scores + self.config.transition_adjustment * transitions
+        return scores
 
     @torch.no_grad()
     def recommend(

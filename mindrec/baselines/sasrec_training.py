@@ -18,7 +18,7 @@ from datasets import Dataset, DatasetDict
 from tqdm.auto import tqdm
 
 from ..evaluation.metrics import ranking_metrics
-from .popularity import interaction_counts
+from .popularity import interaction_counts, transition_counts
 from .sasrec import SASRecConfig, SASRecModel, collate_histories, sample_negatives
 
 logger = logging.getLogger(__name__)
@@ -150,6 +150,8 @@ def train_sasrec(
     model = SASRecModel(config)
     if config.popularity_prior:
         model.set_item_counts(interaction_counts(splits["train"], num_items))
+    if config.transition_adjustment:
+        model.set_item_transitions(transition_counts(splits["train"], num_items))
     model = model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.learning_rate, weight_decay=args.weight_decay)
 

@@ -104,6 +104,14 @@ class BenchmarkContext:
 
         return latest_interaction_counts(self.data.splits["validation"], self.data.num_items)
 
+    @functools.cached_property
+    def transition_counts(self) -> torch.Tensor:
+        """``[num_items, num_items]`` (sparse) how often each item followed each other in the training sequences
+        (``transition_adjustment``)."""
+        from mindrec.baselines.popularity import transition_counts
+
+        return transition_counts(self.data.splits["train"], self.data.num_items)
+
 
 def resolve_data_path(protocol: BenchmarkProtocol, data_path: str | os.PathLike | None, repo_root: Path) -> Path | None:
     """The dataset location: ``data_path`` when given, else the protocol's path relative to ``repo_root``.
@@ -379,6 +387,7 @@ def train_mindrec(context: BenchmarkContext, plan_name: str, plan: ModelPlan, se
         item_features=item_features,
         item_counts=context.item_counts,
         recent_counts=context.recent_item_counts,
+        transition_counts=context.transition_counts,
     )
     if causal:
         # The same backbone config with a causal mask (the diffusion model built above is discarded).

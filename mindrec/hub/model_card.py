@@ -57,6 +57,9 @@ DECODING_OPTIONS = {
     "retrieval_weight": "`catalogue_scoring` only: weight of the dense retrieval head's item log-probs in the score",
     "popularity_adjustment": "with `retrieval_weight`: the head's logits minus this times log(1 + training count)",
     "recency_adjustment": "with `retrieval_weight`: the head's logits plus this times log(1 + count as users' newest item)",
+    "transition_adjustment": "with `retrieval_weight`: the head's logits plus this times log(1 + how often the item "
+    "followed the user's last item in training)",
+    "transition_decay": "with `transition_adjustment`: the history item k places before the last adds this**k times its own",
 }
 
 

@@ -611,6 +611,20 @@ class DecodingArguments:
             "interaction) to the retrieval head's logits (0 = none): the held-out items are users' newest."
         ),
     )
+    transition_adjustment: float = field(
+        default=0.0,
+        **help_metadata(
+            "With retrieval_weight > 0: add this multiple of log(1 + how often an item directly followed the user's "
+            "last history item in the training sequences) to the retrieval head's logits (0 = none)."
+        ),
+    )
+    transition_decay: float = field(
+        default=0.0,
+        **help_metadata(
+            "With transition_adjustment > 0: the history item k places before the last one adds transition_decay**k "
+            "times its own transitions, in [0, 1) (0 = the last item alone)."
+        ),
+    )
     eval_batch_size: int = field(default=128, **help_metadata("Users per decoding batch."))
     eval_ks: list[int] = field(default_factory=lambda: [1, 5, 10], **help_metadata("Cut-offs K of HR@K and NDCG@K."))
     metrics_json: str | None = field(default=None, **help_metadata("Write the final metrics (JSON) to this file."))
@@ -626,11 +640,15 @@ class DecodingArguments:
             raise ValueError(
                 f"`retrieval_weight` applies to strategy='catalogue_scoring' only, got strategy={self.strategy!r}."
             )
-        for name in ("popularity_adjustment", "recency_adjustment"):
+        for name in ("popularity_adjustment", "recency_adjustment", "transition_adjustment"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"`{name}` must be >= 0, got {getattr(self, name)}.")
             if getattr(self, name) and not self.retrieval_weight:
                 raise ValueError(f"`{name}` > 0 adjusts the retrieval head's scores: it needs retrieval_weight > 0.")
+        if not 0 <= self.transition_decay < 1:
+            raise ValueError(f"`transition_decay` must be in [0, 1), got {self.transition_decay}.")
+        if self.transition_decay and not self.transition_adjustment:
+            raise ValueError("`transition_decay` > 0 weighs the transitions of transition_adjustment: it needs transition_adjustment > 0.")
         if not self.eval_ks or any(k < 1 for k in self.eval_ks):
             raise ValueError(f"`eval_ks` must be cut-offs >= 1, got {self.eval_ks}.")
         if max(self.eval_ks) > self.num_return_items:

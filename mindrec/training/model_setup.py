@@ -42,20 +42,26 @@ def install_item_codes(
     item_features: np.ndarray | None = None,
     item_counts: torch.Tensor | None = None,
     recent_counts: torch.Tensor | None = None,
+    transition_counts: torch.Tensor | None = None,
 ) -> None:
     """Give a model with history item embeddings the catalogue's codes (a no-op for other models), its
     content vectors ``item_features`` ``[num_items, dim]`` when it has ``item_feature_size``, and the items'
-    training interaction counts ``item_counts`` ``[num_items]`` and counts as users' newest training interaction
-    ``recent_counts`` when it has a retrieval head (what the decoding options ``popularity_adjustment`` and
-    ``recency_adjustment`` read; ignored by models without the head)."""
-    if recent_counts is not None and item_counts is None:
-        raise ValueError("`recent_counts` come with `item_counts` (the training interaction counts).")
+    training interaction counts ``item_counts`` ``[num_items]``, counts as users' newest training interaction
+    ``recent_counts`` and training transition counts ``transition_counts [num_items, num_items]`` when it has a
+    retrieval head (what the decoding options ``popularity_adjustment``, ``recency_adjustment`` and
+    ``transition_adjustment`` read; ignored by models without the head)."""
+    if (recent_counts is not None or transition_counts is not None) and item_counts is None:
+        raise ValueError(
+            "`recent_counts` and `transition_counts` come with `item_counts` (the training interaction counts)."
+        )
     if model.config.history_item_embeddings:
         model.model.set_item_codes(tokenizer.item_codes)
     if item_features is not None:
         model.model.set_item_features(torch.from_numpy(np.asarray(item_features, dtype=np.float32)))
     if item_counts is not None and getattr(model, "item_log_counts", None) is not None:
         model.set_item_counts(item_counts, recent_counts)
+        if transition_counts is not None:
+            model.set_item_transitions(transition_counts)
 
 
 def build_small_model(
@@ -65,13 +71,16 @@ def build_small_model(
     item_features: np.ndarray | None = None,
     item_counts: torch.Tensor | None = None,
     recent_counts: torch.Tensor | None = None,
+    transition_counts: torch.Tensor | None = None,
 ) -> MindRecForRecommendation:
     """A randomly initialised MindRec model whose token layout is the tokenizer's (seed first).
 
     ``item_features`` ``[num_items, dim]`` (item order) are the content vectors of
     ``model_args.item_content_features`` (required then, refused otherwise). ``item_counts`` ``[num_items]``
     are the training interaction counts a model with a retrieval head keeps for ``popularity_adjustment``, and
-    ``recent_counts`` how often each item is a user's newest training interaction, for ``recency_adjustment``.
+    ``recent_counts`` how often each item is a user's newest training interaction, for ``recency_adjustment``,
+    and ``transition_counts`` ``[num_items, num_items]`` how often each item followed each other, for
+    ``transition_adjustment``.
     """
     if model_args.item_content_features != (item_features is not None):
         raise ValueError(
@@ -112,7 +121,7 @@ def build_small_model(
         item_id_dropout=model_args.item_id_dropout,
     )
     model = MindRecForRecommendation(config)
-    install_item_codes(model, tokenizer, item_features, item_counts, recent_counts)
+    install_item_codes(model, tokenizer, item_features, item_counts, recent_counts, transition_counts)
     set_mask_eps(model, mask_eps)
     parameters = sum(parameter.numel() for parameter in model.parameters())
     logger.info(
