@@ -21,11 +21,11 @@ protocol = PROTOCOLS["beauty-full"]
 data, _ = load_protocol_data(protocol, resolve_data_path(protocol, None, pathlib.Path(__file__).parents[3]))
 splits = data.splits
 counts = interaction_counts(splits["train"], data.num_items).numpy()
-seen = Counter(zip((history[-1] for history in splits["train"]["history"]), splits["train"]["target"]))
+seen = Counter(zip((history[-1] for history in splits["train"]["history"]), splits["train"]["target"], strict=True))
 for k, split in enumerate(("validation", "test")):
     histories, targets = splits[split]["history"], splits[split]["target"]
-    last_seen = np.array([seen[(history[-1], target)] > 0 for history, target in zip(histories, targets)])
-    earlier_seen = np.array([any(seen[(item, target)] > 0 for item in history) for history, target in zip(histories, targets)])
+    last_seen = np.array([seen[(history[-1], target)] > 0 for history, target in zip(histories, targets, strict=True)])
+    earlier_seen = np.array([any(seen[(item, target)] > 0 for item in history) for history, target in zip(histories, targets, strict=True)])
     cold = counts[np.array(targets)] < 10
     print(f"{split}: (last item -> target) seen in training for {last_seen.mean():.3f} of users, "
           f"(some history item -> target) for {earlier_seen.mean():.3f}")
