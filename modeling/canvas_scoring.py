@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from .item_transitions import recency_weights
+
 if TYPE_CHECKING:
     from .modeling_mindrec import MindRecForRecommendation
 
@@ -175,13 +177,6 @@ def replay_prompt_cache(
         prompt_cache=cache,
     ).last_hidden_state
     return packing.unpack(hidden, tokens)
-
-
-def recency_weights(valid: torch.BoolTensor, decay: float) -> torch.FloatTensor:
-    """``decay ** k`` for each valid position of ``valid [N, H]`` that has ``k`` valid positions after it (the
-    newest item weighs 1), 0 elsewhere; ``decay`` 0 keeps the newest item alone."""
-    after = valid.flip(-1).long().cumsum(-1).flip(-1) - valid.long()  # valid positions after each one
-    return torch.where(valid, torch.tensor(float(decay), device=valid.device) ** after, 0.0)
 
 
 def history_items_and_weights(

@@ -15,7 +15,7 @@ from mindrec.baselines import (
     transition_counts,
 )
 from mindrec.baselines.sasrec import sample_negatives
-from mindrec.modeling.modeling_mindrec import transition_rows
+from mindrec.modeling.item_transitions import transition_rows
 
 NUM_ITEMS = 30
 
@@ -269,8 +269,7 @@ def test_training_with_the_transition_adjustment_installs_the_training_transitio
     model, _ = train_sasrec(splits, NUM_ITEMS, config, SASRecTrainingArguments(num_epochs=1, show_progress=False))
     dense = transition_counts(splits["train"], NUM_ITEMS).to_dense()
     assert model.config.num_item_transitions == int((dense > 0).sum())
-    rows = transition_rows(model.item_transition_offsets, model.item_transition_items, model.item_transition_log_counts,
-                           torch.tensor([[5], [12]]), torch.ones(2, 1))
+    rows = transition_rows(model, torch.tensor([[5], [12]]), torch.ones(2, 1))
     torch.testing.assert_close(rows, torch.log1p(dense[[5, 12]].float()), atol=0, rtol=0)
 
 

@@ -395,7 +395,8 @@ def test_remote_code_without_mindrec_gives_the_same_fused_recommendations(tmp_pa
     options = dict(decoding_strategy="catalogue_scoring", num_beams=4, num_return_items=4, retrieval_weight=3.0,
                    transition_adjustment=1.0, transition_decay=0.5)
     expected = model.generate(**inputs, catalogue=CODES, **options)
-    assert not torch.equal(expected.scores, model.generate(**inputs, catalogue=CODES, **{**options, "transition_adjustment": 0.0, "transition_decay": 0.0}).scores)
+    without = {**options, "transition_adjustment": 0.0, "transition_decay": 0.0}
+    assert not torch.equal(expected.scores, model.generate(**inputs, catalogue=CODES, **without).scores)
     run_without_mindrec(
         f"""
         import torch

@@ -13,10 +13,9 @@ from test_popularity_adjustment import COUNTS, inputs_of
 
 from mindrec.baselines import transition_counts
 from mindrec.modeling import MindRecForRecommendation
-from mindrec.modeling.canvas_scoring import recency_weights
 from mindrec.modeling.decoding_catalogue_scoring import catalogue_log_probs
 from mindrec.modeling.generation_mindrec import RecommendationGenerationConfig
-from mindrec.modeling.modeling_mindrec import transition_table
+from mindrec.modeling.item_transitions import recency_weights, transition_table
 from mindrec.training.arguments import EvaluationArguments
 from mindrec.training.model_setup import install_item_codes
 

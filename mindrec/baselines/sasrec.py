@@ -34,8 +34,8 @@ from transformers import PreTrainedConfig, PreTrainedModel
 from transformers.utils import ModelOutput
 
 from ..evaluation.ranking import history_mask, top_k_items
-from ..modeling.canvas_scoring import recency_weights
-from ..modeling.modeling_mindrec import install_transition_table, log_one_plus_counts, transition_rows
+from ..modeling.item_transitions import install_transition_table, recency_weights, transition_rows
+from ..modeling.modeling_mindrec import log_one_plus_counts
 
 LOSS_TYPES = ("ce", "bce")
 
@@ -127,7 +127,9 @@ class SASRecConfig(PreTrainedConfig):
         if not 0 <= self.transition_decay < 1:
             raise ValueError(f"transition_decay must be in [0, 1), got {self.transition_decay}")
         if self.transition_decay and not self.transition_adjustment:
-            raise ValueError("transition_decay > 0 weighs the transitions of transition_adjustment: it needs transition_adjustment > 0")
+            raise ValueError(
+                "transition_decay > 0 weighs the transitions of transition_adjustment: it needs transition_adjustment > 0"
+            )
         if self.num_item_transitions < 0:
             raise ValueError(f"num_item_transitions must be >= 0, got {self.num_item_transitions}")
         super().__post_init__(**kwargs)
@@ -394,17 +396,12 @@ class SASRecModel(SASRecPreTrainedModel):
         input_ids, attention_mask = collate_histories(
             histories, self.config.num_items, self.config.max_history, first_row=first_row
         )
-        scores = self(input_ids.to(self.device), attention_mask.to(self.device)).logits.float()
+        input_ids, attention_mask = input_ids.to(self.device), attention_mask.to(self.device)
+        scores = self(input_ids, attention_mask).logits.float()
         if self.config.transition_adjustment:
-            valid = attention_mask.bool().to(self.device)  # the history items the model reads, newest last
-            items = torch.where(valid, input_ids.to(self.device), -1)
-            transitions = transition_rows(
-                self.item_transition_offsets,
-                self.item_transition_items,
-                self.item_transition_log_counts,
-                items,
-                recency_weights(valid, self.config.transition_decay),
-            )
+            valid = attention_mask.bool()  # the history items the model reads, newest last
+            weights = recency_weights(valid, self.config.transition_decay)
+            transitions = transition_rows(self, torch.where(valid, input_ids, -1), weights)
             scores = scores + self.config.transition_adjustment * transitions
         return scores
 

@@ -59,7 +59,8 @@ DECODING_OPTIONS = {
     "recency_adjustment": "with `retrieval_weight`: the head's logits plus this times log(1 + count as users' newest item)",
     "transition_adjustment": "with `retrieval_weight`: the head's logits plus this times log(1 + how often the item "
     "followed the user's last item in training)",
-    "transition_decay": "with `transition_adjustment`: the history item k places before the last adds this**k times its own",
+    "transition_decay": "with `transition_adjustment`: the history item k places before the last adds this**k times "
+    "its own",
 }
 
 

@@ -19,8 +19,8 @@ from typing import Literal
 
 from mindrec.logging_setup import log_level_field, log_level_number
 
-# mindrec.modeling.generation_mindrec.DECODING_STRATEGIES, mindrec.tokenization.quantizers.QUANTIZERS and
-# COLLISION_STRATEGIES (equality checked in tests/test_cli.py).
+# mindrec.modeling.generation_mindrec.DECODING_STRATEGIES and ADJUSTMENTS, mindrec.tokenization.quantizers.QUANTIZERS
+# and COLLISION_STRATEGIES (equality checked in tests/test_cli.py).
 DECODING_STRATEGIES = (
     "diffusion_beam_search",
     "parallel_denoising",
@@ -28,6 +28,8 @@ DECODING_STRATEGIES = (
     "left_to_right",
     "catalogue_scoring",
 )
+# The decoding options that adjust the retrieval head's logits (each needs retrieval_weight > 0).
+ADJUSTMENTS = ("popularity_adjustment", "recency_adjustment", "transition_adjustment")
 QUANTIZERS = ("opq", "pq", "rq-kmeans", "rq-vae")
 COLLISION_STRATEGIES = ("reassign", "extra_digit")
 
@@ -640,7 +642,7 @@ class DecodingArguments:
             raise ValueError(
                 f"`retrieval_weight` applies to strategy='catalogue_scoring' only, got strategy={self.strategy!r}."
             )
-        for name in ("popularity_adjustment", "recency_adjustment", "transition_adjustment"):
+        for name in ADJUSTMENTS:
             if not getattr(self, name) >= 0:
                 raise ValueError(f"`{name}` must be >= 0, got {getattr(self, name)}.")
             if getattr(self, name) and not self.retrieval_weight:
@@ -648,7 +650,9 @@ class DecodingArguments:
         if not 0 <= self.transition_decay < 1:
             raise ValueError(f"`transition_decay` must be in [0, 1), got {self.transition_decay}.")
         if self.transition_decay and not self.transition_adjustment:
-            raise ValueError("`transition_decay` > 0 weighs the transitions of transition_adjustment: it needs transition_adjustment > 0.")
+            raise ValueError(
+                "`transition_decay` > 0 weighs the transitions of transition_adjustment: it needs transition_adjustment > 0."
+            )
         if not self.eval_ks or any(k < 1 for k in self.eval_ks):
             raise ValueError(f"`eval_ks` must be cut-offs >= 1, got {self.eval_ks}.")
         if max(self.eval_ks) > self.num_return_items:

@@ -14,7 +14,7 @@ import sys
 
 import torch
 
-from mindrec.baselines.popularity import interaction_counts
+from mindrec.baselines.popularity import interaction_counts, transition_counts
 from mindrec.benchmark.protocols import PROTOCOLS
 from mindrec.benchmark.runner import load_protocol_data, resolve_data_path
 from mindrec.evaluation import metrics_by_target_popularity
@@ -30,11 +30,8 @@ protocol = PROTOCOLS["beauty-full"]
 data, _ = load_protocol_data(protocol, resolve_data_path(protocol, None, pathlib.Path(__file__).parents[3]))
 train = data.splits["train"]
 counts = interaction_counts(train, data.num_items)
-# Every consecutive pair of a training sequence is (row history's last item, row target) of exactly one row.
-previous = torch.tensor([history[-1] for history in train["history"]])
-following = torch.tensor(train["target"])
-pairs = torch.sparse_coo_tensor(torch.stack([previous, following]), torch.ones(len(following)),
-                                (data.num_items, data.num_items)).coalesce()
+# Every consecutive training pair once (each train row's last history item and target), as the package counts them.
+pairs = transition_counts(train, data.num_items).float()
 
 state = {"last": None, "second": None, "lam": 0.0, "alpha": 1.0, "lam2": 0.0, "decay": None, "histories": None}
 original = canvas_scoring.MindRecCanvasScorer.item_log_probs

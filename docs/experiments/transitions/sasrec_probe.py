@@ -13,7 +13,7 @@ import sys
 
 import torch
 
-from mindrec.baselines.popularity import interaction_counts
+from mindrec.baselines.popularity import interaction_counts, transition_counts
 from mindrec.baselines.sasrec import SASRecConfig, SASRecModel
 from mindrec.baselines.sasrec_training import SASRecTrainingArguments, train_sasrec
 from mindrec.benchmark.protocols import PROTOCOLS
@@ -44,10 +44,8 @@ torch.set_grad_enabled(False)
 model.eval()
 train = data.splits["train"]
 counts = interaction_counts(train, data.num_items)
-previous = torch.tensor([history[-1] for history in train["history"]])
-following = torch.tensor(train["target"])
-pairs = torch.sparse_coo_tensor(torch.stack([previous, following]), torch.ones(len(following)),
-                                (data.num_items, data.num_items)).coalesce()
+# Every consecutive training pair once (each train row's last history item and target), as the package counts them.
+pairs = transition_counts(train, data.num_items).float()
 for split_name in ("validation", "test"):
     split = data.splits[split_name]
     histories, targets = split["history"], torch.tensor(split["target"])

@@ -1,0 +1,83 @@
+"""The items' training transitions (how often item j directly followed item i), as the decoding options
+``transition_adjustment`` / ``transition_decay`` of MindRec's retrieval head and of SASRec read them: a compressed
+sparse row table kept in three buffers, and the weighted rows a batch of histories needs.
+
+Remote code: imports only torch.
+"""
+
+import torch
+from torch import nn
+
+
+def transition_table(
+    transition_counts: torch.Tensor, num_items: int
+) -> tuple[torch.LongTensor, torch.LongTensor, torch.FloatTensor]:
+    """A ``[num_items, num_items]`` count matrix (dense or sparse; row = previous item, column = next item) as a
+    compressed sparse row table: ``offsets [num_items + 1]``, ``next_items [T]`` and ``log(1 + count) [T]`` (fp32)
+    of the T pairs with a count above 0, row by row. Counts must be finite and >= 0."""
+    if tuple(transition_counts.shape) != (num_items, num_items):
+        raise ValueError(
+            f"`transition_counts` must be [{num_items}, {num_items}] (previous item x next item), "
+            f"got {list(transition_counts.shape)}."
+        )
+    counts = transition_counts.to_sparse_coo() if transition_counts.layout != torch.sparse_coo else transition_counts
+    counts = counts.coalesce()
+    pairs, values = counts.indices(), counts.values().double()
+    bad = ~torch.isfinite(values) | (values < 0)
+    if bool(bad.any()):
+        previous, following = (int(i) for i in pairs[:, bad.nonzero()[0, 0]])
+        raise ValueError(
+            f"`transition_counts` must be finite and >= 0; pair {previous} -> {following} has "
+            f"{values[bad][0].item()}."
+        )
+    kept = values > 0
+    pairs, values = pairs[:, kept], values[kept]  # coalesced: sorted by row, then column
+    offsets = torch.zeros(num_items + 1, dtype=torch.long)
+    offsets[1:] = torch.bincount(pairs[0], minlength=num_items).cumsum(0)
+    return offsets, pairs[1].clone(), torch.log1p(values).float()
+
+
+def install_transition_table(model: nn.Module, transition_counts: torch.Tensor) -> None:
+    """Replace ``model``'s ``item_transition_offsets`` / ``_items`` / ``_log_counts`` buffers by the
+    :func:`transition_table` of ``transition_counts`` (on the buffers' device) and set
+    ``model.config.num_item_transitions`` to its size, so that a saved model loads it. MindRec's retrieval head and
+    SASRec keep the table alike."""
+    offsets, next_items, log_counts = transition_table(transition_counts, model.config.num_items)
+    device = model.item_transition_offsets.device
+    model.item_transition_offsets = offsets.to(device)
+    model.item_transition_items = next_items.to(device)
+    model.item_transition_log_counts = log_counts.to(device)
+    model.config.num_item_transitions = int(next_items.numel())
+
+
+def transition_rows(model: nn.Module, previous_items: torch.LongTensor, weights: torch.Tensor) -> torch.FloatTensor:
+    """Weighted sums of rows of ``model``'s table (see :func:`install_transition_table`): ``[N, num_items]`` (fp32)
+    with ``sum_h weights[n, h] * log(1 + count of each item right after previous_items[n, h])``, over
+    ``previous_items [N, H]`` (-1 = no item there) and ``weights [N, H]``. Offsets that are None or -1 mean the
+    table was never set, which the error names."""
+    offsets = getattr(model, "item_transition_offsets", None)
+    if offsets is None or int(offsets[0]) < 0:
+        raise ValueError(
+            "`transition_adjustment` needs the items' training transitions: call `set_item_transitions` first."
+        )
+    device = previous_items.device
+    used = (previous_items >= 0) & (weights != 0)
+    users, previous = used.nonzero(as_tuple=True)[0], previous_items[used]  # [U] one per (user, history item)
+    starts = offsets[previous]
+    lengths = offsets[previous + 1] - starts  # [U]
+    # Every pair of the table that a used history item reaches: its row's start plus its rank within the row.
+    block_starts = torch.repeat_interleave(lengths.cumsum(0) - lengths, lengths)  # [P] where each item's pairs begin
+    ranks = torch.arange(int(lengths.sum()), device=device) - block_starts
+    pairs = torch.repeat_interleave(starts, lengths) + ranks  # [P]
+    values = torch.repeat_interleave(weights[used].float(), lengths) * model.item_transition_log_counts[pairs]
+    table = torch.zeros(previous_items.shape[0], len(offsets) - 1, device=device)
+    columns = model.item_transition_items[pairs]
+    table.index_put_((torch.repeat_interleave(users, lengths), columns), values, accumulate=True)
+    return table
+
+
+def recency_weights(valid: torch.BoolTensor, decay: float) -> torch.FloatTensor:
+    """``decay ** k`` for each valid position of ``valid [N, H]`` that has ``k`` valid positions after it (the
+    newest item weighs 1), 0 elsewhere; ``decay`` 0 keeps the newest item alone."""
+    after = valid.flip(-1).long().cumsum(-1).flip(-1) - valid.long()  # valid positions after each one
+    return torch.where(valid, torch.tensor(float(decay), device=valid.device) ** after, 0.0)
