@@ -63,18 +63,26 @@ def test_protocol_validation_and_json():
     }
 
 
-def test_beauty_full_gives_sasrec_the_fused_rows_transition_credit_and_mindrec_all_user_validation():
-    """The baseline gets the decoding prior MindRec's fused row gets, and both select checkpoints on all users."""
+@pytest.mark.parametrize("protocol", [BEAUTY_FULL, BEAUTY_MINDREC], ids=lambda protocol: protocol.name)
+def test_beauty_protocols_give_sasrec_the_fused_rows_popularity_prior_and_transition_credit(protocol):
+    """The baseline gets the decoding prior MindRec's fused row gets, and the popularity prior in its logits."""
     from mindrec.benchmark.runner import BenchmarkContext
 
-    context = BenchmarkContext(protocol=BEAUTY_FULL, data=None, data_args=None, work_dir=None)
-    fused = context.evaluation_args(BEAUTY_FULL.plans["mindrec"], "mindrec-fused")
-    sasrec = BEAUTY_FULL.plans["sasrec"].model
+    context = BenchmarkContext(protocol=protocol, data=None, data_args=None, work_dir=None)
+    fused = context.evaluation_args(protocol.plans["mindrec"], "mindrec-fused")
+    sasrec = protocol.plans["sasrec"].model
     assert fused.transition_adjustment > 0
     assert (sasrec["transition_adjustment"], sasrec["transition_decay"]) == (
         fused.transition_adjustment,
         fused.transition_decay,
     )
+    assert sasrec["popularity_prior"] == 1.0
+
+
+def test_beauty_full_selects_mindrec_checkpoints_on_all_users_and_keeps_the_credit_to_the_fused_row():
+    from mindrec.benchmark.runner import BenchmarkContext
+
+    context = BenchmarkContext(protocol=BEAUTY_FULL, data=None, data_args=None, work_dir=None)
     assert context.evaluation_args(BEAUTY_FULL.plans["mindrec"]).validation_max_users is None
     onepass = context.evaluation_args(BEAUTY_FULL.plans["mindrec"], "mindrec-onepass")
     assert (onepass.retrieval_weight, onepass.transition_adjustment, onepass.transition_decay) == (0.0, 0.0, 0.0)

@@ -1,0 +1,51 @@
+"""Throw-away: decode a trained MindRec checkpoint with the fused decoder at several settings of its decoding
+options (each spec is comma-separated ``name=value`` pairs over the checkpoint's generation config); one JSON
+line each, with the per-user ranks of the target saved when RANKS_OUT is set (a .npy per spec, 99 = not listed).
+
+    python docs/experiments/hr1/option_probe.py CHECKPOINT SPLIT SPEC [SPEC ...]
+
+PROTOCOL=beauty-mindrec reads that protocol's data instead of beauty-full's; THREADS sets torch's threads.
+"""
+
+import json
+import os
+import pathlib
+import sys
+
+import numpy as np
+import torch
+
+from mindrec.baselines.popularity import interaction_counts, transition_counts
+from mindrec.benchmark.protocols import PROTOCOLS
+from mindrec.benchmark.runner import load_protocol_data, resolve_data_path
+from mindrec.evaluation.model_evaluation import evaluate_recommender, mindrec_recommender
+from mindrec.training.model_io import load_trained_model
+
+torch.set_num_threads(int(os.environ.get("THREADS", "1")))
+checkpoint, split_name = sys.argv[1], sys.argv[2]
+protocol = PROTOCOLS[os.environ.get("PROTOCOL", "beauty-full")]
+data, _ = load_protocol_data(protocol, resolve_data_path(protocol, None, pathlib.Path(__file__).parents[3]))
+counts = interaction_counts(data.splits["train"], data.num_items)
+trained = load_trained_model(checkpoint, device="cpu")
+transitions = transition_counts(data.splits["train"], data.num_items).coalesce()
+if os.environ.get("PMI_SCALE"):
+    # c(h -> i) * m / (1 + count(i)): log(1 + that) is the log-ratio of a smoothed bigram P(i | h) to P(i), up to a
+    # per-user constant (m = PMI_SCALE x the mean item count).
+    scale = float(os.environ["PMI_SCALE"]) * counts.float().mean()
+    values = transitions.values().float() * scale / (1 + counts.float()[transitions.indices()[1]])
+    transitions = torch.sparse_coo_tensor(transitions.indices(), values, transitions.shape).coalesce()
+trained.model.set_item_transitions(transitions)
+base = trained.generation_config.to_dict()
+for index, spec in enumerate(sys.argv[3:]):
+    options = {name: float(value) for name, value in (pair.split("=") for pair in spec.split(",") if pair)}
+    config = type(trained.generation_config)(**{**{k: v for k, v in base.items() if not k.startswith("_")
+                                                  and k != "transformers_version"}, **options})
+    result = evaluate_recommender(mindrec_recommender(trained.model, trained.tokenizer, config),
+                                  data.splits[split_name], data.num_items, ks=(1, 10), batch_size=500,
+                                  show_progress=False, item_counts=counts)
+    if os.environ.get("RANKS_OUT"):
+        lists, targets = np.asarray(result.item_lists), np.asarray(result.targets)
+        hits = lists == targets[:, None]
+        np.save(f"{os.environ['RANKS_OUT']}-{index}.npy", np.where(hits.any(1), hits.argmax(1), 99))
+    print(json.dumps({"checkpoint": checkpoint, "split": split_name, "spec": spec, "pmi_scale": os.environ.get("PMI_SCALE"),
+                      **{name: round(value, 4) for name, value in result.metrics.items()}}), flush=True)
