@@ -185,10 +185,12 @@ def history_items_and_weights(
     """Catalogue index ``[B, H]`` of every history item in ``history_code_ids [B, H, code_length]`` (-1 at padding)
     and its transition weight ``decay ** k`` ``[B, H]``, k = how many history items follow it (0 at padding)."""
     if history_code_ids is None:
-        raise ValueError("`transition_adjustment` reads the users' history items: it needs `history_code_ids`.")
-    valid = (history_code_ids != model.config.pad_token_id).any(-1)  # [B, H]
-    indices = torch.where(valid, model.model.history_item_indices(history_code_ids, valid), -1)
-    return indices, recency_weights(valid, decay)
+        raise ValueError(
+            "`transition_adjustment` and `retrieval_transition_prior` read the users' history items: they need "
+            "`history_code_ids`."
+        )
+    indices = model.history_items(history_code_ids)
+    return indices, recency_weights(indices >= 0, decay)
 
 
 class MindRecCanvasScorer:
@@ -239,7 +241,7 @@ class MindRecCanvasScorer:
         self.transition_adjustment = transition_adjustment
         # [B, H] history item indices (-1 = padding) and their weights, read by the transition adjustment.
         self.history_items = self.transition_weights = None
-        if transition_adjustment:
+        if transition_adjustment or config.retrieval_transition_prior:
             self.history_items, self.transition_weights = history_items_and_weights(
                 model, history_code_ids, transition_decay
             )
@@ -294,7 +296,8 @@ class MindRecCanvasScorer:
         if last_users is None or not torch.equal(last_users, user_ids) or not bool((last_canvas < 0).all()):
             canvas = torch.full((user_ids.shape[0], self.code_length), -1, dtype=torch.long, device=user_ids.device)
             hidden = self.canvas_hidden(canvas, user_ids)
-        logits = self.model.item_retrieval_logits(hidden)
+        history_items = None if self.history_items is None else self.history_items[user_ids]
+        logits = self.model.item_retrieval_logits(hidden, history_items=history_items)  # the model's priors included
         if self.popularity_adjustment:
             # Logit adjustment: the head learnt p(item | user) with the training popularity inside it; dividing
             # by count^beta before normalising moves probability from frequent items to rare ones.

@@ -101,6 +101,15 @@ class MindRecConfig(PreTrainedConfig):
             item was over the training period (logit adjustment in the loss, Menon et al. 2021), and spends its
             capacity on which items suit the user; at decoding the bias puts the popularity back, so
             ``popularity_adjustment`` and ``recency_adjustment`` keep their meaning. 0 = off.
+        retrieval_transition_prior: ``rho`` of a fixed per-user bias on the retrieval head's logits, in training and
+            at decoding alike: ``rho * sum_k retrieval_transition_decay ** k * log(1 + how often the item directly
+            followed the user's k-th newest history item in the training sequences)`` (the ``item_transition_*``
+            table, set by ``set_item_transitions``). The learned part of the head then scores what the first-order
+            Markov prior misses, instead of relearning it (and a decoding credit on top of a head that already
+            learnt it counting it twice). In training each scored pair (history item -> its next item) is one of the
+            table's counts, so the pair is counted one less there (leave-one-out). 0 = off.
+        retrieval_transition_decay: with ``retrieval_transition_prior``: the history item ``k`` places before the
+            newest adds ``retrieval_transition_decay ** k`` times its own transitions, in ``[0, 1)``.
         num_item_transitions: how many (previous item, next item) pairs the model keeps a training count of, for
             the decoding option ``transition_adjustment`` (the ``item_transition_*`` buffers, a sparse table set by
             ``set_item_transitions``, which also sets this number so that a saved model loads its table). 0 = none;
@@ -175,6 +184,8 @@ class MindRecConfig(PreTrainedConfig):
     history_retrieval_reduction: Literal["item", "row"] = "item"
     history_retrieval_window: int = 0
     retrieval_popularity_prior: int | float = 0.0
+    retrieval_transition_prior: int | float = 0.0
+    retrieval_transition_decay: int | float = 0.0
     num_item_transitions: int = 0
     item_feature_size: int = 0
     item_id_dropout: int | float = 0.0
@@ -304,6 +315,23 @@ class MindRecConfig(PreTrainedConfig):
         if self.retrieval_popularity_prior > 0 and not self.item_retrieval_head:
             raise ValueError(
                 "`retrieval_popularity_prior` > 0 needs `item_retrieval_head=True` (it biases that head's logits)."
+            )
+        if not (math.isfinite(self.retrieval_transition_prior) and self.retrieval_transition_prior >= 0):
+            raise ValueError(
+                f"`retrieval_transition_prior` must be a finite number >= 0, got {self.retrieval_transition_prior}."
+            )
+        if self.retrieval_transition_prior > 0 and not self.item_retrieval_head:
+            raise ValueError(
+                "`retrieval_transition_prior` > 0 needs `item_retrieval_head=True` (it biases that head's logits)."
+            )
+        if not 0 <= self.retrieval_transition_decay < 1:
+            raise ValueError(
+                f"`retrieval_transition_decay` must be in [0, 1), got {self.retrieval_transition_decay}."
+            )
+        if self.retrieval_transition_decay > 0 and not self.retrieval_transition_prior > 0:
+            raise ValueError(
+                "`retrieval_transition_decay` > 0 weighs the transitions of `retrieval_transition_prior`: it needs "
+                "`retrieval_transition_prior` > 0."
             )
         if self.num_item_transitions < 0:
             raise ValueError(f"`num_item_transitions` must be an integer >= 0, got {self.num_item_transitions!r}.")

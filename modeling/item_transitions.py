@@ -76,6 +76,48 @@ def transition_rows(model: nn.Module, previous_items: torch.LongTensor, weights:
     return table
 
 
+def transition_pair_log_counts(
+    model: nn.Module, previous_items: torch.LongTensor, next_items: torch.LongTensor
+) -> torch.FloatTensor:
+    """``log(1 + count)`` ``[N]`` (fp32) of each pair ``previous_items[n] -> next_items[n]`` (both ``[N]``) in
+    ``model``'s table (see :func:`install_transition_table`), 0 for a pair it does not hold."""
+    offsets, items = model.item_transition_offsets, model.item_transition_items
+    if offsets is None or int(offsets[0]) < 0:
+        raise ValueError(
+            "The transition prior needs the items' training transitions: call `set_item_transitions` first."
+        )
+    num_items = len(offsets) - 1
+    # The table's pairs as one sorted key each (row-major, columns sorted within a row), looked up by bisection.
+    rows = torch.repeat_interleave(torch.arange(num_items, device=offsets.device), offsets[1:] - offsets[:-1])
+    keys = rows * num_items + items
+    wanted = previous_items * num_items + next_items
+    if keys.numel() == 0:
+        return torch.zeros(wanted.shape, device=wanted.device)
+    position = torch.searchsorted(keys, wanted).clamp(max=keys.numel() - 1)
+    found = keys[position] == wanted
+    return torch.where(found, model.item_transition_log_counts[position], 0.0)
+
+
+def leave_one_out_transition_rows(
+    model: nn.Module, history_items: torch.LongTensor, decay: float, next_items: torch.LongTensor | None = None
+) -> torch.FloatTensor:
+    """``[N, num_items]`` (fp32): :func:`transition_rows` of the histories ``history_items [N, H]`` (newest last, -1 =
+    none) with :func:`recency_weights` ``decay``. With ``next_items [N]`` (training rows' targets) each row's own pair,
+    newest history item -> next item, is counted one less: a table of the training transitions counted that very
+    pair, so a loss reading the full count would be handed its label (and a pair seen once would look seen once
+    more in training than at test)."""
+    valid = history_items >= 0
+    rows_sum = transition_rows(model, history_items, recency_weights(valid, decay))
+    if next_items is not None:
+        rows = valid.any(-1).nonzero()[:, 0]  # rows with a history item
+        positions = torch.arange(valid.shape[1], device=valid.device)
+        newest = history_items[rows, (valid[rows] * positions).argmax(-1)]
+        log_count = transition_pair_log_counts(model, newest, next_items[rows])
+        one_less = torch.log1p((torch.expm1(log_count) - 1).clamp(min=0))
+        rows_sum[rows, next_items[rows]] += one_less - log_count
+    return rows_sum
+
+
 def recency_weights(valid: torch.BoolTensor, decay: float) -> torch.FloatTensor:
     """``decay ** k`` for each valid position of ``valid [N, H]`` that has ``k`` valid positions after it (the
     newest item weighs 1), 0 elsewhere; ``decay`` 0 keeps the newest item alone."""

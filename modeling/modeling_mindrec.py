@@ -25,7 +25,7 @@ from transformers.utils import ModelOutput, logging
 from .canvas_scoring import MindRecCanvasScorer
 from .configuration_mindrec import MindRecConfig
 from .generation_mindrec import MindRecGenerationMixin
-from .item_transitions import install_transition_table, transition_rows
+from .item_transitions import install_transition_table, leave_one_out_transition_rows, transition_rows
 from .scheduling_masked_diffusion import MaskedDiffusionSchedule
 
 if TYPE_CHECKING:
@@ -733,7 +733,11 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
         return torch.log_softmax(slot_logits, dim=-1)
 
     def item_retrieval_logits(
-        self, canvas_hidden: torch.Tensor, item_vectors: torch.Tensor | None = None
+        self,
+        canvas_hidden: torch.Tensor,
+        item_vectors: torch.Tensor | None = None,
+        history_items: torch.LongTensor | None = None,
+        next_items: torch.LongTensor | None = None,
     ) -> torch.FloatTensor:
         """Retrieval-head logits of every catalogue item.
 
@@ -741,14 +745,42 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
             canvas_hidden: ``[N, code_length, hidden]`` final hidden states of fully masked canvases.
             item_vectors: :meth:`MindRecModel.catalogue_item_vectors` ``[num_items, hidden]`` when the caller
                 already has them (computed here otherwise).
+            history_items: ``[N, H]`` the users' history items (:meth:`history_items`), which models with
+                ``retrieval_transition_prior`` need.
+            next_items: ``[N]`` in training, the rows' target items (see :meth:`retrieval_transition_bias`).
         Returns:
-            ``[N, num_items]`` fp32 dot products of the projected mean canvas state with the item vectors.
+            ``[N, num_items]`` fp32 dot products of the projected mean canvas state with the item vectors (plus the
+            fixed priors the config sets).
         """
-        return self._retrieval_logits(canvas_hidden.mean(dim=-2), item_vectors)
+        return self._retrieval_logits(canvas_hidden.mean(dim=-2), item_vectors, history_items, next_items)
 
-    def _retrieval_logits(self, states: torch.Tensor, item_vectors: torch.Tensor | None = None) -> torch.FloatTensor:
+    def history_items(self, history_code_ids: torch.LongTensor) -> torch.LongTensor:
+        """Catalogue index ``[B, H]`` of every history item in ``history_code_ids [B, H, code_length]``, -1 at
+        padding."""
+        valid = (history_code_ids != self.config.pad_token_id).any(-1)  # [B, H]
+        return torch.where(valid, self.model.history_item_indices(history_code_ids, valid), -1)
+
+    def retrieval_transition_bias(
+        self, history_items: torch.LongTensor, next_items: torch.LongTensor | None = None
+    ) -> torch.FloatTensor:
+        """The head's transition prior ``[N, num_items]`` (fp32): ``retrieval_transition_prior`` x the decayed sum of
+        log(1 + count) of each item after the history items ``history_items [N, H]`` (newest last, -1 = none); with
+        the training rows' targets ``next_items [N]``, each row's own pair counted one less
+        (:func:`leave_one_out_transition_rows`)."""
+        config = self.config
+        rows = leave_one_out_transition_rows(self, history_items, config.retrieval_transition_decay, next_items)
+        return config.retrieval_transition_prior * rows
+
+    def _retrieval_logits(
+        self,
+        states: torch.Tensor,
+        item_vectors: torch.Tensor | None = None,
+        history_items: torch.LongTensor | None = None,
+        next_items: torch.LongTensor | None = None,
+    ) -> torch.FloatTensor:
         """``[N, num_items]`` fp32 logits of the head's query ``retrieval_proj(states [N, hidden])`` against the
-        item vectors, plus ``retrieval_popularity_prior`` x log(1 + training count) when that is set."""
+        item vectors, plus ``retrieval_popularity_prior`` x log(1 + training count) and the transition prior of
+        ``history_items [N, H]`` (:meth:`retrieval_transition_bias`) when those are set."""
         if self.retrieval_proj is None:
             raise ValueError("This model has no retrieval head: build it with `item_retrieval_head=True`.")
         if item_vectors is None:
@@ -763,6 +795,13 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
                     "`retrieval_popularity_prior` > 0 needs the items' training counts: call `set_item_counts` first."
                 )
             logits = logits + prior * self.item_log_counts
+        if self.config.retrieval_transition_prior:
+            # A fixed bias too: what followed the user's last items elsewhere, which the learned part need not relearn.
+            if history_items is None:
+                raise ValueError(
+                    "`retrieval_transition_prior` > 0 biases the head by the users' history items: pass `history_items`."
+                )
+            logits = logits + self.retrieval_transition_bias(history_items, next_items)
         return logits
 
     def build_canvas_scorer(
@@ -927,7 +966,14 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
             )  # [B, P, d], [B, V + 1, L, d]
             # Item vectors once per step: both retrieval losses score against them.
             item_vectors = self.model.catalogue_item_vectors()  # [I, d]
-            item_logits = self.item_retrieval_logits(hidden[:, -1], item_vectors)
+            valid = torch.ones(batch, 1, dtype=torch.bool, device=targets.device)
+            target_items = self.model.history_item_indices(target_tokens[:, None], valid)[:, 0]  # [B]
+            history_items = None
+            if config.retrieval_transition_prior:
+                if history_code_ids is None:
+                    raise ValueError("`retrieval_transition_prior` > 0 needs the rows' `history_code_ids`.")
+                history_items = self.history_items(history_code_ids)  # [B, H]
+            item_logits = self.item_retrieval_logits(hidden[:, -1], item_vectors, history_items, target_items)
             hidden = hidden[:, :-1] if noise_mask.dim() == 3 else hidden[:, 0]
         elif noise_mask.dim() == 3:
             _, hidden = self._packed_views_hidden(
@@ -950,8 +996,6 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
         loss = (per_view * weights.to(per_view.dtype)).mean()
         retrieval_loss = history_retrieval_loss = None
         if item_logits is not None:
-            valid = torch.ones(batch, 1, dtype=torch.bool, device=targets.device)
-            target_items = self.model.history_item_indices(target_tokens[:, None], valid)[:, 0]  # [B]
             retrieval_loss = nn.functional.cross_entropy(
                 item_logits, target_items, label_smoothing=config.retrieval_label_smoothing
             )
@@ -995,8 +1039,9 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
         valid_item = (history_code_ids != self.config.pad_token_id).any(-1)  # [B, H]
         if not bool(valid_item.any()):
             raise ValueError("`history_retrieval_loss_weight` > 0 needs rows with history items; the batch has none.")
-        items = self.model.history_item_indices(history_code_ids, valid_item)[valid_item]  # [N], row-major
-        rows = valid_item.nonzero()[:, 0]  # [N]
+        history_items = torch.where(valid_item, self.model.history_item_indices(history_code_ids, valid_item), -1)
+        items = history_items[valid_item]  # [N], row-major
+        rows, columns = valid_item.nonzero().unbind(-1)  # [N] each
         is_last = torch.ones_like(rows, dtype=torch.bool)
         is_last[:-1] = rows[1:] != rows[:-1]
         next_items = torch.where(is_last, target_items[rows], items.roll(-1))  # [N]
@@ -1006,10 +1051,15 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
         if window:
             from_end = (row_sizes[:, None] - valid_item.long().cumsum(-1))[valid_item]  # [N]: 0 = the row's newest
             scored = from_end < window
-            rows, next_items, states = rows[scored], next_items[scored], states[scored]
+            rows, columns, next_items, states = rows[scored], columns[scored], next_items[scored], states[scored]
             row_sizes = row_sizes.clamp(max=window)
+        prefixes = None
+        if self.config.retrieval_transition_prior:
+            # Each state's own history: its row's items up to itself (the prompt is causal).
+            later = torch.arange(valid_item.shape[1], device=rows.device) > columns[:, None]  # [N, H]
+            prefixes = history_items[rows].masked_fill(later, -1)
         losses = nn.functional.cross_entropy(
-            self._retrieval_logits(states, item_vectors),
+            self._retrieval_logits(states, item_vectors, prefixes, next_items),
             next_items,
             label_smoothing=self.config.retrieval_label_smoothing,
             reduction="none",

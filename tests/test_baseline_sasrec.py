@@ -1,5 +1,7 @@
 """SASRec: config validation, masking invariants, save/load, recommend, and a behaviour test."""
 
+import math
+
 import pytest
 import torch
 from datasets import Dataset, DatasetDict
@@ -284,5 +286,49 @@ def test_the_transition_adjustment_checks_its_value_and_table():
         tiny_config(num_item_transitions=-2)
     with pytest.raises(ValueError, match=r"needs the items' training transitions: call `set_item_transitions` first"):
         tiny_model(transition_adjustment=1.0).item_scores([[1, 2]])
-    with pytest.raises(ValueError, match=r"`set_item_transitions` is for models with transition_adjustment > 0"):
+    with pytest.raises(ValueError, match=r"`set_item_transitions` is for models with transition_adjustment or transition_prior > 0"):
         tiny_model().set_item_transitions(torch.zeros(NUM_ITEMS, NUM_ITEMS))
+
+
+def test_the_transition_prior_biases_the_loss_with_each_rows_own_pair_counted_one_less_and_inference_as_counted(tmp_path):
+    transitions = torch.zeros(NUM_ITEMS, NUM_ITEMS, dtype=torch.long)
+    transitions[3, 4], transitions[3, 9], transitions[2, 4], transitions[7, 8] = 5, 1, 3, 1
+    plain, with_prior = tiny_model(), tiny_model(transition_prior=0.5, transition_prior_decay=0.25)
+    with_prior.load_state_dict(plain.state_dict(), strict=False)
+    with_prior.set_item_transitions(transitions)
+    histories = [[1, 2, 3], [7], [0, 4, 8, 12, 16]]
+    log_rows = torch.log1p(transitions.float())
+    prior = torch.zeros(3, NUM_ITEMS)
+    prior[0] = 0.5 * (log_rows[3] + 0.25 * log_rows[2] + 0.0625 * log_rows[1])
+    prior[1] = 0.5 * log_rows[7]
+    prior[2] = 0.5 * (0.25 * log_rows[12] + 0.0625 * log_rows[8] + 0.25**3 * log_rows[4] + 0.25**4 * log_rows[0])
+    expected = plain.item_scores(histories) + prior
+    torch.testing.assert_close(with_prior.item_scores(histories), expected, atol=1e-6, rtol=0)
+    # In the loss each row's own pair (last item -> label) is one of the counts: 3 -> 4 reads 4 times, 7 -> 8 never.
+    labels = torch.tensor([4, 8, 20])
+    in_loss = expected.clone()
+    in_loss[0, 4] = plain.item_scores(histories)[0, 4] + 0.5 * (math.log(5) + 0.25 * log_rows[2, 4])
+    in_loss[1, 8] = plain.item_scores(histories)[1, 8]
+    input_ids, attention_mask = collate_histories(histories, NUM_ITEMS, 5)
+    loss = with_prior(input_ids, attention_mask, labels=labels).loss
+    torch.testing.assert_close(loss, torch.nn.functional.cross_entropy(in_loss, labels), atol=1e-6, rtol=0)
+    with_prior.save_pretrained(tmp_path)
+    loaded = SASRecModel.from_pretrained(tmp_path).eval()
+    assert torch.equal(loaded.item_scores(histories), with_prior.item_scores(histories))
+
+
+def test_the_transition_prior_checks_its_value_and_training_installs_its_table():
+    with pytest.raises(ValueError, match=r"transition_prior must be a finite number >= 0, got -1"):
+        tiny_config(transition_prior=-1)
+    with pytest.raises(ValueError, match=r"transition_prior > 0 biases the softmax logits: it needs loss_type='ce'"):
+        tiny_config(transition_prior=1.0, loss_type="bce")
+    with pytest.raises(ValueError, match=r"transition_prior_decay must be in \[0, 1\), got 1"):
+        tiny_config(transition_prior=1.0, transition_prior_decay=1)
+    with pytest.raises(ValueError, match=r"transition_prior_decay > 0 weighs the transitions of transition_prior"):
+        tiny_config(transition_prior_decay=0.5)
+    with pytest.raises(ValueError, match=r"needs the items' training transitions: call `set_item_transitions` first"):
+        tiny_model(transition_prior=1.0).item_scores([[1, 2]])
+    splits = successor_splits()
+    config = tiny_config(num_items=None, transition_prior=1.0)
+    model, _ = train_sasrec(splits, NUM_ITEMS, config, SASRecTrainingArguments(num_epochs=1, show_progress=False))
+    assert model.config.num_item_transitions == int((transition_counts(splits["train"], NUM_ITEMS).to_dense() > 0).sum())

@@ -167,7 +167,7 @@ def test_generate_ranks_by_generative_plus_weighted_adjusted_head():
 def test_the_adjustment_needs_the_history_code_ids():
     model = transition_model()
     inputs = {key: value for key, value in inputs_of(model).items() if key != "history_code_ids"}
-    with pytest.raises(ValueError, match="it needs `history_code_ids`"):
+    with pytest.raises(ValueError, match="read the users. history items: they need `history_code_ids`"):
         model.build_canvas_scorer(**inputs, transition_adjustment=1.0)
 
 

@@ -34,7 +34,12 @@ from transformers import PreTrainedConfig, PreTrainedModel
 from transformers.utils import ModelOutput
 
 from ..evaluation.ranking import history_mask, top_k_items
-from ..modeling.item_transitions import install_transition_table, recency_weights, transition_rows
+from ..modeling.item_transitions import (
+    install_transition_table,
+    leave_one_out_transition_rows,
+    recency_weights,
+    transition_rows,
+)
 from ..modeling.modeling_mindrec import log_one_plus_counts
 
 LOSS_TYPES = ("ce", "bce")
@@ -69,6 +74,11 @@ class SASRecConfig(PreTrainedConfig):
             table set by :meth:`SASRecModel.set_item_transitions`. 0 = off.
         transition_decay: the history item ``k`` places before the last one adds ``transition_decay ** k`` times its
             own transitions to that bias, in ``[0, 1)`` (0 = the last item alone).
+        transition_prior: ``rho`` of a fixed bias ``rho * sum_k transition_prior_decay ** k * log(1 + how often the
+            item directly followed the user's k-th newest history item in the training sequences)`` on every item's
+            logit, in training (each row's own pair counted one less) and at inference: MindRec's
+            ``retrieval_transition_prior``, so the two models can be compared with it. ``"ce"`` only; 0 = off.
+        transition_prior_decay: its weight decay over older history items, in ``[0, 1)``.
         num_item_transitions: the size of that table (set with it, so that a saved model loads it).
     """
 
@@ -88,6 +98,8 @@ class SASRecConfig(PreTrainedConfig):
     popularity_prior: float | int = 0.0
     transition_adjustment: float | int = 0.0
     transition_decay: float | int = 0.0
+    transition_prior: float | int = 0.0
+    transition_prior_decay: float | int = 0.0
     num_item_transitions: int = 0
 
     def __post_init__(self, **kwargs):
@@ -130,6 +142,14 @@ class SASRecConfig(PreTrainedConfig):
             raise ValueError(
                 "transition_decay > 0 weighs the transitions of transition_adjustment: it needs transition_adjustment > 0"
             )
+        if not (math.isfinite(self.transition_prior) and self.transition_prior >= 0):
+            raise ValueError(f"transition_prior must be a finite number >= 0, got {self.transition_prior}")
+        if self.transition_prior > 0 and self.loss_type != "ce":
+            raise ValueError("transition_prior > 0 biases the softmax logits: it needs loss_type='ce'")
+        if not 0 <= self.transition_prior_decay < 1:
+            raise ValueError(f"transition_prior_decay must be in [0, 1), got {self.transition_prior_decay}")
+        if self.transition_prior_decay and not self.transition_prior:
+            raise ValueError("transition_prior_decay > 0 weighs the transitions of transition_prior: it needs transition_prior > 0")
         if self.num_item_transitions < 0:
             raise ValueError(f"num_item_transitions must be >= 0, got {self.num_item_transitions}")
         super().__post_init__(**kwargs)
@@ -285,7 +305,7 @@ class SASRecModel(SASRecPreTrainedModel):
             self.item_log_counts = nn.Buffer(torch.full((config.num_items,), float("nan")))
         else:
             self.item_log_counts = None
-        if config.transition_adjustment:
+        if config.transition_adjustment or config.transition_prior:
             # The training transitions as MindRec keeps them (`transition_table`); offsets -1 until set.
             self.item_transition_offsets = nn.Buffer(torch.full((config.num_items + 1,), -1, dtype=torch.long))
             self.item_transition_items = nn.Buffer(torch.zeros(config.num_item_transitions, dtype=torch.long))
@@ -307,7 +327,7 @@ class SASRecModel(SASRecPreTrainedModel):
         num_items]`` (dense or sparse; row = previous item), for ``transition_adjustment``; sets
         ``config.num_item_transitions``."""
         if self.item_transition_offsets is None:
-            raise ValueError("`set_item_transitions` is for models with transition_adjustment > 0.")
+            raise ValueError("`set_item_transitions` is for models with transition_adjustment or transition_prior > 0.")
         install_transition_table(self, transition_counts)
 
     def _check_inputs(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> None:
@@ -385,6 +405,11 @@ class SASRecModel(SASRecPreTrainedModel):
             if bool(torch.isnan(self.item_log_counts[0])):
                 raise ValueError("popularity_prior > 0 needs the items' training counts: call `set_item_counts` first")
             logits = logits + self.config.popularity_prior * self.item_log_counts.to(logits.dtype)
+        if self.config.transition_prior:
+            is_item = input_ids != self.config.pad_item_id if attention_mask is None else attention_mask.bool()
+            history = torch.where(is_item, input_ids, -1)  # newest last, -1 = padding
+            rows = leave_one_out_transition_rows(self, history, self.config.transition_prior_decay, labels)
+            logits = logits + self.config.transition_prior * rows.to(logits.dtype)
         loss = F.cross_entropy(logits, labels) if labels is not None else None
         return SASRecOutput(loss=loss, logits=logits, last_hidden_state=hidden)
 

@@ -307,6 +307,18 @@ class ModelArguments:
             "training and decoding (logit adjustment in the loss: the learned part need not encode popularity; 0 = off)."
         ),
     )
+    retrieval_transition_prior: float = field(
+        default=0.0,
+        **help_metadata(
+            "With item_retrieval_head: rho of a fixed bias rho * sum_k decay^k log(1 + how often the item followed the "
+            "user's k-th newest history item in the training sequences) on the head's logits, in training (each "
+            "scored pair counted one less) and decoding (0 = off)."
+        ),
+    )
+    retrieval_transition_decay: float = field(
+        default=0.0,
+        **help_metadata("With retrieval_transition_prior: its decay over older history items, in [0, 1)."),
+    )
     retrieval_label_smoothing: float = field(
         default=0.0,
         **help_metadata("With item_retrieval_head: label smoothing of the retrieval cross-entropies, in [0, 1)."),
@@ -405,6 +417,14 @@ class ModelArguments:
             raise ValueError(f"retrieval_popularity_prior must be a finite number >= 0, got {self.retrieval_popularity_prior}.")
         if self.retrieval_popularity_prior > 0 and not self.item_retrieval_head:
             raise ValueError("retrieval_popularity_prior > 0 needs item_retrieval_head=True (it biases that head's logits).")
+        if not (math.isfinite(self.retrieval_transition_prior) and self.retrieval_transition_prior >= 0):
+            raise ValueError(f"retrieval_transition_prior must be a finite number >= 0, got {self.retrieval_transition_prior}.")
+        if self.retrieval_transition_prior > 0 and not self.item_retrieval_head:
+            raise ValueError("retrieval_transition_prior > 0 needs item_retrieval_head=True (it biases that head's logits).")
+        if not 0 <= self.retrieval_transition_decay < 1:
+            raise ValueError(f"retrieval_transition_decay must be in [0, 1), got {self.retrieval_transition_decay}.")
+        if self.retrieval_transition_decay > 0 and not self.retrieval_transition_prior > 0:
+            raise ValueError("retrieval_transition_decay > 0 needs retrieval_transition_prior > 0 (it weighs its transitions).")
         if self.history_retrieval_loss_weight > 0 and not (self.item_retrieval_head and self.causal_prompt):
             raise ValueError(
                 "history_retrieval_loss_weight > 0 needs item_retrieval_head=True and causal_prompt=True (each "

@@ -117,6 +117,8 @@ def build_small_model(
         history_retrieval_reduction=model_args.history_retrieval_reduction,
         history_retrieval_window=model_args.history_retrieval_window,
         retrieval_popularity_prior=model_args.retrieval_popularity_prior,
+        retrieval_transition_prior=model_args.retrieval_transition_prior,
+        retrieval_transition_decay=model_args.retrieval_transition_decay,
         item_feature_size=0 if item_features is None else np.shape(item_features)[1],
         item_id_dropout=model_args.item_id_dropout,
     )
