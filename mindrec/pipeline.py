@@ -21,9 +21,7 @@ from accelerate.utils import set_seed
 
 from mindrec.baselines.popularity import (
     PopularityRecommender,
-    interaction_counts,
-    latest_interaction_counts,
-    transition_counts,
+    decoding_counts,
 )
 from mindrec.cli import MAIN_JOB_DEFAULTS  # re-exported: the main job's settings (python -m mindrec)
 from mindrec.evaluation.metrics import format_metrics_table
@@ -115,15 +113,22 @@ def _shared_code_table(
     return align_code_table(read_item_codes(path), data.item_ids, source=str(path))
 
 
-def item_count_options(data) -> dict[str, Any]:
-    """``build_small_model``'s counts for a retrieval head: training interaction counts and counts as users'
-    newest training interaction and how often each item followed each other in the training sequences (what the
-    decoding options popularity_adjustment, recency_adjustment and transition_adjustment read)."""
-    return {
-        "item_counts": interaction_counts(data.splits["train"], data.num_items),
-        "recent_counts": latest_interaction_counts(data.splits["validation"], data.num_items),
-        "transition_counts": transition_counts(data.splits["train"], data.num_items),
-    }
+def item_count_options(data, split: str = "validation") -> dict[str, Any]:
+    """``build_small_model``'s counts for a retrieval head, as of the targets of ``split``: training interaction
+    counts, counts as users' newest interaction and how often each item followed each other (what the decoding
+    options popularity_adjustment, recency_adjustment and transition_adjustment read; see ``decoding_counts``).
+    Training and validation read them as of the validation targets; the test split as of its own."""
+    return decoding_counts(data.splits, data.num_items, split)
+
+
+def install_decoding_counts(model, data, split: str) -> None:
+    """Point a retrieval-head model's decoding counts at the targets of ``split`` (models without the head have
+    none): the test split's users have one more observed interaction, their validation one, than training saw."""
+    if getattr(model, "retrieval_proj", None) is None:
+        return
+    counts = item_count_options(data, split)
+    model.set_item_counts(counts["item_counts"], counts["recent_counts"])
+    model.set_item_transitions(counts["transition_counts"])
 
 
 def build_run(
@@ -284,6 +289,7 @@ def evaluate_saved_model(
         )
     else:
         check_same_items(trained.tokenizer.code_table["item_ids"], data)
+        install_decoding_counts(trained.model, data, split)
         generation_config = generation_config_from(eval_args, base=trained.generation_config)
         logger.info("Decoding %s with %s", split, generation_config.to_diff_dict())
         task = MindRecTask(trained.tokenizer, generation_config)
@@ -484,7 +490,8 @@ def evaluate_and_report(run_args, data_args, eval_args) -> dict[str, dict[str, f
     if accelerator.is_main_process:
         if eval_args.metrics_json:
             atomic_write_json(
-                eval_args.metrics_json, {"split": run_args.split, "model": run_args.model_dir, "metrics": metrics}
+                eval_args.metrics_json,
+                {"split": run_args.split, "model": run_args.model_dir, "metrics": metrics},
             )
             atomic_write_text(Path(eval_args.metrics_json).with_suffix(".md"), table)
         if run_args.predictions_jsonl:

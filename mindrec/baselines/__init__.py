@@ -4,6 +4,7 @@ from transformers import AutoConfig, AutoModel
 
 from .popularity import (
     PopularityRecommender,
+    decoding_counts,
     interaction_counts,
     latest_interaction_counts,
     transition_counts,
@@ -25,6 +26,7 @@ __all__ = [
     "SASRecOutput",
     "SASRecTrainingArguments",
     "collate_histories",
+    "decoding_counts",
     "evaluate_sasrec",
     "interaction_counts",
     "latest_interaction_counts",

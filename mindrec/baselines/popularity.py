@@ -120,6 +120,27 @@ def transition_counts(split: Dataset, num_items: int) -> torch.Tensor:
     return torch.sparse_coo_tensor(pairs, ones, (num_items, num_items), check_invariants=True).coalesce()
 
 
+# The splits whose rows were observed before each split's targets (leave-one-out: validation targets precede test ones).
+OBSERVED_BEFORE = {"validation": ("train",), "test": ("train", "validation")}
+
+
+def decoding_counts(splits, num_items: int, split: str) -> dict[str, torch.Tensor]:
+    """The counts the decoding priors read, as of the targets of ``split`` (``"validation"`` or ``"test"``):
+    ``item_counts`` (training interactions: the popularity the model was trained with), ``recent_counts`` (how often
+    each item is the newest history item of a row of ``split``: users' newest interaction before those targets) and
+    ``transition_counts`` (every pair of the rows observed before them: the train rows, and the validation rows when
+    ``split`` is test, whose targets the test histories hold). Keys as ``build_small_model`` takes them."""
+    if split not in OBSERVED_BEFORE:
+        raise ValueError(f"`split` must be one of {sorted(OBSERVED_BEFORE)}, got {split!r}.")
+    first, *others = (transition_counts(splits[name], num_items) for name in OBSERVED_BEFORE[split])
+    transitions = sum(others, start=first)
+    return {
+        "item_counts": interaction_counts(splits["train"], num_items),
+        "recent_counts": latest_interaction_counts(splits[split], num_items),
+        "transition_counts": transitions.coalesce(),
+    }
+
+
 class PopularityRecommender:
     """Ranks every user's candidates by global interaction count, ties by lower item index.
 
@@ -185,4 +206,11 @@ class PopularityRecommender:
         return torch.cat(blocks)
 
 
-__all__ = ["PopularityRecommender", "interaction_counts", "latest_interaction_counts"]
+__all__ = [
+    "OBSERVED_BEFORE",
+    "PopularityRecommender",
+    "decoding_counts",
+    "interaction_counts",
+    "latest_interaction_counts",
+    "transition_counts",
+]

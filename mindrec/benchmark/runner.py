@@ -105,6 +105,14 @@ class BenchmarkContext:
         return latest_interaction_counts(self.data.splits["validation"], self.data.num_items)
 
     @functools.cached_property
+    def test_decoding_counts(self) -> dict[str, torch.Tensor]:
+        """The decoding priors' counts as of the test targets (``decoding_counts``): each test user's validation
+        interaction is observed by then, so the recency counts read it and the transitions count its pair."""
+        from mindrec.baselines.popularity import decoding_counts
+
+        return decoding_counts(self.data.splits, self.data.num_items, "test")
+
+    @functools.cached_property
     def transition_counts(self) -> torch.Tensor:
         """``[num_items, num_items]`` (sparse) how often each item followed each other in the training sequences
         (``transition_adjustment``)."""
@@ -274,6 +282,9 @@ def run_sasrec(context: BenchmarkContext, plan: ModelPlan, rows: Sequence[str], 
     vectors_path.parent.mkdir(parents=True, exist_ok=True)
     np.save(vectors_path, model.item_embeddings.weight[: context.data.num_items].detach().cpu().float().numpy())
     context.sasrec_item_vectors[seed] = vectors_path
+    if model.item_transition_offsets is not None:
+        # As MindRec's: the transitions as of the test targets (its popularity prior keeps the training counts).
+        model.set_item_transitions(context.test_decoding_counts["transition_counts"])
 
     def recommend(histories: list[list[int]]):
         items, scores = model.recommend(
@@ -413,6 +424,11 @@ def run_mindrec(
     from mindrec.pipeline import generation_config_from
 
     best, output, tokenizer, task = train_mindrec(context, plan_name, plan, seed, causal)
+    if getattr(best, "retrieval_proj", None) is not None:
+        # Checkpoints were selected with the counts as of the validation targets; test reads its own.
+        counts = context.test_decoding_counts
+        best.set_item_counts(counts["item_counts"], counts["recent_counts"])
+        best.set_item_transitions(counts["transition_counts"])
     profile = cost_profile(context, plan, task, best, tokenizer)
     catalogue = CatalogueIndex(tokenizer.item_codes, best.config.code_slot_sizes, best.config.num_category_levels)
     runs = []

@@ -35,17 +35,43 @@ if os.environ.get("PMI_SCALE"):
     values = transitions.values().float() * scale / (1 + counts.float()[transitions.indices()[1]])
     transitions = torch.sparse_coo_tensor(transitions.indices(), values, transitions.shape).coalesce()
 trained.model.set_item_transitions(transitions)
+if os.environ.get("PMI_MIX"):
+    # log(1 + c) plus PMI_MIX x log(1 + c * mean count / (1 + count(i))): the raw credit with a share of the PMI form.
+    model, mix = trained.model, float(os.environ["PMI_MIX"])
+    counts_after = counts.float()[model.item_transition_items]
+    raw = torch.expm1(model.item_transition_log_counts)
+    model.item_transition_log_counts += mix * torch.log1p(raw * counts.float().mean() / (1 + counts_after))
 base = trained.generation_config.to_dict()
 for index, spec in enumerate(sys.argv[3:]):
     options = {name: float(value) for name, value in (pair.split("=") for pair in spec.split(",") if pair)}
-    config = type(trained.generation_config)(**{**{k: v for k, v in base.items() if not k.startswith("_")
-                                                  and k != "transformers_version"}, **options})
-    result = evaluate_recommender(mindrec_recommender(trained.model, trained.tokenizer, config),
-                                  data.splits[split_name], data.num_items, ks=(1, 10), batch_size=500,
-                                  show_progress=False, item_counts=counts)
+    config = type(trained.generation_config)(
+        **{
+            **{k: v for k, v in base.items() if not k.startswith("_") and k != "transformers_version"},
+            **options,
+        }
+    )
+    result = evaluate_recommender(
+        mindrec_recommender(trained.model, trained.tokenizer, config),
+        data.splits[split_name],
+        data.num_items,
+        ks=(1, 10),
+        batch_size=500,
+        show_progress=False,
+        item_counts=counts,
+    )
     if os.environ.get("RANKS_OUT"):
         lists, targets = np.asarray(result.item_lists), np.asarray(result.targets)
         hits = lists == targets[:, None]
         np.save(f"{os.environ['RANKS_OUT']}-{index}.npy", np.where(hits.any(1), hits.argmax(1), 99))
-    print(json.dumps({"checkpoint": checkpoint, "split": split_name, "spec": spec, "pmi_scale": os.environ.get("PMI_SCALE"),
-                      **{name: round(value, 4) for name, value in result.metrics.items()}}), flush=True)
+    print(
+        json.dumps(
+            {
+                "checkpoint": checkpoint,
+                "split": split_name,
+                "spec": spec,
+                "pmi_scale": os.environ.get("PMI_SCALE"), "pmi_mix": os.environ.get("PMI_MIX"),
+                **{name: round(value, 4) for name, value in result.metrics.items()},
+            }
+        ),
+        flush=True,
+    )
