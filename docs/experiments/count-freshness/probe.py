@@ -10,9 +10,12 @@ validation: "fresh" = the counts as shipped (every training row), "stale" = with
 With ``test`` (after the validation reading): ranks the test split with the counts as the benchmark installs them
 ("train": as of the training split, one step stale there) and as of the validation split ("train+validation": the
 recency counts read each test row's newest history item, the transitions add each validation row's pair).
+
+PROTOCOL=beauty-mindrec reads that protocol's data (and its SASRec plan) instead of beauty-full's.
 """
 
 import json
+import os
 import pathlib
 import sys
 
@@ -29,7 +32,7 @@ from mindrec.training.model_io import load_trained_model
 
 torch.set_num_threads(1)
 kind, path = sys.argv[1], sys.argv[2]
-protocol = PROTOCOLS["beauty-full"]
+protocol = PROTOCOLS[os.environ.get("PROTOCOL", "beauty-full")]
 data, _ = load_protocol_data(protocol, resolve_data_path(protocol, None, pathlib.Path(__file__).parents[3]))
 train, validation = data.splits["train"], data.splits["validation"]
 counts = interaction_counts(train, data.num_items)
