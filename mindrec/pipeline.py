@@ -113,24 +113,6 @@ def _shared_code_table(
     return align_code_table(read_item_codes(path), data.item_ids, source=str(path))
 
 
-def item_count_options(data, split: str = "validation") -> dict[str, Any]:
-    """``build_small_model``'s counts for a retrieval head, as of the targets of ``split``: training interaction
-    counts, counts as users' newest interaction and how often each item followed each other (what the decoding
-    options popularity_adjustment, recency_adjustment and transition_adjustment read; see ``decoding_counts``).
-    Training and validation read them as of the validation targets; the test split as of its own."""
-    return decoding_counts(data.splits, data.num_items, split)
-
-
-def install_decoding_counts(model, data, split: str) -> None:
-    """Point a retrieval-head model's decoding counts at the targets of ``split`` (models without the head have
-    none): the test split's users have one more observed interaction, their validation one, than training saw."""
-    if getattr(model, "retrieval_proj", None) is None:
-        return
-    counts = item_count_options(data, split)
-    model.set_item_counts(counts["item_counts"], counts["recent_counts"])
-    model.set_item_transitions(counts["transition_counts"])
-
-
 def build_run(
     data_args: DataArguments,
     code_args: CodeArguments,
@@ -178,7 +160,7 @@ def build_run(
                 model_args,
                 mask_eps=train_args.mask_eps,
                 item_features=item_features,
-                **item_count_options(data) if model_args.item_retrieval_head else {},
+                **decoding_counts(data.splits, data.num_items, "validation") if model_args.item_retrieval_head else {},
             )
         generation_config = generation_config_from(eval_args)
         unwrap_task_model(model).generation_config = generation_config
@@ -269,6 +251,7 @@ def evaluate_saved_model(
     seed: int = 0,
 ):
     """Metrics of a saved model on ``split`` next to popularity: ``({row name: EvaluationResult}, tokenizer)``."""
+    from mindrec.training.model_setup import install_item_counts
     from mindrec.training.tasks import DeftRecTask, MindRecTask
 
     trained = load_trained_model(model_dir, device=accelerator.device)
@@ -289,7 +272,8 @@ def evaluate_saved_model(
         )
     else:
         check_same_items(trained.tokenizer.code_table["item_ids"], data)
-        install_decoding_counts(trained.model, data, split)
+        # Selected with the counts as of the validation targets; each split is decoded with those as of its own.
+        install_item_counts(trained.model, **decoding_counts(data.splits, data.num_items, split))
         generation_config = generation_config_from(eval_args, base=trained.generation_config)
         logger.info("Decoding %s with %s", split, generation_config.to_diff_dict())
         task = MindRecTask(trained.tokenizer, generation_config)

@@ -91,34 +91,25 @@ class BenchmarkContext:
         return EvaluationArguments(**{**self.protocol.evaluation, **plan.evaluation, **overrides, "do_test": False})
 
     @functools.cached_property
-    def item_counts(self) -> torch.Tensor:
-        """``[num_items]`` training interaction counts: what makes a test target cold (``cold_ndcg@K``)."""
-        from mindrec.baselines.popularity import interaction_counts
+    def validation_decoding_counts(self) -> dict[str, torch.Tensor]:
+        """The decoding priors' counts as of the validation targets (``decoding_counts``): what models train and
+        select their checkpoints with."""
+        from mindrec.baselines.popularity import decoding_counts
 
-        return interaction_counts(self.data.splits["train"], self.data.num_items)
-
-    @functools.cached_property
-    def recent_item_counts(self) -> torch.Tensor:
-        """``[num_items]`` how often each item is a user's newest training interaction (``recency_adjustment``)."""
-        from mindrec.baselines.popularity import latest_interaction_counts
-
-        return latest_interaction_counts(self.data.splits["validation"], self.data.num_items)
+        return decoding_counts(self.data.splits, self.data.num_items, "validation")
 
     @functools.cached_property
     def test_decoding_counts(self) -> dict[str, torch.Tensor]:
-        """The decoding priors' counts as of the test targets (``decoding_counts``): each test user's validation
-        interaction is observed by then, so the recency counts read it and the transitions count its pair."""
+        """The decoding priors' counts as of the test targets: each test user's validation interaction is observed
+        by then, so the recency counts read it and the transitions count its pair."""
         from mindrec.baselines.popularity import decoding_counts
 
         return decoding_counts(self.data.splits, self.data.num_items, "test")
 
-    @functools.cached_property
-    def transition_counts(self) -> torch.Tensor:
-        """``[num_items, num_items]`` (sparse) how often each item followed each other in the training sequences
-        (``transition_adjustment``)."""
-        from mindrec.baselines.popularity import transition_counts
-
-        return transition_counts(self.data.splits["train"], self.data.num_items)
+    @property
+    def item_counts(self) -> torch.Tensor:
+        """``[num_items]`` training interaction counts: what makes a test target cold (``cold_ndcg@K``)."""
+        return self.validation_decoding_counts["item_counts"]
 
 
 def resolve_data_path(protocol: BenchmarkProtocol, data_path: str | os.PathLike | None, repo_root: Path) -> Path | None:
@@ -396,9 +387,7 @@ def train_mindrec(context: BenchmarkContext, plan_name: str, plan: ModelPlan, se
         model_args,
         mask_eps=mask_eps,
         item_features=item_features,
-        item_counts=context.item_counts,
-        recent_counts=context.recent_item_counts,
-        transition_counts=context.transition_counts,
+        **context.validation_decoding_counts,
     )
     if causal:
         # The same backbone config with a causal mask (the diffusion model built above is discarded).
@@ -422,13 +411,11 @@ def run_mindrec(
     """Train one MindRec model (or, ``causal``, the TIGER-style control) and decode the test split once per row."""
     from mindrec.modeling.catalogue_index import CatalogueIndex
     from mindrec.pipeline import generation_config_from
+    from mindrec.training.model_setup import install_item_counts
 
     best, output, tokenizer, task = train_mindrec(context, plan_name, plan, seed, causal)
-    if getattr(best, "retrieval_proj", None) is not None:
-        # Checkpoints were selected with the counts as of the validation targets; test reads its own.
-        counts = context.test_decoding_counts
-        best.set_item_counts(counts["item_counts"], counts["recent_counts"])
-        best.set_item_transitions(counts["transition_counts"])
+    # Checkpoints were selected with the counts as of the validation targets; test reads its own.
+    install_item_counts(best, **context.test_decoding_counts)
     profile = cost_profile(context, plan, task, best, tokenizer)
     catalogue = CatalogueIndex(tokenizer.item_codes, best.config.code_slot_sizes, best.config.num_category_levels)
     runs = []

@@ -58,10 +58,25 @@ def install_item_codes(
         model.model.set_item_codes(tokenizer.item_codes)
     if item_features is not None:
         model.model.set_item_features(torch.from_numpy(np.asarray(item_features, dtype=np.float32)))
-    if item_counts is not None and getattr(model, "item_log_counts", None) is not None:
-        model.set_item_counts(item_counts, recent_counts)
-        if transition_counts is not None:
-            model.set_item_transitions(transition_counts)
+    if item_counts is not None:
+        install_item_counts(model, item_counts, recent_counts, transition_counts)
+
+
+def install_item_counts(
+    model,
+    item_counts: torch.Tensor,
+    recent_counts: torch.Tensor | None = None,
+    transition_counts: torch.Tensor | None = None,
+) -> None:
+    """Set a retrieval-head model's decoding counts (``set_item_counts``, and ``set_item_transitions`` when
+    ``transition_counts`` is given; a no-op for models without the head). The keys of
+    :func:`mindrec.baselines.decoding_counts` are its keyword arguments: training installs the counts as of the
+    validation targets, test decoding those as of its own."""
+    if getattr(model, "item_log_counts", None) is None:
+        return
+    model.set_item_counts(item_counts, recent_counts)
+    if transition_counts is not None:
+        model.set_item_transitions(transition_counts)
 
 
 def build_small_model(
