@@ -75,6 +75,7 @@ DECODING_OPTIONS = {
     "recency_adjustment": "recency_adjustment",
     "transition_adjustment": "transition_adjustment",
     "transition_decay": "transition_decay",
+    "transition_conditioning": "transition_conditioning",
 }
 
 

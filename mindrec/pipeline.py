@@ -215,6 +215,7 @@ def generation_config_from(eval_args: DecodingArguments, base=None):
         "recency_adjustment": eval_args.recency_adjustment,
         "transition_adjustment": eval_args.transition_adjustment,
         "transition_decay": eval_args.transition_decay,
+        "transition_conditioning": eval_args.transition_conditioning,
     }
     if base is None:
         return RecommendationGenerationConfig(**options)

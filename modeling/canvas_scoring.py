@@ -211,6 +211,8 @@ class MindRecCanvasScorer:
             pooled ``history_code_ids``.
         transition_decay: the history item ``k`` places before the last one adds ``transition_decay ** k`` times
             its own transitions to that (0 = the last item alone).
+        transition_conditioning: p in [0, 1]: each of those counts scaled by ``(mean successor count / the history
+            item's) ** p`` first, from raw counts (0) towards the conditional frequency P(item | history item) (1).
 
     Subclasses for a next-token (causal) model set ``next_token_shift = 1``: slot ``j`` is then read at
     the position before it, so the backbone sees the input without its last position, the last canvas
@@ -231,6 +233,7 @@ class MindRecCanvasScorer:
         recency_adjustment: float = 0.0,
         transition_adjustment: float = 0.0,
         transition_decay: float = 0.0,
+        transition_conditioning: float = 0.0,
     ):
         config = model.config
         shift = self.next_token_shift
@@ -239,6 +242,7 @@ class MindRecCanvasScorer:
         self.popularity_adjustment = popularity_adjustment
         self.recency_adjustment = recency_adjustment
         self.transition_adjustment = transition_adjustment
+        self.transition_conditioning = transition_conditioning
         # [B, H] history item indices (-1 = padding) and their weights, read by the transition adjustment.
         self.history_items = self.transition_weights = None
         if transition_adjustment or config.retrieval_transition_prior:
@@ -321,7 +325,7 @@ class MindRecCanvasScorer:
             # What followed the user's last item in other users' sequences: the item-to-item regularity a single
             # dense query blurs, most of all for items too rare for their embedding to have learnt it.
             transitions = self.model.transition_log_counts(
-                self.history_items[user_ids], self.transition_weights[user_ids]
+                self.history_items[user_ids], self.transition_weights[user_ids], self.transition_conditioning
             )
             logits = logits + self.transition_adjustment * transitions.to(logits.dtype)
         return torch.log_softmax(logits, dim=-1)

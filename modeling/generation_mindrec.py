@@ -84,6 +84,10 @@ class RecommendationGenerationConfig(GenerationConfig):
             items; needs those counts (``set_item_transitions``).
         transition_decay: with ``transition_adjustment``: the history item ``k`` places before the last one adds
             ``transition_decay ** k`` times its own transitions, in ``[0, 1)`` (0 = the last item alone).
+        transition_conditioning: with ``transition_adjustment``: p in ``[0, 1]``, each count ``c(h -> item)`` scaled
+            by ``(mean successor count / h's successor count) ** p`` before ``log(1 + .)``, from the raw counts (0)
+            towards the conditional frequency ``P(item | h)`` (1): a pair after an item with few successors then
+            weighs more than the same count after a hub.
     """
 
     def __init__(self, **kwargs):
@@ -100,6 +104,7 @@ class RecommendationGenerationConfig(GenerationConfig):
         self.recency_adjustment: float = kwargs.pop("recency_adjustment", 0.0)
         self.transition_adjustment: float = kwargs.pop("transition_adjustment", 0.0)
         self.transition_decay: float = kwargs.pop("transition_decay", 0.0)
+        self.transition_conditioning: float = kwargs.pop("transition_conditioning", 0.0)
         # Metadata written by transformers.
         self._commit_hash: str | None = kwargs.pop("_commit_hash", None)
         self._from_model_config: bool | None = kwargs.pop("_from_model_config", None)
@@ -122,6 +127,7 @@ class RecommendationGenerationConfig(GenerationConfig):
             "recency_adjustment",
             "transition_adjustment",
             "transition_decay",
+            "transition_conditioning",
         )
 
     @classmethod
@@ -205,6 +211,15 @@ class RecommendationGenerationConfig(GenerationConfig):
             raise ValueError(
                 f"`transition_decay` weighs the transitions of `transition_adjustment`; it needs transition_adjustment "
                 f"> 0 (got transition_decay={decay!r} with transition_adjustment={self.transition_adjustment!r})."
+            )
+        conditioning = self.transition_conditioning
+        if isinstance(conditioning, bool) or not isinstance(conditioning, (int, float)) or not 0 <= conditioning <= 1:
+            raise ValueError(f"`transition_conditioning` must be a number in [0, 1], got {conditioning!r}.")
+        if conditioning and not self.transition_adjustment:
+            raise ValueError(
+                "`transition_conditioning` scales the transitions of `transition_adjustment`; it needs "
+                f"transition_adjustment > 0 (got transition_conditioning={conditioning!r} with "
+                f"transition_adjustment={self.transition_adjustment!r})."
             )
 
     def update(
@@ -456,8 +471,9 @@ class MindRecGenerationMixin:
         for name in ADJUSTMENTS:
             if getattr(config, name):  # a model with a retrieval head (checked above); others never take them
                 scorer_options[name] = float(getattr(config, name))
-        if config.transition_decay:
-            scorer_options["transition_decay"] = float(config.transition_decay)
+        for name in ("transition_decay", "transition_conditioning"):
+            if getattr(config, name):
+                scorer_options[name] = float(getattr(config, name))
         scorer = self.build_canvas_scorer(
             input_ids, attention_mask=attention_mask, history_code_ids=history_code_ids, **scorer_options
         )

@@ -50,11 +50,14 @@ def install_transition_table(model: nn.Module, transition_counts: torch.Tensor) 
     model.config.num_item_transitions = int(next_items.numel())
 
 
-def transition_rows(model: nn.Module, previous_items: torch.LongTensor, weights: torch.Tensor) -> torch.FloatTensor:
+def transition_rows(
+    model: nn.Module, previous_items: torch.LongTensor, weights: torch.Tensor, conditioning: float = 0.0
+) -> torch.FloatTensor:
     """Weighted sums of rows of ``model``'s table (see :func:`install_transition_table`): ``[N, num_items]`` (fp32)
     with ``sum_h weights[n, h] * log(1 + count of each item right after previous_items[n, h])``, over
-    ``previous_items [N, H]`` (-1 = no item there) and ``weights [N, H]``. Offsets that are None or -1 mean the
-    table was never set, which the error names."""
+    ``previous_items [N, H]`` (-1 = no item there) and ``weights [N, H]``. With ``conditioning`` p > 0 each count
+    is first scaled by :func:`successor_scales` (``(mean successor count / the previous item's) ** p``). Offsets
+    that are None or -1 mean the table was never set, which the error names."""
     offsets = getattr(model, "item_transition_offsets", None)
     if offsets is None or int(offsets[0]) < 0:
         raise ValueError(
@@ -69,11 +72,34 @@ def transition_rows(model: nn.Module, previous_items: torch.LongTensor, weights:
     block_starts = torch.repeat_interleave(lengths.cumsum(0) - lengths, lengths)  # [P] where each item's pairs begin
     ranks = torch.arange(int(lengths.sum()), device=device) - block_starts
     pairs = torch.repeat_interleave(starts, lengths) + ranks  # [P]
-    values = torch.repeat_interleave(weights[used].float(), lengths) * model.item_transition_log_counts[pairs]
+    log_counts = model.item_transition_log_counts[pairs]
+    if conditioning:
+        scales = torch.repeat_interleave(successor_scales(model, previous, conditioning), lengths)
+        log_counts = torch.log1p(torch.expm1(log_counts) * scales)
+    values = torch.repeat_interleave(weights[used].float(), lengths) * log_counts
     table = torch.zeros(previous_items.shape[0], len(offsets) - 1, device=device)
     columns = model.item_transition_items[pairs]
     table.index_put_((torch.repeat_interleave(users, lengths), columns), values, accumulate=True)
     return table
+
+
+def successor_scales(model: nn.Module, previous_items: torch.LongTensor, conditioning: float) -> torch.FloatTensor:
+    """``(m / s(h)) ** conditioning`` ``[U]`` (fp32) for each item ``h`` of ``previous_items [U]`` (all in the table's
+    range), where ``s(h)`` is how many transitions leave ``h`` in ``model``'s table and ``m`` the mean of ``s`` over the
+    items that have any. Scaling ``h``'s counts by it moves them from raw counts (0) towards the conditional frequency
+    ``P(next | h)`` (1, times ``m``): a pair after an item with few successors then weighs more than the same count
+    after a hub, and an item with the mean number of successors keeps its counts. Items without successors get 1
+    (they have no pairs to scale)."""
+    offsets = model.item_transition_offsets
+    # Row totals from one running sum over the table's counts (float64: exact for any count this CPU holds).
+    running = torch.zeros(len(model.item_transition_log_counts) + 1, dtype=torch.float64, device=offsets.device)
+    running[1:] = torch.expm1(model.item_transition_log_counts.double()).cumsum(0)
+    totals = running[offsets[1:]] - running[offsets[:-1]]  # [num_items]
+    has_successors = totals > 0
+    mean_total = totals[has_successors].mean() if bool(has_successors.any()) else torch.ones((), dtype=torch.float64)
+    own = totals[previous_items]
+    scales = torch.where(own > 0, (mean_total / own.clamp(min=1e-12)) ** conditioning, 1.0)
+    return scales.float()
 
 
 def transition_pair_log_counts(

@@ -679,10 +679,14 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
             raise ValueError("`set_item_transitions` is for models with an item retrieval head (`item_retrieval_head`).")
         install_transition_table(self, transition_counts)
 
-    def transition_log_counts(self, history_items: torch.LongTensor, weights: torch.Tensor) -> torch.FloatTensor:
+    def transition_log_counts(
+        self, history_items: torch.LongTensor, weights: torch.Tensor, conditioning: float = 0.0
+    ) -> torch.FloatTensor:
         """``[N, num_items]`` fp32 ``sum_h weights[n, h] * log(1 + how often each item directly followed
-        history_items[n, h] in the training sequences)`` over ``history_items [N, H]`` (-1 = padding)."""
-        return transition_rows(self, history_items, weights)
+        history_items[n, h] in the training sequences)`` over ``history_items [N, H]`` (-1 = padding); with
+        ``conditioning`` p > 0 each count is scaled by ``(mean successor count / history_items[n, h]'s) ** p``
+        first (see :func:`~.item_transitions.successor_scales`)."""
+        return transition_rows(self, history_items, weights, conditioning)
 
     def get_input_embeddings(self) -> nn.Embedding:
         return self.model.embed_tokens
@@ -814,12 +818,14 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
         recency_adjustment: float = 0.0,
         transition_adjustment: float = 0.0,
         transition_decay: float = 0.0,
+        transition_conditioning: float = 0.0,
     ) -> MindRecCanvasScorer:
         """The scorer the decoders call once per step (see :class:`MindRecCanvasScorer`); its retrieval-head
         logits are discounted by ``popularity_adjustment`` x log(1 + training count) and credited with
         ``recency_adjustment`` x log(1 + count as a user's newest training interaction) and with
         ``transition_adjustment`` x log(1 + how often the item followed the user's last history item), plus
-        ``transition_decay`` ** k times the same for the history item k places before it."""
+        ``transition_decay`` ** k times the same for the history item k places before it (each count scaled by
+        ``(mean successor count / the history item's) ** transition_conditioning``)."""
         check_sequence_length(input_ids.shape[1], self.config)
         return MindRecCanvasScorer(
             self,
@@ -831,6 +837,7 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
             recency_adjustment=recency_adjustment,
             transition_adjustment=transition_adjustment,
             transition_decay=transition_decay,
+            transition_conditioning=transition_conditioning,
         )
 
     def _canvas_targets(self, labels: torch.LongTensor, input_ids: torch.LongTensor) -> torch.LongTensor:

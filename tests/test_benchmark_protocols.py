@@ -60,6 +60,7 @@ def test_protocol_validation_and_json():
     assert config["plans"]["mindrec"]["rows"]["mindrec-cpd"] == {
         "strategy": "parallel_denoising", "retrieval_weight": 0.0, "popularity_adjustment": 0.0,
         "recency_adjustment": 0.0, "transition_adjustment": 0.0, "transition_decay": 0.0,
+        "transition_conditioning": 0.0,
     }
 
 

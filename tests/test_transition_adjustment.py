@@ -164,6 +164,66 @@ def test_generate_ranks_by_generative_plus_weighted_adjusted_head():
     torch.testing.assert_close(zero.scores, plain.scores, atol=0, rtol=0)
 
 
+def conditioned_log_rows(power: float) -> torch.Tensor:
+    """``[6, 6]`` log(1 + c(h -> i) * (m / s(h)) ** power) of TRANSITIONS by hand: s(h) = the row's total, m = the
+    mean total over the rows with any (items 0, 2, 3, 4: totals 3, 5, 7, 5, mean 5)."""
+    totals = TRANSITIONS.sum(1).double()
+    assert totals.tolist() == [3, 0, 5, 7, 5, 0]
+    scales = torch.where(totals > 0, (5.0 / totals.clamp(min=1)) ** power, 1.0)
+    return torch.log1p(TRANSITIONS.double() * scales[:, None]).float()
+
+
+def test_conditioning_scales_each_count_by_the_mean_over_the_previous_items_successors():
+    model = transition_model()
+    previous = torch.tensor([[0, 2], [-1, -1], [4, 1], [3, 3]])
+    weights = torch.tensor([[0.5, 1.0], [1.0, 1.0], [0.25, 2.0], [0.0, 3.0]])
+    for power in (0.5, 1.0):
+        rows = conditioned_log_rows(power)
+        expected = torch.stack([0.5 * rows[0] + rows[2], torch.zeros(6), 0.25 * rows[4] + 2.0 * rows[1], 3.0 * rows[3]])
+        torch.testing.assert_close(model.transition_log_counts(previous, weights, conditioning=power), expected)
+    # p = 1: the counts become m * P(next | previous): 4 -> 5 (2 of 5) stays 5 * 2 / 5 = 2, while 0 -> 5 (1 of 3, an
+    # item with fewer successors) grows from 1 to 5 * 1 / 3.
+    torch.testing.assert_close(conditioned_log_rows(1.0)[4, 5], torch.log1p(torch.tensor(2.0)))
+    torch.testing.assert_close(conditioned_log_rows(1.0)[0, 5], torch.log1p(torch.tensor(5.0 / 3)))
+    # An item with the mean number of successors keeps its counts; 0 is the raw table.
+    torch.testing.assert_close(conditioned_log_rows(1.0)[2], torch.log1p(TRANSITIONS[2].float()))
+    torch.testing.assert_close(
+        model.transition_log_counts(previous, weights, conditioning=0.0), model.transition_log_counts(previous, weights),
+        atol=0, rtol=0,
+    )
+
+
+def test_generate_credits_the_conditioned_counts_and_the_options_check_it():
+    model = transition_model()
+    inputs, users = inputs_of(model), torch.arange(3)
+    plain = model.build_canvas_scorer(**inputs).item_log_probs(users)
+    scorer = model.build_canvas_scorer(
+        **inputs, transition_adjustment=0.75, transition_decay=0.5, transition_conditioning=0.5
+    )
+    rows = conditioned_log_rows(0.5)
+    bonus = torch.stack([
+        sum((0.5**k) * rows[item] for k, item in enumerate(reversed(history))) for history in history_items()
+    ])
+    expected = torch.log_softmax(plain + 0.75 * bonus, -1)
+    torch.testing.assert_close(scorer.item_log_probs(users), expected)
+    options = dict(catalogue=CODES, decoding_strategy="catalogue_scoring", num_beams=6, num_return_items=6,
+                   retrieval_weight=1.0, transition_adjustment=0.75, transition_decay=0.5)
+    conditioned = model.generate(**inputs, **options, transition_conditioning=0.5)
+    generative = catalogue_log_probs(scorer(torch.full((3, 5), -1, dtype=torch.long), users), CODES)
+    torch.testing.assert_close(conditioned.scores, (generative + expected).topk(6).values)
+    with pytest.raises(ValueError, match=r"`transition_conditioning` must be a number in \[0, 1\], got 1.5"):
+        RecommendationGenerationConfig(decoding_strategy="catalogue_scoring", retrieval_weight=1.0,
+                                       transition_adjustment=1.0, transition_conditioning=1.5)
+    with pytest.raises(ValueError, match="`transition_conditioning` scales the transitions of `transition_adjustment`"):
+        RecommendationGenerationConfig(decoding_strategy="catalogue_scoring", retrieval_weight=1.0,
+                                       transition_conditioning=0.5)
+    with pytest.raises(ValueError, match=r"`transition_conditioning` must be in \[0, 1\], got -0.5"):
+        EvaluationArguments(strategy="catalogue_scoring", retrieval_weight=1.0, transition_adjustment=1.0,
+                            transition_conditioning=-0.5)
+    with pytest.raises(ValueError, match="it needs transition_adjustment > 0"):
+        EvaluationArguments(strategy="catalogue_scoring", retrieval_weight=1.0, transition_conditioning=0.5)
+
+
 def test_the_adjustment_needs_the_history_code_ids():
     model = transition_model()
     inputs = {key: value for key, value in inputs_of(model).items() if key != "history_code_ids"}

@@ -58,6 +58,7 @@ _GENERATIVE_ONLY = {
     "recency_adjustment": 0.0,
     "transition_adjustment": 0.0,
     "transition_decay": 0.0,
+    "transition_conditioning": 0.0,
 }
 MINDREC_DECODERS = {
     "dbs": {"strategy": "diffusion_beam_search", **_GENERATIVE_ONLY},

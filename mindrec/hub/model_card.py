@@ -61,6 +61,8 @@ DECODING_OPTIONS = {
     "followed the user's last item in training)",
     "transition_decay": "with `transition_adjustment`: the history item k places before the last adds this**k times "
     "its own",
+    "transition_conditioning": "with `transition_adjustment`: each count scaled by (mean successor count / the "
+    "history item's)**this first (0 = raw counts, 1 = the conditional frequency)",
 }
 
 

@@ -647,6 +647,13 @@ class DecodingArguments:
             "times its own transitions, in [0, 1) (0 = the last item alone)."
         ),
     )
+    transition_conditioning: float = field(
+        default=0.0,
+        **help_metadata(
+            "With transition_adjustment > 0: p in [0, 1], each count c(h -> item) scaled by (mean successor count / "
+            "h's successor count)**p first, from raw counts (0) towards the conditional frequency P(item | h) (1)."
+        ),
+    )
     eval_batch_size: int = field(default=128, **help_metadata("Users per decoding batch."))
     eval_ks: list[int] = field(default_factory=lambda: [1, 5, 10], **help_metadata("Cut-offs K of HR@K and NDCG@K."))
     metrics_json: str | None = field(default=None, **help_metadata("Write the final metrics (JSON) to this file."))
@@ -672,6 +679,13 @@ class DecodingArguments:
         if self.transition_decay and not self.transition_adjustment:
             raise ValueError(
                 "`transition_decay` > 0 weighs the transitions of transition_adjustment: it needs transition_adjustment > 0."
+            )
+        if not 0 <= self.transition_conditioning <= 1:
+            raise ValueError(f"`transition_conditioning` must be in [0, 1], got {self.transition_conditioning}.")
+        if self.transition_conditioning and not self.transition_adjustment:
+            raise ValueError(
+                "`transition_conditioning` > 0 scales the transitions of transition_adjustment: it needs "
+                "transition_adjustment > 0."
             )
         if not self.eval_ks or any(k < 1 for k in self.eval_ks):
             raise ValueError(f"`eval_ks` must be cut-offs >= 1, got {self.eval_ks}.")

@@ -4,6 +4,7 @@ line each, with the per-user ranks of the target saved when RANKS_OUT is set (a 
 
     python docs/experiments/hr1/option_probe.py CHECKPOINT SPLIT SPEC [SPEC ...]
 
+COND_POWER=p scales each transition count c(h -> i) by (mean out-count / out-count(h)) ** p.
 PROTOCOL=beauty-mindrec reads that protocol's data instead of beauty-full's; THREADS sets torch's threads.
 """
 
@@ -34,6 +35,13 @@ if os.environ.get("PMI_SCALE"):
     scale = float(os.environ["PMI_SCALE"]) * counts.float().mean()
     values = transitions.values().float() * scale / (1 + counts.float()[transitions.indices()[1]])
     transitions = torch.sparse_coo_tensor(transitions.indices(), values, transitions.shape).coalesce()
+if os.environ.get("COND_POWER"):
+    # c(h -> i) * (mean out-count / out-count(h)) ** COND_POWER: from the raw count (0) towards the bigram's
+    # conditional P(i | h) (1), scaled so that an item with the mean number of successors keeps its counts.
+    out = torch.zeros(data.num_items).index_add_(0, transitions.indices()[0], transitions.values().float())
+    ratio = (out[out > 0].mean() / out[transitions.indices()[0]]) ** float(os.environ["COND_POWER"])
+    transitions = torch.sparse_coo_tensor(transitions.indices(), transitions.values().float() * ratio, transitions.shape)
+    transitions = transitions.coalesce()
 trained.model.set_item_transitions(transitions)
 if os.environ.get("PMI_MIX"):
     # log(1 + c) plus PMI_MIX x log(1 + c * mean count / (1 + count(i))): the raw credit with a share of the PMI form.
@@ -70,6 +78,7 @@ for index, spec in enumerate(sys.argv[3:]):
                 "split": split_name,
                 "spec": spec,
                 "pmi_scale": os.environ.get("PMI_SCALE"), "pmi_mix": os.environ.get("PMI_MIX"),
+                "cond_power": os.environ.get("COND_POWER"),
                 **{name: round(value, 4) for name, value in result.metrics.items()},
             }
         ),

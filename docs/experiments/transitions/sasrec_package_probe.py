@@ -2,9 +2,12 @@
 ``transition_adjustment`` / ``transition_decay`` options of ``SASRecConfig``; one JSON line per split and setting.
 
     python docs/experiments/transitions/sasrec_package_probe.py MODEL_DIR SPLIT[,SPLIT] LAM[:DECAY] [...]
+
+COND_POWER=p scales each transition count c(h -> i) by (mean out-count / out-count(h)) ** p.
 """
 
 import json
+import os
 import pathlib
 import sys
 
@@ -24,7 +27,13 @@ protocol = PROTOCOLS["beauty-full"]
 plan = protocol.plans["sasrec"]
 data, _ = load_protocol_data(protocol, resolve_data_path(protocol, None, pathlib.Path(__file__).parents[3]))
 counts = interaction_counts(data.splits["train"], data.num_items)
-transitions = transition_counts(data.splits["train"], data.num_items)
+transitions = transition_counts(data.splits["train"], data.num_items).coalesce()
+if os.environ.get("COND_POWER"):
+    # As docs/experiments/hr1/option_probe.py: c(h -> i) * (mean out-count / out-count(h)) ** COND_POWER.
+    out = torch.zeros(data.num_items).index_add_(0, transitions.indices()[0], transitions.values().float())
+    ratio = (out[out > 0].mean() / out[transitions.indices()[0]]) ** float(os.environ["COND_POWER"])
+    transitions = torch.sparse_coo_tensor(transitions.indices(), transitions.values().float() * ratio, transitions.shape)
+    transitions = transitions.coalesce()
 weights = torch.load(model_dir / "model.pt")
 for lam, decay in specs:
     config = SASRecConfig(**{**plan.model, "num_items": data.num_items, "transition_adjustment": lam,
@@ -42,4 +51,5 @@ for lam, decay in specs:
         metrics = {**ranking_metrics(ranked, targets, ks=(1, 10)), **cold_target_metrics(ranked, targets, counts, ks=(10,))}
         print(json.dumps({"model": str(model_dir), "split": split_name, "transition_adjustment": lam,
                           "transition_decay": config.transition_decay,
+                          "cond_power": os.environ.get("COND_POWER"),
                           **{name: round(float(value), 4) for name, value in metrics.items()}}), flush=True)
