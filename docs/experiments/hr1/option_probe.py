@@ -16,11 +16,13 @@ import sys
 import numpy as np
 import torch
 
+from mindrec.baselines import decoding_counts
 from mindrec.baselines.popularity import interaction_counts, transition_counts
 from mindrec.benchmark.protocols import PROTOCOLS
 from mindrec.benchmark.runner import load_protocol_data, resolve_data_path
 from mindrec.evaluation.model_evaluation import evaluate_recommender, mindrec_recommender
 from mindrec.training.model_io import load_trained_model
+from mindrec.training.model_setup import install_item_counts
 
 torch.set_num_threads(int(os.environ.get("THREADS", "1")))
 checkpoint, split_name = sys.argv[1], sys.argv[2]
@@ -29,6 +31,10 @@ data, _ = load_protocol_data(protocol, resolve_data_path(protocol, None, pathlib
 counts = interaction_counts(data.splits["train"], data.num_items)
 trained = load_trained_model(checkpoint, device="cpu")
 transitions = transition_counts(data.splits["train"], data.num_items).coalesce()
+if split_name == "test":  # the counts as of the test targets, as the benchmark decodes test
+    test_counts = decoding_counts(data.splits, data.num_items, "test")
+    install_item_counts(trained.model, **test_counts)
+    transitions = test_counts["transition_counts"].coalesce()
 if os.environ.get("PMI_SCALE"):
     # c(h -> i) * m / (1 + count(i)): log(1 + that) is the log-ratio of a smoothed bigram P(i | h) to P(i), up to a
     # per-user constant (m = PMI_SCALE x the mean item count).
