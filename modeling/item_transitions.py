@@ -91,7 +91,8 @@ def successor_scales(model: nn.Module, previous_items: torch.LongTensor, conditi
     after a hub, and an item with the mean number of successors keeps its counts. Items without successors get 1
     (they have no pairs to scale)."""
     offsets = model.item_transition_offsets
-    # Row totals from one running sum over the table's counts (float64: exact for any count this CPU holds).
+    # Row totals from one running sum over the table's counts (float64: a difference of two large prefix sums in fp32
+    # would lose a small row's total to rounding).
     running = torch.zeros(len(model.item_transition_log_counts) + 1, dtype=torch.float64, device=offsets.device)
     running[1:] = torch.expm1(model.item_transition_log_counts.double()).cumsum(0)
     totals = running[offsets[1:]] - running[offsets[:-1]]  # [num_items]
