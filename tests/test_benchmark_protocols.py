@@ -66,18 +66,32 @@ def test_protocol_validation_and_json():
 
 @pytest.mark.parametrize("protocol", [BEAUTY_FULL, BEAUTY_MINDREC], ids=lambda protocol: protocol.name)
 def test_beauty_protocols_give_sasrec_the_fused_rows_popularity_prior_and_transition_credit(protocol):
-    """The baseline gets the decoding prior MindRec's fused row gets, and the popularity prior in its logits."""
+    """The baseline gets the decoding prior MindRec's fused row gets (each model with the weight its own validation
+    chose; MindRec's counts conditioned on the previous item's successors, which SASRec's validation declined), and
+    the popularity prior in its logits."""
+    from mindrec.benchmark.protocols import (
+        FUSED_TRANSITION_ADJUSTMENT,
+        FUSED_TRANSITION_CONDITIONING,
+        SASREC_TRANSITION_ADJUSTMENT,
+    )
     from mindrec.benchmark.runner import BenchmarkContext
 
     context = BenchmarkContext(protocol=protocol, data=None, data_args=None, work_dir=None)
     fused = context.evaluation_args(protocol.plans["mindrec"], "mindrec-fused")
     sasrec = protocol.plans["sasrec"].model
-    assert fused.transition_adjustment > 0
+    assert (fused.transition_adjustment, fused.transition_conditioning) == (
+        FUSED_TRANSITION_ADJUSTMENT,
+        FUSED_TRANSITION_CONDITIONING,
+    ) == (2.0, 0.5)
     assert (sasrec["transition_adjustment"], sasrec["transition_decay"]) == (
-        fused.transition_adjustment,
+        SASREC_TRANSITION_ADJUSTMENT,
         fused.transition_decay,
-    )
+    ) == (1.5, 0.5)
+    assert "transition_conditioning" not in sasrec
     assert sasrec["popularity_prior"] == 1.0
+    # Checkpoints are selected with the decoder the fused row ranks test with.
+    validation = context.evaluation_args(protocol.plans["mindrec"])
+    assert (validation.transition_adjustment, validation.transition_conditioning) == (2.0, 0.5)
 
 
 def test_beauty_full_selects_mindrec_checkpoints_on_all_users_and_keeps_the_credit_to_the_fused_row():
@@ -87,6 +101,7 @@ def test_beauty_full_selects_mindrec_checkpoints_on_all_users_and_keeps_the_cred
     assert context.evaluation_args(BEAUTY_FULL.plans["mindrec"]).validation_max_users is None
     onepass = context.evaluation_args(BEAUTY_FULL.plans["mindrec"], "mindrec-onepass")
     assert (onepass.retrieval_weight, onepass.transition_adjustment, onepass.transition_decay) == (0.0, 0.0, 0.0)
+    assert onepass.transition_conditioning == 0.0
 
 
 @pytest.mark.parametrize("name", sorted(PROTOCOLS))

@@ -371,7 +371,7 @@ def test_benchmark_fused_rows_need_a_plan_that_trains_the_head():
 
     assert SYNTHETIC_SMALL.plans["mindrec"].rows["mindrec-fused"] == {
         "strategy": "catalogue_scoring", "retrieval_weight": 100.0, "popularity_adjustment": 0.5,
-        "recency_adjustment": 0.5, "transition_adjustment": 1.5, "transition_decay": 0.5,
+        "recency_adjustment": 0.5, "transition_adjustment": 2.0, "transition_decay": 0.5, "transition_conditioning": 0.5,
     }
     with pytest.raises(ValueError, match=r"mindrec.model.item_retrieval_head=true"):
         SYNTHETIC_SMALL.plans_for(["mindrec-fused"])
@@ -393,9 +393,9 @@ def test_remote_code_without_mindrec_gives_the_same_fused_recommendations(tmp_pa
     inputs = {key: value for key, value in batch.items() if key != "labels"}
     torch.save({"inputs": inputs, "codes": CODES}, tmp_path / "inputs.pt")
     options = dict(decoding_strategy="catalogue_scoring", num_beams=4, num_return_items=4, retrieval_weight=3.0,
-                   transition_adjustment=1.0, transition_decay=0.5)
+                   transition_adjustment=1.0, transition_decay=0.5, transition_conditioning=0.5)
     expected = model.generate(**inputs, catalogue=CODES, **options)
-    without = {**options, "transition_adjustment": 0.0, "transition_decay": 0.0}
+    without = {**options, "transition_adjustment": 0.0, "transition_decay": 0.0, "transition_conditioning": 0.0}
     assert not torch.equal(expected.scores, model.generate(**inputs, catalogue=CODES, **without).scores)
     run_without_mindrec(
         f"""

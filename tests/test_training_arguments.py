@@ -177,8 +177,13 @@ def test_linear_and_constant_schedules_and_the_scheduler_object():
         build_lr_scheduler(optimizer, "cosine", 10, 1)
 
 
+FUSED_DECODING_KEYS = (
+    "popularity_adjustment", "recency_adjustment", "transition_adjustment", "transition_decay", "transition_conditioning"
+)
+
+
 @pytest.mark.parametrize(
-    "config_name, protocol_name, training_keys",
+    "config_name, protocol_name, training_keys, decoding_keys",
     [
         (
             "mindrec_small_beauty_full.yaml", "beauty-full",
@@ -186,12 +191,13 @@ def test_linear_and_constant_schedules_and_the_scheduler_object():
                 "learning_rate", "train_batch_size", "num_epochs", "eval_steps", "early_stopping_patience", "mask_eps",
                 "ema_decay",
             ),
+            FUSED_DECODING_KEYS,
         ),
         # The protocol cuts the epochs to fit its time budget; the config trains with early stopping instead.
-        ("mindrec_small_beauty.yaml", "beauty-mindrec", ("learning_rate", "train_batch_size", "mask_eps")),
+        ("mindrec_small_beauty.yaml", "beauty-mindrec", ("learning_rate", "train_batch_size", "mask_eps"), ()),
     ],
 )
-def test_beauty_configs_match_their_benchmark_protocols(config_name, protocol_name, training_keys):
+def test_beauty_configs_match_their_benchmark_protocols(config_name, protocol_name, training_keys, decoding_keys):
     """A shipped Beauty config is the design its protocol measured (one source of truth would be better; until
     then this keeps the two from drifting apart)."""
     from mindrec.benchmark.protocols import get_protocol
@@ -203,5 +209,5 @@ def test_beauty_configs_match_their_benchmark_protocols(config_name, protocol_na
         assert values[key] == value, key
     for key in training_keys:
         assert values[key] == plan.training[key], key
-    for key in ("strategy", "retrieval_weight", "history_cache"):  # the decoder that selects checkpoints
+    for key in ("strategy", "retrieval_weight", "history_cache", *decoding_keys):  # the decoder selecting checkpoints
         assert values[key] == plan.evaluation[key], key
