@@ -204,13 +204,16 @@ def test_generate_credits_the_conditioned_counts_and_the_options_check_it():
     bonus = torch.stack([
         sum((0.5**k) * rows[item] for k, item in enumerate(reversed(history))) for history in history_items()
     ])
+    assert not torch.allclose(bonus, expected_bonus(0.5))  # these histories reach rows the conditioning rescales
     expected = torch.log_softmax(plain + 0.75 * bonus, -1)
     torch.testing.assert_close(scorer.item_log_probs(users), expected)
     options = dict(catalogue=CODES, decoding_strategy="catalogue_scoring", num_beams=6, num_return_items=6,
                    retrieval_weight=1.0, transition_adjustment=0.75, transition_decay=0.5)
     conditioned = model.generate(**inputs, **options, transition_conditioning=0.5)
     generative = catalogue_log_probs(scorer(torch.full((3, 5), -1, dtype=torch.long), users), CODES)
-    torch.testing.assert_close(conditioned.scores, (generative + expected).topk(6).values)
+    ranked = (generative + expected).topk(6)
+    assert conditioned.item_indices.tolist() == ranked.indices.tolist()
+    torch.testing.assert_close(conditioned.scores, ranked.values)
     with pytest.raises(ValueError, match=r"`transition_conditioning` must be a number in \[0, 1\], got 1.5"):
         RecommendationGenerationConfig(decoding_strategy="catalogue_scoring", retrieval_weight=1.0,
                                        transition_adjustment=1.0, transition_conditioning=1.5)

@@ -341,16 +341,8 @@ _MINDREC_HYBRID_DESIGN = {
 # decoded with beta = gamma = 0.5, .0710 at 1,028 steps against .0693 for the same seed without it (HR@1 .0330
 # against .0321, cold targets .0220 against .0210); tau 0.5 gave .0697.
 _MINDREC_FULL_DESIGN = {**_MINDREC_HYBRID_DESIGN, "retrieval_popularity_prior": 1.0}
-# ... and selects its checkpoints with the fused decoder.
-_FUSED_VALIDATION = {
-    "strategy": "catalogue_scoring",
-    "retrieval_weight": FUSED_RETRIEVAL_WEIGHT,
-    "popularity_adjustment": FUSED_POPULARITY_ADJUSTMENT,
-    "recency_adjustment": FUSED_RECENCY_ADJUSTMENT,
-    "transition_adjustment": FUSED_TRANSITION_ADJUSTMENT,
-    "transition_decay": FUSED_TRANSITION_DECAY,
-    "transition_conditioning": FUSED_TRANSITION_CONDITIONING,
-}
+# ... and selects its checkpoints with the fused row's own decoder (one definition, so the two cannot drift apart).
+_FUSED_VALIDATION = MINDREC_DECODERS["fused"]
 
 
 def _plans(
