@@ -194,7 +194,10 @@ FUSED_DECODING_KEYS = (
             FUSED_DECODING_KEYS,
         ),
         # The protocol cuts the epochs to fit its time budget; the config trains with early stopping instead.
-        ("mindrec_small_beauty.yaml", "beauty-mindrec", ("learning_rate", "train_batch_size", "mask_eps"), ()),
+        (
+            "mindrec_small_beauty.yaml", "beauty-mindrec", ("learning_rate", "train_batch_size", "mask_eps"),
+            FUSED_DECODING_KEYS,
+        ),
     ],
 )
 def test_beauty_configs_match_their_benchmark_protocols(config_name, protocol_name, training_keys, decoding_keys):
