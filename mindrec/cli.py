@@ -76,6 +76,7 @@ DECODING_OPTIONS = {
     "transition_adjustment": "transition_adjustment",
     "transition_decay": "transition_decay",
     "transition_conditioning": "transition_conditioning",
+    "transition_gap_decay": "transition_gap_decay",
 }
 
 

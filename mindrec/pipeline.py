@@ -35,6 +35,7 @@ from mindrec.training.arguments import (
     EvaluationArguments,
     ModelArguments,
     TrainingArguments,
+    check_transition_counting,
 )
 from mindrec.training.checkpointing import (
     check_resume_code_table,
@@ -125,6 +126,7 @@ def build_run(
     from mindrec.training.model_setup import build_deftrec_model, build_item_tokenizer, build_small_model
     from mindrec.training.tasks import DeftRecTask, MindRecTask
 
+    check_transition_counting(model_args, eval_args)
     data = load_data(data_args)
     logger.info("Data %r: %s", data.name, data.statistics())
     check_decoding_fits(eval_args, data.num_items)
@@ -160,7 +162,11 @@ def build_run(
                 model_args,
                 mask_eps=train_args.mask_eps,
                 item_features=item_features,
-                **decoding_counts(data.splits, data.num_items, "validation") if model_args.item_retrieval_head else {},
+                **(
+                    decoding_counts(data.splits, data.num_items, "validation", eval_args.transition_gap_decay)
+                    if model_args.item_retrieval_head
+                    else {}
+                ),
             )
         generation_config = generation_config_from(eval_args)
         unwrap_task_model(model).generation_config = generation_config
@@ -216,6 +222,7 @@ def generation_config_from(eval_args: DecodingArguments, base=None):
         "transition_adjustment": eval_args.transition_adjustment,
         "transition_decay": eval_args.transition_decay,
         "transition_conditioning": eval_args.transition_conditioning,
+        "transition_gap_decay": eval_args.transition_gap_decay,
     }
     if base is None:
         return RecommendationGenerationConfig(**options)
@@ -274,8 +281,9 @@ def evaluate_saved_model(
     else:
         check_same_items(trained.tokenizer.code_table["item_ids"], data)
         # Selected with the counts as of the validation targets; each split is decoded with those as of its own.
-        install_item_counts(trained.model, **decoding_counts(data.splits, data.num_items, split))
         generation_config = generation_config_from(eval_args, base=trained.generation_config)
+        gap_decay = generation_config.transition_gap_decay
+        install_item_counts(trained.model, **decoding_counts(data.splits, data.num_items, split, gap_decay))
         logger.info("Decoding %s with %s", split, generation_config.to_diff_dict())
         task = MindRecTask(trained.tokenizer, generation_config)
     common = {

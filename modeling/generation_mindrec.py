@@ -88,6 +88,11 @@ class RecommendationGenerationConfig(GenerationConfig):
             by ``(mean successor count / h's successor count) ** p`` before ``log(1 + .)``, from the raw counts (0)
             towards the conditional frequency ``P(item | h)`` (1): a pair after an item with few successors then
             weighs more than the same count after a hub.
+        transition_gap_decay: with ``transition_adjustment``: how the transition counts were taken, in ``[0, 1)``:
+            an item ``d`` places after ``h`` in a training sequence counts ``transition_gap_decay ** (d - 1)`` towards
+            ``c(h -> item)`` (0 = direct successors only). Decoding reads the table the model holds; this records
+            how whoever installed it (``mindrec.baselines.decoding_counts``) counted, so that a split is decoded
+            with counts taken the same way.
     """
 
     def __init__(self, **kwargs):
@@ -105,6 +110,7 @@ class RecommendationGenerationConfig(GenerationConfig):
         self.transition_adjustment: float = kwargs.pop("transition_adjustment", 0.0)
         self.transition_decay: float = kwargs.pop("transition_decay", 0.0)
         self.transition_conditioning: float = kwargs.pop("transition_conditioning", 0.0)
+        self.transition_gap_decay: float = kwargs.pop("transition_gap_decay", 0.0)
         # Metadata written by transformers.
         self._commit_hash: str | None = kwargs.pop("_commit_hash", None)
         self._from_model_config: bool | None = kwargs.pop("_from_model_config", None)
@@ -128,6 +134,7 @@ class RecommendationGenerationConfig(GenerationConfig):
             "transition_adjustment",
             "transition_decay",
             "transition_conditioning",
+            "transition_gap_decay",
         )
 
     @classmethod
@@ -219,6 +226,15 @@ class RecommendationGenerationConfig(GenerationConfig):
             raise ValueError(
                 "`transition_conditioning` scales the transitions of `transition_adjustment`; it needs "
                 f"transition_adjustment > 0 (got transition_conditioning={conditioning!r} with "
+                f"transition_adjustment={self.transition_adjustment!r})."
+            )
+        gap_decay = self.transition_gap_decay
+        if isinstance(gap_decay, bool) or not isinstance(gap_decay, (int, float)) or not 0 <= gap_decay < 1:
+            raise ValueError(f"`transition_gap_decay` must be a number in [0, 1), got {gap_decay!r}.")
+        if gap_decay and not self.transition_adjustment:
+            raise ValueError(
+                "`transition_gap_decay` counts the transitions of `transition_adjustment`; it needs "
+                f"transition_adjustment > 0 (got transition_gap_decay={gap_decay!r} with "
                 f"transition_adjustment={self.transition_adjustment!r})."
             )
 

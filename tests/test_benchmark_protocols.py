@@ -60,7 +60,7 @@ def test_protocol_validation_and_json():
     assert config["plans"]["mindrec"]["rows"]["mindrec-cpd"] == {
         "strategy": "parallel_denoising", "retrieval_weight": 0.0, "popularity_adjustment": 0.0,
         "recency_adjustment": 0.0, "transition_adjustment": 0.0, "transition_decay": 0.0,
-        "transition_conditioning": 0.0,
+        "transition_conditioning": 0.0, "transition_gap_decay": 0.0,
     }
 
 
@@ -72,7 +72,9 @@ def test_beauty_protocols_give_sasrec_the_fused_rows_popularity_prior_and_transi
     from mindrec.benchmark.protocols import (
         FUSED_TRANSITION_ADJUSTMENT,
         FUSED_TRANSITION_CONDITIONING,
+        FUSED_TRANSITION_GAP_DECAY,
         SASREC_TRANSITION_ADJUSTMENT,
+        SASREC_TRANSITION_GAP_DECAY,
     )
     from mindrec.benchmark.runner import BenchmarkContext
 
@@ -88,10 +90,16 @@ def test_beauty_protocols_give_sasrec_the_fused_rows_popularity_prior_and_transi
         fused.transition_decay,
     ) == (1.5, 0.5)
     assert "transition_conditioning" not in sasrec
+    # Both count the items later in a sequence too, each at the decay its own validation chose.
+    assert (fused.transition_gap_decay, sasrec["transition_gap_decay"]) == (
+        FUSED_TRANSITION_GAP_DECAY,
+        SASREC_TRANSITION_GAP_DECAY,
+    ) == (0.5, 0.75)
     assert sasrec["popularity_prior"] == 1.0
     # Checkpoints are selected with the decoder the fused row ranks test with.
     validation = context.evaluation_args(protocol.plans["mindrec"])
     assert (validation.transition_adjustment, validation.transition_conditioning) == (2.0, 0.5)
+    assert validation.transition_gap_decay == 0.5
 
 
 def test_beauty_full_selects_mindrec_checkpoints_on_all_users_and_keeps_the_credit_to_the_fused_row():
@@ -101,7 +109,7 @@ def test_beauty_full_selects_mindrec_checkpoints_on_all_users_and_keeps_the_cred
     assert context.evaluation_args(BEAUTY_FULL.plans["mindrec"]).validation_max_users is None
     onepass = context.evaluation_args(BEAUTY_FULL.plans["mindrec"], "mindrec-onepass")
     assert (onepass.retrieval_weight, onepass.transition_adjustment, onepass.transition_decay) == (0.0, 0.0, 0.0)
-    assert onepass.transition_conditioning == 0.0
+    assert onepass.transition_conditioning == onepass.transition_gap_decay == 0.0
 
 
 @pytest.mark.parametrize("name", sorted(PROTOCOLS))

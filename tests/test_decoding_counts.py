@@ -2,6 +2,7 @@
 validation rows (each test user's newest observed interaction), in the pipeline's evaluation and in the benchmark."""
 
 import dataclasses
+import json
 
 import pytest
 import torch
@@ -56,6 +57,64 @@ def test_counts_as_of_each_splits_targets():
         decoding_counts(SPLITS, 5, "train")
 
 
+def test_gap_decay_counts_later_items_of_a_row_with_geometric_weights():
+    """An item d places after h counts gap_decay**(d-1) towards c(h -> item); direct successors count 1 as before."""
+    from mindrec.baselines import transition_counts
+
+    expected = torch.zeros(5, 5, dtype=torch.float64)
+    # The train rows' pairs (previous, next, places apart): [0] -> 1, [0, 1] -> 2, [0, 1, 2] -> 3, [2] -> 3, [2, 3] -> 1.
+    pairs = [(0, 1, 1), (1, 2, 1), (0, 2, 2), (2, 3, 1), (1, 3, 2), (0, 3, 3), (2, 3, 1), (3, 1, 1), (2, 1, 2)]
+    for previous, following, apart in pairs:
+        expected[previous, following] += 0.5 ** (apart - 1)
+    counts = transition_counts(SPLITS["train"], 5, gap_decay=0.5)
+    assert counts.dtype == torch.float64 and counts.is_coalesced()
+    assert dense(counts) == expected.tolist()
+    # No gap: the direct pairs alone, as integers.
+    direct = transition_counts(SPLITS["train"], 5)
+    assert direct.dtype == torch.int64
+    assert dense(direct) == dense(transition_counts(SPLITS["train"], 5, gap_decay=0.0))
+    # Test's counts add the validation rows [0, 1, 2] -> 3 and [2, 3] -> 1 the same way.
+    for previous, following, apart in [(2, 3, 1), (1, 3, 2), (0, 3, 3), (3, 1, 1), (2, 1, 2)]:
+        expected[previous, following] += 0.5 ** (apart - 1)
+    test = decoding_counts(SPLITS, 5, "test", transition_gap_decay=0.5)
+    assert dense(test["transition_counts"]) == expected.tolist()
+    for bad in (-0.1, 1.0):
+        with pytest.raises(ValueError, match=rf"`gap_decay` must be in \[0, 1\), got {bad}"):
+            transition_counts(SPLITS["train"], 5, gap_decay=bad)
+
+
+def test_gap_decay_options_check_their_values_and_the_credit_they_count_for():
+    from mindrec.baselines import SASRecConfig
+    from mindrec.modeling.generation_mindrec import RecommendationGenerationConfig
+    from mindrec.training.arguments import EvaluationArguments, ModelArguments, check_transition_counting
+
+    fused = {"strategy": "catalogue_scoring", "retrieval_weight": 1.0}
+    assert EvaluationArguments(**fused, transition_adjustment=1.0, transition_gap_decay=0.5).transition_gap_decay == 0.5
+    with pytest.raises(ValueError, match=r"`transition_gap_decay` must be in \[0, 1\), got 1.0"):
+        EvaluationArguments(**fused, transition_adjustment=1.0, transition_gap_decay=1.0)
+    with pytest.raises(ValueError, match="`transition_gap_decay` > 0 counts the transitions of transition_adjustment"):
+        EvaluationArguments(**fused, transition_gap_decay=0.5)
+    generation = {"decoding_strategy": "catalogue_scoring", "retrieval_weight": 1.0}
+    with pytest.raises(ValueError, match=r"`transition_gap_decay` must be a number in \[0, 1\), got -0.5"):
+        RecommendationGenerationConfig(**generation, transition_adjustment=1.0, transition_gap_decay=-0.5)
+    with pytest.raises(ValueError, match="`transition_gap_decay` counts the transitions of `transition_adjustment`"):
+        RecommendationGenerationConfig(**generation, transition_gap_decay=0.5)
+    with pytest.raises(ValueError, match=r"transition_gap_decay must be in \[0, 1\), got 1.5"):
+        SASRecConfig(num_items=5, transition_adjustment=1.0, transition_gap_decay=1.5)
+    with pytest.raises(ValueError, match="transition_gap_decay > 0 counts the transitions of transition_adjustment"):
+        SASRecConfig(num_items=5, transition_gap_decay=0.5)
+    with pytest.raises(ValueError, match="transition_gap_decay must be 0 with transition_prior > 0"):
+        SASRecConfig(num_items=5, transition_adjustment=1.0, transition_prior=1.0, transition_gap_decay=0.5)
+    # The training-time prior leaves out a row's direct pair only: a table counted with gaps would hand it the label.
+    prior = ModelArguments(
+        history_item_embeddings=True, prompt_attends_canvas=False, causal_prompt=True, item_retrieval_head=True,
+        retrieval_transition_prior=1.0,
+    )
+    with pytest.raises(ValueError, match="`retrieval_transition_prior` > 0 .* needs transition_gap_decay = 0"):
+        check_transition_counting(prior, EvaluationArguments(**fused, transition_adjustment=1.0, transition_gap_decay=0.5))
+    check_transition_counting(prior, EvaluationArguments(**fused, transition_adjustment=1.0))
+
+
 def recorded_calls(monkeypatch, model_class, method: str) -> list[tuple]:
     """The arguments of every call of ``model_class.<method>``, in order (the method still runs)."""
     calls, original = [], getattr(model_class, method)
@@ -73,7 +132,7 @@ def test_the_benchmark_decodes_test_with_the_counts_as_of_its_targets(tmp_path, 
     protocol = tiny_synthetic_small()
     plans = dict(protocol.plans)
     plans["sasrec"] = dataclasses.replace(
-        plans["sasrec"], model={**plans["sasrec"].model, "transition_adjustment": 1.0}
+        plans["sasrec"], model={**plans["sasrec"].model, "transition_adjustment": 1.0, "transition_gap_decay": 0.5}
     )
     head = {
         "history_item_embeddings": True,
@@ -93,18 +152,23 @@ def test_the_benchmark_decodes_test_with_the_counts_as_of_its_targets(tmp_path, 
     data, _ = load_protocol_data(protocol, None)
     as_of_validation = decoding_counts(data.splits, data.num_items, "validation")
     as_of_test = decoding_counts(data.splits, data.num_items, "test")
-    for calls in (sasrec_tables, mindrec_tables):
-        # Trained (and validated) with the training transitions, tested with those as of the test targets.
+    for calls, gap_decay in ((sasrec_tables, 0.5), (mindrec_tables, 0.0)):
+        # Trained (and validated) with the training transitions, tested with those as of the test targets, each
+        # counted as the model's options say (SASRec's with gaps here).
         first, last = calls[0][0], calls[-1][0]
-        assert dense(first) == dense(as_of_validation["transition_counts"])
-        assert dense(last) == dense(as_of_test["transition_counts"]) != dense(first)
+        validation_table = decoding_counts(data.splits, data.num_items, "validation", gap_decay)["transition_counts"]
+        test_table = decoding_counts(data.splits, data.num_items, "test", gap_decay)["transition_counts"]
+        assert dense(first) == dense(validation_table)
+        assert dense(last) == dense(test_table) != dense(first)
+    assert dense(sasrec_tables[0][0]) != dense(as_of_validation["transition_counts"])
     assert torch.equal(mindrec_counts[0][1], as_of_validation["recent_counts"])
     assert torch.equal(mindrec_counts[-1][1], as_of_test["recent_counts"])
     assert not torch.equal(mindrec_counts[-1][1], mindrec_counts[0][1])
 
 
 @pytest.mark.slow
-def test_the_main_job_tests_with_the_counts_as_of_the_test_targets(tmp_path, monkeypatch):
+@pytest.mark.parametrize("gap_decay", [0.0, 0.5])
+def test_the_main_job_tests_with_the_counts_as_of_the_test_targets(tmp_path, monkeypatch, gap_decay):
     from training_support import tiny_arguments
 
     from mindrec.pipeline import run
@@ -122,13 +186,17 @@ def test_the_main_job_tests_with_the_counts_as_of_the_test_targets(tmp_path, mon
         strategy="catalogue_scoring",
         retrieval_weight=1.0,
         transition_adjustment=1.0,
+        transition_gap_decay=gap_decay,
     )
     tables = recorded_calls(monkeypatch, MindRecForRecommendation, "set_item_transitions")
     counts = recorded_calls(monkeypatch, MindRecForRecommendation, "set_item_counts")
     result = run(*arguments, accelerator=make_accelerator("no"))
-    as_of_test = decoding_counts(result.data.splits, result.data.num_items, "test")
-    as_of_validation = decoding_counts(result.data.splits, result.data.num_items, "validation")
+    as_of_test = decoding_counts(result.data.splits, result.data.num_items, "test", gap_decay)
+    as_of_validation = decoding_counts(result.data.splits, result.data.num_items, "validation", gap_decay)
     assert dense(tables[0][0]) == dense(as_of_validation["transition_counts"])  # built and trained with these
     assert dense(tables[-1][0]) == dense(as_of_test["transition_counts"]) != dense(tables[0][0])
     assert torch.equal(counts[-1][1], as_of_test["recent_counts"])
     assert result.test["MindRec"].metrics["validity"] == 1.0
+    # The saved model records how its table was counted, so that a later evaluation counts the same way.
+    saved = json.loads((tmp_path / "best" / "generation_config.json").read_text())
+    assert saved["transition_gap_decay"] == gap_decay

@@ -178,7 +178,8 @@ def test_linear_and_constant_schedules_and_the_scheduler_object():
 
 
 FUSED_DECODING_KEYS = (
-    "popularity_adjustment", "recency_adjustment", "transition_adjustment", "transition_decay", "transition_conditioning"
+    "popularity_adjustment", "recency_adjustment", "transition_adjustment", "transition_decay", "transition_conditioning",
+    "transition_gap_decay",
 )
 
 

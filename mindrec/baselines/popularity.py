@@ -89,25 +89,33 @@ def latest_interaction_counts(split: Dataset, num_items: int) -> torch.Tensor:
     return torch.bincount(torch.from_numpy(latest), minlength=num_items)
 
 
-def transition_counts(split: Dataset, num_items: int) -> torch.Tensor:
-    """How often item ``j`` directly followed item ``i`` in ``split``: a sparse (coalesced COO) int64 tensor
-    ``[num_items, num_items]``, row = the previous item, column = the next.
+def transition_counts(split: Dataset, num_items: int, gap_decay: float = 0.0) -> torch.Tensor:
+    """How often item ``j`` followed item ``i`` in ``split``: a sparse (coalesced COO) tensor ``[num_items,
+    num_items]``, row = the previous item, column = the next.
 
-    Every row with a history contributes one pair, its last history item and its target. The leave-one-out train
-    split has one row per prefix of a user's training sequence, so that is every consecutive pair of it, once; no
-    held-out item is counted.
+    Every row with a history contributes its last history item and its target: the leave-one-out train split has one
+    row per prefix of a user's training sequence, so that is every consecutive pair of it, once; no held-out item is
+    counted. With ``gap_decay`` g in ``(0, 1)`` the row's earlier history items pair with its target too, the item
+    ``d`` places before it weighing ``g ** (d - 1)``: ``j`` bought two purchases after ``i`` says less than right
+    after it, but more than nothing. Counts are int64 with g = 0 (direct successors only), float64 otherwise.
 
     Raises:
-        ValueError: naming the row and value of an item index outside ``0 .. num_items-1``, or a missing column.
+        ValueError: naming the row and value of an item index outside ``0 .. num_items-1``, a missing column, or a
+            ``gap_decay`` outside ``[0, 1)``.
     """
+    if not 0 <= gap_decay < 1:
+        raise ValueError(f"`gap_decay` must be in [0, 1), got {gap_decay!r}.")
     missing = {"history", "target"} - set(split.column_names)
     if missing:
         raise ValueError(f"the split lacks column(s) {sorted(missing)}; it has {split.column_names}")
     table = split.select_columns(["history", "target"]).with_format("arrow")[:]
     values, lengths = _history_arrays(table)
     targets = table.column("target").to_numpy().astype(np.int64)
-    rows = np.flatnonzero(lengths > 0)
-    previous, following = values[np.cumsum(lengths)[rows] - 1], targets[rows]
+    value_rows = np.repeat(np.arange(len(targets)), lengths)  # [values]: the row of each history item
+    gaps = np.cumsum(lengths)[value_rows] - np.arange(len(values))  # [values]: 1 for each row's last history item
+    paired = np.flatnonzero(gaps == 1) if gap_decay == 0 else np.arange(len(values))
+    rows, previous = value_rows[paired], values[paired]
+    following = targets[rows]
     outside = (previous < 0) | (previous >= num_items) | (following < 0) | (following >= num_items)
     if outside.any():
         first = int(np.argmax(outside))
@@ -116,23 +124,29 @@ def transition_counts(split: Dataset, num_items: int) -> torch.Tensor:
             f"outside 0..{num_items - 1}"
         )
     pairs = torch.from_numpy(np.stack([previous, following]))
-    ones = torch.ones(len(rows), dtype=torch.int64)
-    return torch.sparse_coo_tensor(pairs, ones, (num_items, num_items), check_invariants=True).coalesce()
+    if gap_decay == 0:
+        weights = torch.ones(len(paired), dtype=torch.int64)
+    else:
+        weights = torch.from_numpy(gap_decay ** (gaps[paired] - 1.0))  # float64
+    return torch.sparse_coo_tensor(pairs, weights, (num_items, num_items), check_invariants=True).coalesce()
 
 
 # The splits whose rows were observed before each split's targets (leave-one-out: validation targets precede test ones).
 OBSERVED_BEFORE = {"validation": ("train",), "test": ("train", "validation")}
 
 
-def decoding_counts(splits, num_items: int, split: str) -> dict[str, torch.Tensor]:
+def decoding_counts(splits, num_items: int, split: str, transition_gap_decay: float = 0.0) -> dict[str, torch.Tensor]:
     """The counts the decoding priors read, as of the targets of ``split`` (``"validation"`` or ``"test"``):
     ``item_counts`` (training interactions: the popularity the model was trained with), ``recent_counts`` (how often
     each item is the newest history item of a row of ``split``: users' newest interaction before those targets) and
     ``transition_counts`` (every pair of the rows observed before them: the train rows, and the validation rows when
-    ``split`` is test, whose targets the test histories hold). Keys as ``build_small_model`` takes them."""
+    ``split`` is test, whose targets the test histories hold; ``transition_gap_decay`` is
+    :func:`transition_counts`' ``gap_decay``). Keys as ``build_small_model`` takes them."""
     if split not in OBSERVED_BEFORE:
         raise ValueError(f"`split` must be one of {sorted(OBSERVED_BEFORE)}, got {split!r}.")
-    first, *others = (transition_counts(splits[name], num_items) for name in OBSERVED_BEFORE[split])
+    first, *others = (
+        transition_counts(splits[name], num_items, transition_gap_decay) for name in OBSERVED_BEFORE[split]
+    )
     transitions = sum(others, start=first)
     return {
         "item_counts": interaction_counts(splits["train"], num_items),

@@ -79,6 +79,10 @@ class SASRecConfig(PreTrainedConfig):
             logit, in training (each row's own pair counted one less) and at inference: MindRec's
             ``retrieval_transition_prior``, so the two models can be compared with it. ``"ce"`` only; 0 = off.
         transition_prior_decay: its weight decay over older history items, in ``[0, 1)``.
+        transition_gap_decay: how that table counts, in ``[0, 1)``: an item ``d`` places after ``h`` in a training
+            sequence counts ``transition_gap_decay ** (d - 1)`` towards ``c(h -> item)`` (0 = direct successors only;
+            MindRec's decoding option of the same name). Needs ``transition_adjustment`` and no ``transition_prior``
+            (the prior leaves a row's own direct pair out of the counts, which a table with gaps cannot do).
         num_item_transitions: the size of that table (set with it, so that a saved model loads it).
     """
 
@@ -100,6 +104,7 @@ class SASRecConfig(PreTrainedConfig):
     transition_decay: float | int = 0.0
     transition_prior: float | int = 0.0
     transition_prior_decay: float | int = 0.0
+    transition_gap_decay: float | int = 0.0
     num_item_transitions: int = 0
 
     def __post_init__(self, **kwargs):
@@ -150,6 +155,17 @@ class SASRecConfig(PreTrainedConfig):
             raise ValueError(f"transition_prior_decay must be in [0, 1), got {self.transition_prior_decay}")
         if self.transition_prior_decay and not self.transition_prior:
             raise ValueError("transition_prior_decay > 0 weighs the transitions of transition_prior: it needs transition_prior > 0")
+        if not 0 <= self.transition_gap_decay < 1:
+            raise ValueError(f"transition_gap_decay must be in [0, 1), got {self.transition_gap_decay}")
+        if self.transition_gap_decay and not self.transition_adjustment:
+            raise ValueError(
+                "transition_gap_decay > 0 counts the transitions of transition_adjustment: it needs transition_adjustment > 0"
+            )
+        if self.transition_gap_decay and self.transition_prior:
+            raise ValueError(
+                "transition_prior leaves each training row's own direct pair out of the counts, which a table counted "
+                "with gaps cannot do: transition_gap_decay must be 0 with transition_prior > 0"
+            )
         if self.num_item_transitions < 0:
             raise ValueError(f"num_item_transitions must be >= 0, got {self.num_item_transitions}")
         super().__post_init__(**kwargs)

@@ -151,7 +151,7 @@ def train_sasrec(
     if config.popularity_prior:
         model.set_item_counts(interaction_counts(splits["train"], num_items))
     if config.transition_adjustment or config.transition_prior:
-        model.set_item_transitions(transition_counts(splits["train"], num_items))
+        model.set_item_transitions(transition_counts(splits["train"], num_items, config.transition_gap_decay))
     model = model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.learning_rate, weight_decay=args.weight_decay)
 

@@ -7,7 +7,6 @@ training loop), keeps its best-validation checkpoint, and is tested with the sam
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import os
@@ -38,6 +37,7 @@ from mindrec.training.arguments import (
     EvaluationArguments,
     ModelArguments,
     TrainingArguments,
+    check_transition_counting,
 )
 
 from .protocols import BenchmarkProtocol, ModelPlan
@@ -67,6 +67,7 @@ class BenchmarkContext:
             (:mod:`mindrec.evaluation.predictions`).
         item_content_vectors: the vectors quantised into codes, by the code tables' key, for plans with
             ``item_content_features`` (computed once, then shared with the code table built from them).
+        decoding_count_cache: :meth:`decoding_counts` by ``(split, transition gap decay)``.
     """
 
     protocol: BenchmarkProtocol
@@ -80,6 +81,7 @@ class BenchmarkContext:
     sasrec_item_vectors: dict[int, Path] = field(default_factory=dict)
     predictions_dir: Path | None = None
     item_content_vectors: dict[tuple[int, str], np.ndarray] = field(default_factory=dict)
+    decoding_count_cache: dict[tuple[str, float], dict[str, torch.Tensor]] = field(default_factory=dict)
 
     @property
     def ks(self) -> list[int]:
@@ -90,26 +92,24 @@ class BenchmarkContext:
         overrides = dict(plan.rows[row]) if row is not None else {}
         return EvaluationArguments(**{**self.protocol.evaluation, **plan.evaluation, **overrides, "do_test": False})
 
-    @functools.cached_property
-    def validation_decoding_counts(self) -> dict[str, torch.Tensor]:
-        """The decoding priors' counts as of the validation targets (``decoding_counts``): what models train and
-        select their checkpoints with."""
+    def decoding_counts(self, split: str, transition_gap_decay: float = 0.0) -> dict[str, torch.Tensor]:
+        """The decoding priors' counts as of the targets of ``split`` (``mindrec.baselines.decoding_counts``; computed
+        once per split and gap decay). Models train and select their checkpoints with the validation ones; for test
+        each user's validation interaction is observed, so the recency counts read it and the transitions count its
+        pairs."""
         from mindrec.baselines.popularity import decoding_counts
 
-        return decoding_counts(self.data.splits, self.data.num_items, "validation")
-
-    @functools.cached_property
-    def test_decoding_counts(self) -> dict[str, torch.Tensor]:
-        """The decoding priors' counts as of the test targets: each test user's validation interaction is observed
-        by then, so the recency counts read it and the transitions count its pair."""
-        from mindrec.baselines.popularity import decoding_counts
-
-        return decoding_counts(self.data.splits, self.data.num_items, "test")
+        key = (split, float(transition_gap_decay))
+        if key not in self.decoding_count_cache:
+            self.decoding_count_cache[key] = decoding_counts(
+                self.data.splits, self.data.num_items, split, transition_gap_decay
+            )
+        return self.decoding_count_cache[key]
 
     @property
     def item_counts(self) -> torch.Tensor:
         """``[num_items]`` training interaction counts: what makes a test target cold (``cold_ndcg@K``)."""
-        return self.validation_decoding_counts["item_counts"]
+        return self.decoding_counts("validation")["item_counts"]
 
 
 def resolve_data_path(protocol: BenchmarkProtocol, data_path: str | os.PathLike | None, repo_root: Path) -> Path | None:
@@ -275,7 +275,8 @@ def run_sasrec(context: BenchmarkContext, plan: ModelPlan, rows: Sequence[str], 
     context.sasrec_item_vectors[seed] = vectors_path
     if model.item_transition_offsets is not None:
         # As MindRec's: the transitions as of the test targets (its popularity prior keeps the training counts).
-        model.set_item_transitions(context.test_decoding_counts["transition_counts"])
+        test_counts = context.decoding_counts("test", model.config.transition_gap_decay)
+        model.set_item_transitions(test_counts["transition_counts"])
 
     def recommend(histories: list[list[int]]):
         items, scores = model.recommend(
@@ -377,6 +378,8 @@ def train_mindrec(context: BenchmarkContext, plan_name: str, plan: ModelPlan, se
     from mindrec.training.tasks import MindRecTask
 
     model_args = ModelArguments(**{**plan.model, "model_type": "mindrec", "model_setting": "small"})
+    validation_args = context.evaluation_args(plan)
+    check_transition_counting(model_args, validation_args)
     item_features = item_content_vectors_for(context, plan, seed) if model_args.item_content_features else None
     table = code_table_for(context, plan, seed)
     tokenizer = build_item_tokenizer(table, model_args, context.data_args)
@@ -387,14 +390,14 @@ def train_mindrec(context: BenchmarkContext, plan_name: str, plan: ModelPlan, se
         model_args,
         mask_eps=mask_eps,
         item_features=item_features,
-        **context.validation_decoding_counts,
+        **context.decoding_counts("validation", validation_args.transition_gap_decay),
     )
     if causal:
         # The same backbone config with a causal mask (the diffusion model built above is discarded).
         set_seed(seed)
         model = MindRecForAutoregressiveRecommendation(causal_config(model.config))
         install_item_codes(model, tokenizer, item_features)
-    generation_config = generation_config_from(context.evaluation_args(plan))
+    generation_config = generation_config_from(validation_args)
     model.generation_config = generation_config
     task = MindRecTask(tokenizer, generation_config, ocn=bool(plan.training.get("ocn", False)))
 
@@ -415,12 +418,14 @@ def run_mindrec(
 
     best, output, tokenizer, task = train_mindrec(context, plan_name, plan, seed, causal)
     # Checkpoints were selected with the counts as of the validation targets; test reads its own.
-    install_item_counts(best, **context.test_decoding_counts)
+    install_item_counts(best, **context.decoding_counts("test", best.generation_config.transition_gap_decay))
     profile = cost_profile(context, plan, task, best, tokenizer)
     catalogue = CatalogueIndex(tokenizer.item_codes, best.config.code_slot_sizes, best.config.num_category_levels)
     runs = []
     for row in rows:
         row_config = generation_config_from(context.evaluation_args(plan, row))
+        # Each row's transitions counted as its options say (rows may differ from the selection decoder).
+        install_item_counts(best, **context.decoding_counts("test", row_config.transition_gap_decay))
         recommend = mindrec_recommender(best, tokenizer, row_config, catalogue=catalogue)
         details = {
             **_training_details(output),

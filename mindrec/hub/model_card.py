@@ -63,6 +63,8 @@ DECODING_OPTIONS = {
     "its own",
     "transition_conditioning": "with `transition_adjustment`: each count scaled by (mean successor count / the "
     "history item's)**this first (0 = raw counts, 1 = the conditional frequency)",
+    "transition_gap_decay": "with `transition_adjustment`: how its counts were taken; an item d places after h in a "
+    "training sequence counted this**(d-1) towards h's (0 = direct successors only)",
 }
 
 

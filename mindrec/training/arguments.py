@@ -654,6 +654,13 @@ class DecodingArguments:
             "h's successor count)**p first, from raw counts (0) towards the conditional frequency P(item | h) (1)."
         ),
     )
+    transition_gap_decay: float = field(
+        default=0.0,
+        **help_metadata(
+            "With transition_adjustment > 0: an item that came d places after h in a training sequence also counts "
+            "towards c(h -> item), with weight transition_gap_decay**(d-1), in [0, 1) (0 = direct successors only)."
+        ),
+    )
     eval_batch_size: int = field(default=128, **help_metadata("Users per decoding batch."))
     eval_ks: list[int] = field(default_factory=lambda: [1, 5, 10], **help_metadata("Cut-offs K of HR@K and NDCG@K."))
     metrics_json: str | None = field(default=None, **help_metadata("Write the final metrics (JSON) to this file."))
@@ -685,6 +692,13 @@ class DecodingArguments:
         if self.transition_conditioning and not self.transition_adjustment:
             raise ValueError(
                 "`transition_conditioning` > 0 scales the transitions of transition_adjustment: it needs "
+                "transition_adjustment > 0."
+            )
+        if not 0 <= self.transition_gap_decay < 1:
+            raise ValueError(f"`transition_gap_decay` must be in [0, 1), got {self.transition_gap_decay}.")
+        if self.transition_gap_decay and not self.transition_adjustment:
+            raise ValueError(
+                "`transition_gap_decay` > 0 counts the transitions of transition_adjustment: it needs "
                 "transition_adjustment > 0."
             )
         if not self.eval_ks or any(k < 1 for k in self.eval_ks):
@@ -777,3 +791,14 @@ __all__ = [
     "TrainingArguments",
     "help_metadata",
 ]
+
+
+def check_transition_counting(model_args: ModelArguments, eval_args: DecodingArguments) -> None:
+    """Raise a ValueError when the training-time transition prior would read a table counted with gaps: it takes
+    each training row's own pair out of the counts (its label), which it can do for the direct pair alone, so with
+    ``transition_gap_decay`` > 0 the row's older items would hand it the label."""
+    if model_args.retrieval_transition_prior and eval_args.transition_gap_decay:
+        raise ValueError(
+            "`retrieval_transition_prior` > 0 reads the transition table in training and can leave out only a row's "
+            f"direct pair; it needs transition_gap_decay = 0 (got {eval_args.transition_gap_decay})."
+        )

@@ -17,19 +17,14 @@ import numpy as np
 import torch
 
 from mindrec.baselines import decoding_counts
-from mindrec.baselines.popularity import interaction_counts, transition_counts
-from mindrec.benchmark.protocols import PROTOCOLS
-from mindrec.benchmark.runner import load_protocol_data, resolve_data_path
-from mindrec.evaluation.model_evaluation import evaluate_recommender, mindrec_recommender
-from mindrec.training.model_io import load_trained_model
+from mindrec.baselines.popularity import transition_counts
 from mindrec.training.model_setup import install_item_counts
 
-torch.set_num_threads(int(os.environ.get("THREADS", "1")))
+sys.path.insert(0, str(pathlib.Path(__file__).parents[1]))
+from probe_setup import decode_split, probe_inputs  # noqa: E402
+
 checkpoint, split_name = sys.argv[1], sys.argv[2]
-protocol = PROTOCOLS[os.environ.get("PROTOCOL", "beauty-full")]
-data, _ = load_protocol_data(protocol, resolve_data_path(protocol, None, pathlib.Path(__file__).parents[3]))
-counts = interaction_counts(data.splits["train"], data.num_items)
-trained = load_trained_model(checkpoint, device="cpu")
+data, counts, trained = probe_inputs(checkpoint)
 transitions = transition_counts(data.splits["train"], data.num_items).coalesce()
 if split_name == "test":  # the counts as of the test targets, as the benchmark decodes test
     test_counts = decoding_counts(data.splits, data.num_items, "test")
@@ -64,15 +59,7 @@ for index, spec in enumerate(sys.argv[3:]):
             **options,
         }
     )
-    result = evaluate_recommender(
-        mindrec_recommender(trained.model, trained.tokenizer, config),
-        data.splits[split_name],
-        data.num_items,
-        ks=(1, 10),
-        batch_size=500,
-        show_progress=False,
-        item_counts=counts,
-    )
+    result = decode_split(trained, config, data, split_name, counts)
     if os.environ.get("RANKS_OUT"):
         lists, targets = np.asarray(result.item_lists), np.asarray(result.targets)
         hits = lists == targets[:, None]
