@@ -81,7 +81,8 @@ class RecommendationGenerationConfig(GenerationConfig):
         transition_adjustment: with ``retrieval_weight`` > 0: the head's logits plus ``lambda * log(1 + how often
             the item directly followed the user's last history item in the training sequences)`` (0 = none): a
             first-order Markov prior beside the head's dense query, which blurs item-to-item regularities of rare
-            items; needs those counts (``set_item_transitions``).
+            items; needs those counts (``set_item_transitions``; ``transition_gap_decay`` says whether they also count
+            items that came later).
         transition_decay: with ``transition_adjustment``: the history item ``k`` places before the last one adds
             ``transition_decay ** k`` times its own transitions, in ``[0, 1)`` (0 = the last item alone).
         transition_conditioning: with ``transition_adjustment``: p in ``[0, 1]``, each count ``c(h -> item)`` scaled

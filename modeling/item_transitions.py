@@ -1,6 +1,7 @@
-"""The items' training transitions (how often item j directly followed item i), as the decoding options
-``transition_adjustment`` / ``transition_decay`` of MindRec's retrieval head and of SASRec read them: a compressed
-sparse row table kept in three buffers, and the weighted rows a batch of histories needs.
+"""The items' training transitions (how often item j followed item i: directly, or also later when the counts were
+taken with a gap decay), as the decoding options ``transition_adjustment`` / ``transition_decay`` of MindRec's retrieval
+head and of SASRec read them: a compressed sparse row table kept in three buffers, and the weighted rows a batch of
+histories needs.
 
 Remote code: imports only torch.
 """

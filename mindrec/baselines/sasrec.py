@@ -71,7 +71,8 @@ class SASRecConfig(PreTrainedConfig):
             user's last history item in the training sequences)`` on every item's score at inference
             (:meth:`SASRecModel.item_scores`, so validation and ``recommend``), never in the training loss: MindRec's
             decoding option of the same name, so the two models can be compared with it. The counts are a sparse
-            table set by :meth:`SASRecModel.set_item_transitions`. 0 = off.
+            table set by :meth:`SASRecModel.set_item_transitions` (``transition_gap_decay`` says whether it also counts
+            items that came later). 0 = off.
         transition_decay: the history item ``k`` places before the last one adds ``transition_decay ** k`` times its
             own transitions to that bias, in ``[0, 1)`` (0 = the last item alone).
         transition_prior: ``rho`` of a fixed bias ``rho * sum_k transition_prior_decay ** k * log(1 + how often the

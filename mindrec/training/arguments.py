@@ -637,7 +637,8 @@ class DecodingArguments:
         default=0.0,
         **help_metadata(
             "With retrieval_weight > 0: add this multiple of log(1 + how often an item directly followed the user's "
-            "last history item in the training sequences) to the retrieval head's logits (0 = none)."
+            "last history item in the training sequences; see transition_gap_decay for later items) to the retrieval "
+            "head's logits (0 = none)."
         ),
     )
     transition_decay: float = field(
