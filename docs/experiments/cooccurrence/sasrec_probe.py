@@ -1,7 +1,8 @@
 """Throw-away: the SASRec of docs/experiments/transitions/sasrec_probe.py (beauty-full plan, model.pt) ranked with its
 transition credit (lambda 1.5, decay 0.5, raw counts, as benchmarked) over c(h -> i) + SKIP * c2(h -> i), c2 = pairs
 two places apart (see probe.py); one JSON line per SKIP. With GAP=1 the values are the package's
-``transition_gap_decay`` instead (every later item of a row, d places apart, weighing g**(d-1)).
+``transition_gap_decay`` instead (every later item of a row, d places apart, weighing g**(d-1)); LAMBDA overrides the
+plan's lambda.
 
     python docs/experiments/cooccurrence/sasrec_probe.py MODEL_DIR SPLIT SKIP [SKIP ...]
 """
@@ -33,7 +34,8 @@ counts = interaction_counts(data.splits["train"], data.num_items)
 direct = decoding_counts(data.splits, data.num_items, split_name)["transition_counts"].coalesce().float()
 first, *others = (skip_counts(data.splits[name], data.num_items) for name in OBSERVED_BEFORE[split_name])
 skips = sum(others, start=first).coalesce()
-model = SASRecModel(SASRecConfig(**{**plan.model, "num_items": data.num_items}))
+lambda_override = {"transition_adjustment": float(os.environ["LAMBDA"])} if os.environ.get("LAMBDA") else {}
+model = SASRecModel(SASRecConfig(**{**plan.model, "num_items": data.num_items, **lambda_override}))
 model.load_state_dict(torch.load(model_dir / "model.pt"), strict=False)
 model.set_item_counts(counts)
 model.eval()
