@@ -18,6 +18,8 @@ import os
 import pathlib
 import sys
 
+import numpy as np
+
 from mindrec.baselines import decoding_counts
 from mindrec.baselines.popularity import OBSERVED_BEFORE
 from mindrec.training.model_setup import install_item_counts
@@ -44,6 +46,10 @@ for spec in sys.argv[3:]:
         mixed = (direct + reverse_weight * reverse + skip_weight * skips + skip3_weight * skips3).coalesce()
     trained.model.set_item_transitions(mixed)
     result = decode_split(trained, trained.generation_config, data, split_name, counts)
+    if os.environ.get("RANKS_OUT"):  # each user's target rank (99 = not listed), as hr1/option_probe.py saves it
+        lists, targets = np.asarray(result.item_lists), np.asarray(result.targets)
+        hits = lists == targets[:, None]
+        np.save(f"{os.environ['RANKS_OUT']}-{spec}.npy", np.where(hits.any(1), hits.argmax(1), 99))
     print(
         json.dumps(
             {

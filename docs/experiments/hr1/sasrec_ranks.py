@@ -1,5 +1,5 @@
 """Throw-away: the saved seed-0 beauty-full SASRec (sasrec_probe.py of the eleventh session, MODEL_PT) ranked on
-validation with its plan's options (popularity prior, transition credit 1.5 / 0.5); saves each user's target rank.
+validation with its plan's options (popularity prior, transition credit, gap decay); saves each user's target rank.
 
     python docs/experiments/hr1/sasrec_ranks.py MODEL_PT OUT_NPY
 """
@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import torch
 
-from mindrec.baselines.popularity import interaction_counts, transition_counts
+from mindrec.baselines.popularity import decoding_counts, interaction_counts
 from mindrec.baselines.sasrec import SASRecConfig, SASRecModel
 from mindrec.benchmark.protocols import PROTOCOLS
 from mindrec.benchmark.runner import load_protocol_data, resolve_data_path
@@ -27,7 +27,9 @@ print(config.transition_adjustment, config.transition_decay, getattr(config, "po
 model = SASRecModel(config)
 model.load_state_dict(torch.load(sys.argv[1]), strict=False)
 model.set_item_counts(counts)
-model.set_item_transitions(transition_counts(data.splits["train"], data.num_items))
+# Counted as the plan counts them (its transition_gap_decay since the fourteenth session).
+table = decoding_counts(data.splits, data.num_items, "validation", config.transition_gap_decay)["transition_counts"]
+model.set_item_transitions(table)
 model.eval()
 split = data.splits["validation"]
 ranked = model.recommend(split["history"], 10, exclude_history=True)
