@@ -4,6 +4,7 @@ first. Import it after ``sys.path.insert(0, <docs/experiments>)``."""
 import os
 import pathlib
 
+import numpy as np
 import torch
 
 from mindrec.baselines.popularity import interaction_counts
@@ -33,3 +34,10 @@ def decode_split(trained, generation_config, data, split_name: str, counts):
         show_progress=False,
         item_counts=counts,
     )
+
+
+def save_target_ranks(result, path: str) -> None:
+    """Each user's 0-based target rank in ``result``'s lists (99 = not listed) to ``path`` (.npy)."""
+    lists, targets = np.asarray(result.item_lists), np.asarray(result.targets)
+    hits = lists == targets[:, None]
+    np.save(path, np.where(hits.any(1), hits.argmax(1), 99))

@@ -18,14 +18,12 @@ import os
 import pathlib
 import sys
 
-import numpy as np
-
 from mindrec.baselines import decoding_counts
 from mindrec.baselines.popularity import OBSERVED_BEFORE
 from mindrec.training.model_setup import install_item_counts
 
 sys.path[:0] = [str(pathlib.Path(__file__).parent), str(pathlib.Path(__file__).parents[1])]
-from probe_setup import decode_split, probe_inputs  # noqa: E402
+from probe_setup import decode_split, probe_inputs, save_target_ranks  # noqa: E402
 from skip import skip_counts  # noqa: E402
 
 checkpoint, split_name = sys.argv[1], sys.argv[2]
@@ -47,9 +45,7 @@ for spec in sys.argv[3:]:
     trained.model.set_item_transitions(mixed)
     result = decode_split(trained, trained.generation_config, data, split_name, counts)
     if os.environ.get("RANKS_OUT"):  # each user's target rank (99 = not listed), as hr1/option_probe.py saves it
-        lists, targets = np.asarray(result.item_lists), np.asarray(result.targets)
-        hits = lists == targets[:, None]
-        np.save(f"{os.environ['RANKS_OUT']}-{spec}.npy", np.where(hits.any(1), hits.argmax(1), 99))
+        save_target_ranks(result, f"{os.environ['RANKS_OUT']}-{spec}.npy")
     print(
         json.dumps(
             {

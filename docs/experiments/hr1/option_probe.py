@@ -13,7 +13,6 @@ import os
 import pathlib
 import sys
 
-import numpy as np
 import torch
 
 from mindrec.baselines import decoding_counts
@@ -21,7 +20,7 @@ from mindrec.baselines.popularity import transition_counts
 from mindrec.training.model_setup import install_item_counts
 
 sys.path.insert(0, str(pathlib.Path(__file__).parents[1]))
-from probe_setup import decode_split, probe_inputs  # noqa: E402
+from probe_setup import decode_split, probe_inputs, save_target_ranks  # noqa: E402
 
 checkpoint, split_name = sys.argv[1], sys.argv[2]
 data, counts, trained = probe_inputs(checkpoint)
@@ -61,9 +60,7 @@ for index, spec in enumerate(sys.argv[3:]):
     )
     result = decode_split(trained, config, data, split_name, counts)
     if os.environ.get("RANKS_OUT"):
-        lists, targets = np.asarray(result.item_lists), np.asarray(result.targets)
-        hits = lists == targets[:, None]
-        np.save(f"{os.environ['RANKS_OUT']}-{index}.npy", np.where(hits.any(1), hits.argmax(1), 99))
+        save_target_ranks(result, f"{os.environ['RANKS_OUT']}-{index}.npy")
     print(
         json.dumps(
             {
