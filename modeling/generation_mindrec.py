@@ -46,6 +46,13 @@ DECODING_STRATEGIES = (
 )
 # The options that adjust the retrieval head's logits before the fused decoder reads them (each needs the head).
 ADJUSTMENTS = ("popularity_adjustment", "recency_adjustment", "transition_adjustment")
+# The options that shape the transition credit, each only with transition_adjustment > 0: name -> (what it does to the
+# transitions, whether its range [0, 1] includes 1).
+TRANSITION_SUBOPTIONS = {
+    "transition_decay": ("weighs", False),
+    "transition_conditioning": ("scales", True),
+    "transition_gap_decay": ("counts", False),
+}
 # Keys a GenerationConfig may carry that are bookkeeping, not decoding options.
 _METADATA_KEYS = ("transformers_version", "_from_model_config", "_commit_hash")
 
@@ -212,32 +219,16 @@ class RecommendationGenerationConfig(GenerationConfig):
                     f"`{name}` adjusts the retrieval head's scores; it needs retrieval_weight > 0 "
                     f"(got {name}={value!r} with retrieval_weight={weight!r})."
                 )
-        decay = self.transition_decay
-        if isinstance(decay, bool) or not isinstance(decay, (int, float)) or not 0 <= decay < 1:
-            raise ValueError(f"`transition_decay` must be a number in [0, 1), got {decay!r}.")
-        if decay and not self.transition_adjustment:
-            raise ValueError(
-                f"`transition_decay` weighs the transitions of `transition_adjustment`; it needs transition_adjustment "
-                f"> 0 (got transition_decay={decay!r} with transition_adjustment={self.transition_adjustment!r})."
-            )
-        conditioning = self.transition_conditioning
-        if isinstance(conditioning, bool) or not isinstance(conditioning, (int, float)) or not 0 <= conditioning <= 1:
-            raise ValueError(f"`transition_conditioning` must be a number in [0, 1], got {conditioning!r}.")
-        if conditioning and not self.transition_adjustment:
-            raise ValueError(
-                "`transition_conditioning` scales the transitions of `transition_adjustment`; it needs "
-                f"transition_adjustment > 0 (got transition_conditioning={conditioning!r} with "
-                f"transition_adjustment={self.transition_adjustment!r})."
-            )
-        gap_decay = self.transition_gap_decay
-        if isinstance(gap_decay, bool) or not isinstance(gap_decay, (int, float)) or not 0 <= gap_decay < 1:
-            raise ValueError(f"`transition_gap_decay` must be a number in [0, 1), got {gap_decay!r}.")
-        if gap_decay and not self.transition_adjustment:
-            raise ValueError(
-                "`transition_gap_decay` counts the transitions of `transition_adjustment`; it needs "
-                f"transition_adjustment > 0 (got transition_gap_decay={gap_decay!r} with "
-                f"transition_adjustment={self.transition_adjustment!r})."
-            )
+        for name, (verb, closed) in TRANSITION_SUBOPTIONS.items():
+            value = getattr(self, name)
+            in_range = isinstance(value, (int, float)) and 0 <= value and (value <= 1 if closed else value < 1)
+            if isinstance(value, bool) or not in_range:
+                raise ValueError(f"`{name}` must be a number in [0, 1{']' if closed else ')'}, got {value!r}.")
+            if value and not self.transition_adjustment:
+                raise ValueError(
+                    f"`{name}` {verb} the transitions of `transition_adjustment`; it needs transition_adjustment > 0 "
+                    f"(got {name}={value!r} with transition_adjustment={self.transition_adjustment!r})."
+                )
 
     def update(
         self, defaults_only: bool = False, allow_custom_entries: bool = False, **kwargs

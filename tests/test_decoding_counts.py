@@ -146,21 +146,28 @@ def test_the_benchmark_decodes_test_with_the_counts_as_of_its_targets(tmp_path, 
     mindrec_tables = recorded_calls(monkeypatch, MindRecForRecommendation, "set_item_transitions")
     mindrec_counts = recorded_calls(monkeypatch, MindRecForRecommendation, "set_item_counts")
     run_benchmark(
-        protocol, seeds=[0], models=["sasrec", "mindrec-onepass"], repo_root=tmp_path, work_dir=tmp_path / "w"
+        protocol, seeds=[0], models=["sasrec", "mindrec-onepass", "mindrec-fused"], repo_root=tmp_path,
+        work_dir=tmp_path / "w",
     )
 
     data, _ = load_protocol_data(protocol, None)
     as_of_validation = decoding_counts(data.splits, data.num_items, "validation")
     as_of_test = decoding_counts(data.splits, data.num_items, "test")
-    for calls, gap_decay in ((sasrec_tables, 0.5), (mindrec_tables, 0.0)):
+    for calls, gap_decay in ((sasrec_tables, 0.5), (mindrec_tables[:-1], 0.0)):
         # Trained (and validated) with the training transitions, tested with those as of the test targets, each
-        # counted as the model's options say (SASRec's with gaps here).
+        # counted as the model's options say (SASRec's with gaps here; MindRec's last row below).
         first, last = calls[0][0], calls[-1][0]
         validation_table = decoding_counts(data.splits, data.num_items, "validation", gap_decay)["transition_counts"]
         test_table = decoding_counts(data.splits, data.num_items, "test", gap_decay)["transition_counts"]
         assert dense(first) == dense(validation_table)
         assert dense(last) == dense(test_table) != dense(first)
     assert dense(sasrec_tables[0][0]) != dense(as_of_validation["transition_counts"])
+    # Each MindRec test row decodes with the table its own options count: the fused row (the protocol's fused
+    # options, transition_gap_decay 0.5) with gaps, the generative one-pass row (it reads none) without.
+    assert protocol.plans["mindrec"].rows["mindrec-fused"]["transition_gap_decay"] == 0.5
+    fused_table = decoding_counts(data.splits, data.num_items, "test", 0.5)["transition_counts"]
+    assert dense(mindrec_tables[-1][0]) == dense(fused_table) != dense(mindrec_tables[-2][0])
+    assert dense(mindrec_tables[-2][0]) == dense(as_of_test["transition_counts"])
     assert torch.equal(mindrec_counts[0][1], as_of_validation["recent_counts"])
     assert torch.equal(mindrec_counts[-1][1], as_of_test["recent_counts"])
     assert not torch.equal(mindrec_counts[-1][1], mindrec_counts[0][1])

@@ -113,7 +113,12 @@ def transition_counts(split: Dataset, num_items: int, gap_decay: float = 0.0) ->
     targets = table.column("target").to_numpy().astype(np.int64)
     value_rows = np.repeat(np.arange(len(targets)), lengths)  # [values]: the row of each history item
     gaps = np.cumsum(lengths)[value_rows] - np.arange(len(values))  # [values]: 1 for each row's last history item
-    paired = np.flatnonzero(gaps == 1) if gap_decay == 0 else np.arange(len(values))
+    if gap_decay == 0:  # direct successors, counted as integers
+        paired = np.flatnonzero(gaps == 1)
+        weights = torch.ones(len(paired), dtype=torch.int64)
+    else:
+        paired = np.arange(len(values))
+        weights = torch.from_numpy(gap_decay ** (gaps - 1.0))  # float64
     rows, previous = value_rows[paired], values[paired]
     following = targets[rows]
     outside = (previous < 0) | (previous >= num_items) | (following < 0) | (following >= num_items)
@@ -124,10 +129,6 @@ def transition_counts(split: Dataset, num_items: int, gap_decay: float = 0.0) ->
             f"outside 0..{num_items - 1}"
         )
     pairs = torch.from_numpy(np.stack([previous, following]))
-    if gap_decay == 0:
-        weights = torch.ones(len(paired), dtype=torch.int64)
-    else:
-        weights = torch.from_numpy(gap_decay ** (gaps[paired] - 1.0))  # float64
     return torch.sparse_coo_tensor(pairs, weights, (num_items, num_items), check_invariants=True).coalesce()
 
 

@@ -417,14 +417,13 @@ def run_mindrec(
     from mindrec.training.model_setup import install_item_counts
 
     best, output, tokenizer, task = train_mindrec(context, plan_name, plan, seed, causal)
-    # Checkpoints were selected with the counts as of the validation targets; test reads its own.
-    install_item_counts(best, **context.decoding_counts("test", best.generation_config.transition_gap_decay))
     profile = cost_profile(context, plan, task, best, tokenizer)
     catalogue = CatalogueIndex(tokenizer.item_codes, best.config.code_slot_sizes, best.config.num_category_levels)
     runs = []
     for row in rows:
         row_config = generation_config_from(context.evaluation_args(plan, row))
-        # Each row's transitions counted as its options say (rows may differ from the selection decoder).
+        # Checkpoints were selected with the counts as of the validation targets; test reads its own, the transitions
+        # counted as the row's options say (a row may count differently from the selection decoder).
         install_item_counts(best, **context.decoding_counts("test", row_config.transition_gap_decay))
         recommend = mindrec_recommender(best, tokenizer, row_config, catalogue=catalogue)
         details = {

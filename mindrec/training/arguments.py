@@ -30,6 +30,13 @@ DECODING_STRATEGIES = (
 )
 # The decoding options that adjust the retrieval head's logits (each needs retrieval_weight > 0).
 ADJUSTMENTS = ("popularity_adjustment", "recency_adjustment", "transition_adjustment")
+# As RecommendationGenerationConfig's (this module does not import torch): the options shaping the transition credit,
+# each only with transition_adjustment > 0 -> (what it does to the transitions, whether its range [0, 1] includes 1).
+TRANSITION_SUBOPTIONS = {
+    "transition_decay": ("weighs", False),
+    "transition_conditioning": ("scales", True),
+    "transition_gap_decay": ("counts", False),
+}
 QUANTIZERS = ("opq", "pq", "rq-kmeans", "rq-vae")
 COLLISION_STRATEGIES = ("reassign", "extra_digit")
 
@@ -682,26 +689,14 @@ class DecodingArguments:
                 raise ValueError(f"`{name}` must be >= 0, got {getattr(self, name)}.")
             if getattr(self, name) and not self.retrieval_weight:
                 raise ValueError(f"`{name}` > 0 adjusts the retrieval head's scores: it needs retrieval_weight > 0.")
-        if not 0 <= self.transition_decay < 1:
-            raise ValueError(f"`transition_decay` must be in [0, 1), got {self.transition_decay}.")
-        if self.transition_decay and not self.transition_adjustment:
-            raise ValueError(
-                "`transition_decay` > 0 weighs the transitions of transition_adjustment: it needs transition_adjustment > 0."
-            )
-        if not 0 <= self.transition_conditioning <= 1:
-            raise ValueError(f"`transition_conditioning` must be in [0, 1], got {self.transition_conditioning}.")
-        if self.transition_conditioning and not self.transition_adjustment:
-            raise ValueError(
-                "`transition_conditioning` > 0 scales the transitions of transition_adjustment: it needs "
-                "transition_adjustment > 0."
-            )
-        if not 0 <= self.transition_gap_decay < 1:
-            raise ValueError(f"`transition_gap_decay` must be in [0, 1), got {self.transition_gap_decay}.")
-        if self.transition_gap_decay and not self.transition_adjustment:
-            raise ValueError(
-                "`transition_gap_decay` > 0 counts the transitions of transition_adjustment: it needs "
-                "transition_adjustment > 0."
-            )
+        for name, (verb, closed) in TRANSITION_SUBOPTIONS.items():
+            value = getattr(self, name)
+            if not (0 <= value <= 1 if closed else 0 <= value < 1):
+                raise ValueError(f"`{name}` must be in [0, 1{']' if closed else ')'}, got {value}.")
+            if value and not self.transition_adjustment:
+                raise ValueError(
+                    f"`{name}` > 0 {verb} the transitions of transition_adjustment: it needs transition_adjustment > 0."
+                )
         if not self.eval_ks or any(k < 1 for k in self.eval_ks):
             raise ValueError(f"`eval_ks` must be cut-offs >= 1, got {self.eval_ks}.")
         if max(self.eval_ks) > self.num_return_items:
@@ -772,6 +767,17 @@ class EvaluateModelArguments:
 
 
 # The spellings of EvaluateModelArguments.model_dir (canonical first; --model is the older name).
+def check_transition_counting(model_args: ModelArguments, eval_args: DecodingArguments) -> None:
+    """Raise a ValueError when the training-time transition prior would read a table counted with gaps: it takes
+    each training row's own pair out of the counts (its label), which it can do for the direct pair alone, so with
+    ``transition_gap_decay`` > 0 the row's older items would hand it the label."""
+    if model_args.retrieval_transition_prior and eval_args.transition_gap_decay:
+        raise ValueError(
+            "`retrieval_transition_prior` > 0 reads the transition table in training and can leave out only a row's "
+            f"direct pair; it needs transition_gap_decay = 0 (got {eval_args.transition_gap_decay})."
+        )
+
+
 EVALUATE_MODEL_OPTIONS = ("--model_dir", "--model-dir", "--model")
 
 TRAIN_ARGUMENT_TYPES = (DataArguments, CodeArguments, ModelArguments, TrainingArguments, EvaluationArguments)
@@ -790,16 +796,7 @@ __all__ = [
     "ModelArguments",
     "TRAIN_ARGUMENT_TYPES",
     "TrainingArguments",
+    "check_transition_counting",
     "help_metadata",
 ]
 
-
-def check_transition_counting(model_args: ModelArguments, eval_args: DecodingArguments) -> None:
-    """Raise a ValueError when the training-time transition prior would read a table counted with gaps: it takes
-    each training row's own pair out of the counts (its label), which it can do for the direct pair alone, so with
-    ``transition_gap_decay`` > 0 the row's older items would hand it the label."""
-    if model_args.retrieval_transition_prior and eval_args.transition_gap_decay:
-        raise ValueError(
-            "`retrieval_transition_prior` > 0 reads the transition table in training and can leave out only a row's "
-            f"direct pair; it needs transition_gap_decay = 0 (got {eval_args.transition_gap_decay})."
-        )
