@@ -53,7 +53,14 @@ from mindrec.training.data_setup import (
 )
 from mindrec.training.model_io import load_trained_model, save_trained_model
 from mindrec.training.model_unwrap import unwrap_task_model
-from mindrec.training.trainer import BEST_FOLDER, FINAL_FOLDER, Trainer, TrainOutput, make_accelerator
+from mindrec.training.trainer import (
+    BEST_FOLDER,
+    FINAL_FOLDER,
+    Trainer,
+    TrainOutput,
+    close_processes,
+    make_accelerator,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -491,6 +498,7 @@ def evaluate_and_report(run_args, data_args, eval_args) -> dict[str, dict[str, f
             model_label = next(label for label in results if label != "popularity")
             write_predictions_jsonl(run_args.predictions_jsonl, results[model_label], data.item_ids)
         print(table, flush=True)
+    close_processes(accelerator)
     problem = incomplete_lists(results, eval_args.num_return_items)
     if problem:
         raise SystemExit(f"error: {problem}")
@@ -522,6 +530,7 @@ def run_and_report(data_args, code_args, model_args, train_args, eval_args) -> R
     result = run(data_args, code_args, model_args, train_args, eval_args, accelerator=accelerator)
     if accelerator.is_main_process:
         print(report(result, eval_args), flush=True)
+    close_processes(accelerator)
     return result
 
 

@@ -13,9 +13,11 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from mindrec.pipeline import warn_single_process_cpu_launch
 from mindrec.training.checkpointing import list_checkpoints, read_trainer_state
+from mindrec.training.trainer import close_processes
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -74,3 +76,32 @@ def test_a_single_process_cpu_launch_meant_for_several_is_reported(monkeypatch, 
     monkeypatch.delenv("MASTER_ADDR")  # a plain single-process launch: nothing to say
     warn_single_process_cpu_launch(OneProcess())
     assert caplog.text == ""
+
+
+class LaunchedProcesses:
+    """An Accelerator of a launched run, as far as :func:`close_processes` reads it: records its barriers."""
+
+    def __init__(self, num_processes: int):
+        self.num_processes = num_processes
+        self.barriers = 0
+
+    def wait_for_everyone(self):
+        assert torch.distributed.is_initialized(), "the barrier must come before the group is destroyed"
+        self.barriers += 1
+
+
+def test_closing_a_launched_run_waits_for_every_process_then_destroys_the_group():
+    # Without it the process that finished first tore its gloo threads down at exit and could abort
+    # ("terminate called without an active exception"), which made the two-process test above fail now and then.
+    torch.distributed.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{free_port()}", rank=0, world_size=1)
+    try:
+        single = LaunchedProcesses(num_processes=1)
+        close_processes(single)  # a single-process run leaves a group it did not make alone
+        assert single.barriers == 0 and torch.distributed.is_initialized()
+        launched = LaunchedProcesses(num_processes=2)
+        close_processes(launched)
+        assert launched.barriers == 1
+        assert not torch.distributed.is_initialized()
+    finally:
+        if torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()

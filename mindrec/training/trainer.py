@@ -109,6 +109,22 @@ def make_accelerator(
     )
 
 
+
+def close_processes(accelerator: Accelerator) -> None:
+    """End a multi-process run cleanly: wait until every process is done, then destroy the process group.
+
+    Call it at the end of a script that made ``accelerator``, on every process. Without it a process that
+    finished its share first exits while the others still work, and its gloo threads are torn down at
+    interpreter exit; that can abort it ("terminate called without an active exception", SIGABRT), and the
+    launcher then kills the whole run. A single-process run has nothing to close (a process group the caller
+    made for other work is left alone).
+    """
+    if accelerator.num_processes < 2:
+        return
+    accelerator.wait_for_everyone()
+    if torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
+
 @dataclass
 class TrainOutput:
     """What :meth:`Trainer.train` returns.
@@ -583,6 +599,7 @@ __all__ = [
     "FINAL_FOLDER",
     "TrainOutput",
     "Trainer",
+    "close_processes",
     "derive_seed",
     "make_accelerator",
     "resolve_mixed_precision",
