@@ -77,6 +77,7 @@ DECODING_OPTIONS = {
     "transition_decay": "transition_decay",
     "transition_conditioning": "transition_conditioning",
     "transition_gap_decay": "transition_gap_decay",
+    "rare_item_generative_weight": "rare_item_generative_weight",
 }
 
 

@@ -230,6 +230,7 @@ def generation_config_from(eval_args: DecodingArguments, base=None):
         "transition_decay": eval_args.transition_decay,
         "transition_conditioning": eval_args.transition_conditioning,
         "transition_gap_decay": eval_args.transition_gap_decay,
+        "rare_item_generative_weight": eval_args.rare_item_generative_weight,
     }
     if base is None:
         return RecommendationGenerationConfig(**options)

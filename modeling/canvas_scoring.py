@@ -305,11 +305,7 @@ class MindRecCanvasScorer:
         if self.popularity_adjustment:
             # Logit adjustment: the head learnt p(item | user) with the training popularity inside it; dividing
             # by count^beta before normalising moves probability from frequent items to rare ones.
-            log_counts = self.model.item_log_counts
-            if log_counts is None or bool(torch.isnan(log_counts[0])):
-                raise ValueError(
-                    "`popularity_adjustment` needs the items' training counts: call `set_item_counts` first."
-                )
+            log_counts = self._training_log_counts("popularity_adjustment")
             logits = logits - self.popularity_adjustment * log_counts.to(logits.dtype)
         if self.recency_adjustment:
             # The held-out items are each user's newest; what users took last is a closer estimate of their
@@ -329,6 +325,20 @@ class MindRecCanvasScorer:
             )
             logits = logits + self.transition_adjustment * transitions.to(logits.dtype)
         return torch.log_softmax(logits, dim=-1)
+
+    @torch.no_grad()
+    def item_rarity(self) -> torch.FloatTensor:
+        """``[num_items]`` fp32 ``1 / (1 + the item's training count)``, from the model's ``item_log_counts``
+        (models with ``item_retrieval_head``; read by ``rare_item_generative_weight``)."""
+        return torch.exp(-self._training_log_counts("rare_item_generative_weight").float())
+
+    def _training_log_counts(self, option: str) -> torch.Tensor:
+        """The model's ``item_log_counts [num_items]``, log(1 + training count); a clear error naming ``option``
+        when the model has none or they were never set."""
+        log_counts = getattr(self.model, "item_log_counts", None)
+        if log_counts is None or bool(torch.isnan(log_counts[0])):
+            raise ValueError(f"`{option}` needs the items' training counts: call `set_item_counts` first.")
+        return log_counts
 
     def canvas_hidden(self, canvas: torch.LongTensor, row_to_user: torch.LongTensor) -> torch.Tensor:
         """Final hidden states ``[N, L, hidden]`` at the canvas positions of ``canvas [N, L]`` (rows of

@@ -11,6 +11,14 @@ With ``retrieval_weight > 0`` the score of item ``i`` becomes ``sum_l log p_l(c_
 log q(i)``, where ``q`` is the model's dense retrieval head (a softmax over the catalogue, read at the same
 fully masked canvas): a product of the two experts' distributions over items.
 
+``rare_item_generative_weight`` (kappa) lets the generative expert weigh more where the head knows less: the
+generative score ``G(i)`` of an item with ``n_i`` training interactions counts ``1 + kappa / (1 + n_i)`` times
+around its mean over the catalogue, ``G(i) + kappa / (1 + n_i) * (G(i) - mean_j G(j))``. The head ranks by learned
+item vectors, which an item seen a few times has barely trained; its code (category path and content digits) is
+shared with the items it resembles, so the generative score still describes it. Centring keeps a larger weight
+from lowering every rare item (G is a negative log-prob): a rare item the generative expert likes better than the
+average item rises, one it likes less falls.
+
 Remote code: imports only torch and single-dot relative imports.
 """
 
@@ -38,6 +46,22 @@ def catalogue_log_probs(log_probs: torch.FloatTensor, item_codes: torch.LongTens
     return scores
 
 
+def catalogue_mean_log_probs(log_probs: torch.FloatTensor, item_codes: torch.LongTensor) -> torch.FloatTensor:
+    """``[N]`` the mean over the catalogue of :func:`catalogue_log_probs`, without its ``[N, I]`` matrix: per slot,
+    each value's log-prob times the number of items holding it.
+
+    Args:
+        log_probs: ``[N, L, V]`` per-slot log-probs.
+        item_codes: ``[I, L]`` the items' slot values.
+    """
+    total = log_probs.new_zeros(log_probs.shape[0])
+    for slot in range(item_codes.shape[1]):
+        holders = torch.bincount(item_codes[:, slot], minlength=log_probs.shape[2]).to(log_probs.dtype)  # [V]
+        # Values no item holds may have -inf log-probs; they must add 0, not -inf * 0 = nan.
+        total += torch.where(holders > 0, log_probs[:, slot, :] * holders, 0.0).sum(dim=1)
+    return total / item_codes.shape[0]
+
+
 def catalogue_scoring(
     scorer: Callable,
     index: CatalogueIndex,
@@ -46,17 +70,28 @@ def catalogue_scoring(
     num_beams: int,
     temperature: float = 1.0,
     retrieval_weight: float = 0.0,
+    rare_item_generative_weight: float = 0.0,
 ) -> Hypotheses:
     """The ``num_beams`` best non-excluded catalogue items per user by one-pass score, best first, as
     :class:`Hypotheses` (arguments as :func:`~.decoding_diffusion_beam_search.diffusion_beam_search`; the
     scorer is called once). Codes are ``-1`` and scores ``-inf`` where exclusions leave fewer items.
 
     ``retrieval_weight > 0`` adds that multiple of the scorer's ``item_log_probs(user_ids) [B, num_items]``
-    (the retrieval head) to every item's score.
+    (the retrieval head) to every item's score. ``rare_item_generative_weight`` kappa > 0 adds
+    ``kappa * rarity(i) * (G(i) - mean_j G(j))`` to the generative score ``G``, where ``rarity = 1 / (1 + training
+    count)`` is the scorer's ``item_rarity() [num_items]`` (see the module docstring).
     """
     num_users, length, device = user_ids.shape[0], index.code_length, user_ids.device
     canvas = torch.full((num_users, length), -1, dtype=torch.long, device=device)
     log_probs = score_canvas(scorer, canvas, user_ids, temperature)  # [B, L, V]
+    rarity = mean_score = None
+    if rare_item_generative_weight:
+        if not hasattr(scorer, "item_rarity"):
+            raise ValueError("`rare_item_generative_weight` > 0 needs a scorer that knows item counts (`item_rarity`).")
+        rarity = rare_item_generative_weight * scorer.item_rarity().to(log_probs.dtype)  # [I]
+        if tuple(rarity.shape) != (index.num_items,):
+            raise ValueError(f"`item_rarity` gave {tuple(rarity.shape)} values; expected [{index.num_items}].")
+        mean_score = catalogue_mean_log_probs(log_probs, index.item_codes)[:, None]  # [B, 1]
     item_log_probs = None
     if retrieval_weight:
         if not hasattr(scorer, "item_log_probs"):
@@ -74,6 +109,8 @@ def catalogue_scoring(
     for start in range(0, index.num_items, chunk):
         codes = index.item_codes[start : start + chunk]
         scores = catalogue_log_probs(log_probs, codes)
+        if rarity is not None:
+            scores = scores + rarity[start : start + codes.shape[0]] * (scores - mean_score)
         if item_log_probs is not None:
             scores = scores + retrieval_weight * item_log_probs[:, start : start + codes.shape[0]]
         scores = scores.masked_fill(
@@ -89,4 +126,4 @@ def catalogue_scoring(
     return Hypotheses(codes=codes.masked_fill(dead[..., None], -1), scores=best_scores)
 
 
-__all__ = ["catalogue_log_probs", "catalogue_scoring"]
+__all__ = ["catalogue_log_probs", "catalogue_mean_log_probs", "catalogue_scoring"]

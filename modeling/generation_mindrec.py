@@ -101,6 +101,10 @@ class RecommendationGenerationConfig(GenerationConfig):
             ``c(h -> item)`` (0 = direct successors only). Decoding reads the table the model holds; this records
             how whoever installed it (``mindrec.baselines.decoding_counts``) counted, so that a split is decoded
             with counts taken the same way.
+        rare_item_generative_weight: with ``retrieval_weight`` > 0: kappa >= 0, the generative score of an item with
+            ``n`` training interactions counts ``1 + kappa / (1 + n)`` times around its catalogue mean (0 = once for
+            every item). The head ranks by learned item vectors, which rarely seen items have barely trained; their
+            codes still describe them. Needs the training counts (``set_item_counts``).
     """
 
     def __init__(self, **kwargs):
@@ -119,6 +123,7 @@ class RecommendationGenerationConfig(GenerationConfig):
         self.transition_decay: float = kwargs.pop("transition_decay", 0.0)
         self.transition_conditioning: float = kwargs.pop("transition_conditioning", 0.0)
         self.transition_gap_decay: float = kwargs.pop("transition_gap_decay", 0.0)
+        self.rare_item_generative_weight: float = kwargs.pop("rare_item_generative_weight", 0.0)
         # Metadata written by transformers.
         self._commit_hash: str | None = kwargs.pop("_commit_hash", None)
         self._from_model_config: bool | None = kwargs.pop("_from_model_config", None)
@@ -143,6 +148,7 @@ class RecommendationGenerationConfig(GenerationConfig):
             "transition_decay",
             "transition_conditioning",
             "transition_gap_decay",
+            "rare_item_generative_weight",
         )
 
     @classmethod
@@ -210,13 +216,14 @@ class RecommendationGenerationConfig(GenerationConfig):
                 f"head into the one-pass catalogue score); got retrieval_weight={weight!r} with "
                 f"{self.decoding_strategy!r}. Set it to 0."
             )
-        for name in ADJUSTMENTS:
+        for name in (*ADJUSTMENTS, "rare_item_generative_weight"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
                 raise ValueError(f"`{name}` must be a finite number >= 0, got {value!r}.")
             if value and not weight:
+                what = "weighs the generative score against" if name == "rare_item_generative_weight" else "adjusts"
                 raise ValueError(
-                    f"`{name}` adjusts the retrieval head's scores; it needs retrieval_weight > 0 "
+                    f"`{name}` {what} the retrieval head's scores; it needs retrieval_weight > 0 "
                     f"(got {name}={value!r} with retrieval_weight={weight!r})."
                 )
         for name, (verb, closed) in TRANSITION_SUBOPTIONS.items():
@@ -296,6 +303,7 @@ def _strategy_decoder(
         )
     if strategy == "catalogue_scoring":
         options["retrieval_weight"] = float(generation_config.retrieval_weight)
+        options["rare_item_generative_weight"] = float(generation_config.rare_item_generative_weight)
     beam_decoders = {
         "diffusion_beam_search": diffusion_beam_search,
         "parallel_denoising": parallel_denoising,

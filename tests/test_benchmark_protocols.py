@@ -60,7 +60,7 @@ def test_protocol_validation_and_json():
     assert config["plans"]["mindrec"]["rows"]["mindrec-cpd"] == {
         "strategy": "parallel_denoising", "retrieval_weight": 0.0, "popularity_adjustment": 0.0,
         "recency_adjustment": 0.0, "transition_adjustment": 0.0, "transition_decay": 0.0,
-        "transition_conditioning": 0.0, "transition_gap_decay": 0.0,
+        "transition_conditioning": 0.0, "transition_gap_decay": 0.0, "rare_item_generative_weight": 0.0,
     }
 
 
@@ -70,6 +70,7 @@ def test_beauty_protocols_give_sasrec_the_fused_rows_popularity_prior_and_transi
     chose; MindRec's counts conditioned on the previous item's successors, which SASRec's validation declined), and
     the popularity prior in its logits."""
     from mindrec.benchmark.protocols import (
+        BEAUTY_MINDREC_TRANSITION_GAP_DECAY,
         FUSED_TRANSITION_ADJUSTMENT,
         FUSED_TRANSITION_CONDITIONING,
         FUSED_TRANSITION_GAP_DECAY,
@@ -90,16 +91,31 @@ def test_beauty_protocols_give_sasrec_the_fused_rows_popularity_prior_and_transi
         fused.transition_decay,
     ) == (1.5, 0.5)
     assert "transition_conditioning" not in sasrec
-    # Both count the items later in a sequence too, each at the decay its own validation chose.
-    assert (fused.transition_gap_decay, sasrec["transition_gap_decay"]) == (
-        FUSED_TRANSITION_GAP_DECAY,
-        SASREC_TRANSITION_GAP_DECAY,
-    ) == (0.5, 0.75)
+    # Both count the items later in a sequence too, each at the decay its own validation chose on this protocol.
+    gap_decays = {"beauty-full": (FUSED_TRANSITION_GAP_DECAY, SASREC_TRANSITION_GAP_DECAY)}
+    gap_decays["beauty-mindrec"] = (BEAUTY_MINDREC_TRANSITION_GAP_DECAY, BEAUTY_MINDREC_TRANSITION_GAP_DECAY)
+    assert (fused.transition_gap_decay, sasrec["transition_gap_decay"]) == gap_decays[protocol.name]
+    assert gap_decays == {"beauty-full": (0.5, 0.75), "beauty-mindrec": (0.9, 0.9)}
     assert sasrec["popularity_prior"] == 1.0
     # Checkpoints are selected with the decoder the fused row ranks test with.
     validation = context.evaluation_args(protocol.plans["mindrec"])
     assert (validation.transition_adjustment, validation.transition_conditioning) == (2.0, 0.5)
-    assert validation.transition_gap_decay == 0.5
+    assert validation.transition_gap_decay == fused.transition_gap_decay
+
+
+def test_only_beauty_full_weighs_the_generative_score_more_for_rare_items():
+    """Its validation chose kappa 20; beauty-mindrec's, whose generative head ranks below popularity, declined it."""
+    from mindrec.benchmark.protocols import FUSED_RARE_ITEM_GENERATIVE_WEIGHT, SYNTHETIC_SMALL
+    from mindrec.benchmark.runner import BenchmarkContext
+
+    assert FUSED_RARE_ITEM_GENERATIVE_WEIGHT == 20.0
+    for protocol, kappa in ((BEAUTY_FULL, 20.0), (BEAUTY_MINDREC, 0.0), (SYNTHETIC_SMALL, 0.0)):
+        context = BenchmarkContext(protocol=protocol, data=None, data_args=None, work_dir=None)
+        plan = protocol.plans["mindrec"]
+        fused, validation = context.evaluation_args(plan, "mindrec-fused"), context.evaluation_args(plan)
+        assert (protocol.name, fused.rare_item_generative_weight) == (protocol.name, kappa)
+        assert validation.rare_item_generative_weight == kappa
+        assert context.evaluation_args(plan, "mindrec-onepass").rare_item_generative_weight == 0.0
 
 
 def test_beauty_full_selects_mindrec_checkpoints_on_all_users_and_keeps_the_credit_to_the_fused_row():

@@ -77,6 +77,7 @@ def test_config_round_trips_through_generation_config_json(tmp_path):
         "transition_decay": 0.0,
         "transition_conditioning": 0.0,
         "transition_gap_decay": 0.0,
+        "rare_item_generative_weight": 0.0,
     }
     loaded = RecommendationGenerationConfig.from_pretrained(tmp_path)
     assert isinstance(loaded, RecommendationGenerationConfig) and loaded == config

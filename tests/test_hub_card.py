@@ -127,7 +127,7 @@ def test_adapter_card_is_a_peft_card_over_its_base(tmp_path):
         "    temperature=1.0,\n    exclude_history=False,\n    history_cache='exact',\n    retrieval_weight=0.0,\n"
         "    popularity_adjustment=0.0,\n"
         "    recency_adjustment=0.0,\n    transition_adjustment=0.0,\n    transition_decay=0.0,\n    transition_conditioning=0.0,\n"
-        "    transition_gap_decay=0.0,\n)"
+        "    transition_gap_decay=0.0,\n    rare_item_generative_weight=0.0,\n)"
     ) in card.text
     assert "LoRA adapter (r=8, alpha=32, targets: down_proj, gate_proj, k_proj, o_proj, q_proj" in card.text
 

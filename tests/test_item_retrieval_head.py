@@ -372,7 +372,7 @@ def test_benchmark_fused_rows_need_a_plan_that_trains_the_head():
     assert SYNTHETIC_SMALL.plans["mindrec"].rows["mindrec-fused"] == {
         "strategy": "catalogue_scoring", "retrieval_weight": 100.0, "popularity_adjustment": 0.5,
         "recency_adjustment": 0.5, "transition_adjustment": 2.0, "transition_decay": 0.5, "transition_conditioning": 0.5,
-        "transition_gap_decay": 0.5,
+        "transition_gap_decay": 0.5, "rare_item_generative_weight": 0.0,
     }
     with pytest.raises(ValueError, match=r"mindrec.model.item_retrieval_head=true"):
         SYNTHETIC_SMALL.plans_for(["mindrec-fused"])

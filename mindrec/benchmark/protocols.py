@@ -67,6 +67,18 @@ FUSED_TRANSITION_GAP_DECAY = 0.5
 # direct successors only, .0759 / .0393 at 0.5, .0766 / .0396 at 0.75, .0763 / .0389 at 0.9 (MindRec seed 0: .0795,
 # .0793 and .0786 at 0.5, 0.75 and 0.9).
 SASREC_TRANSITION_GAP_DECAY = 0.75
+# beauty-mindrec's histories are shorter (<= 10) and its counts come from 5,000 users: there both models' validation
+# (all 5,000 users, three seeds each, fifteenth session) prefers a slower decay, 0.9. MindRec's fused row (its gap-0.5
+# benchmark models): NDCG@10 .0241 / .0255 / .0245 at 0.5, .0242 / .0257 / .0248 at 0.75, .0248 / .0256 / .0248 at 0.9;
+# SASRec (its plan retrained per seed): .0256 / .0251 / .0248 at 0.75, .0261 / .0260 / .0255 at 0.9.
+BEAUTY_MINDREC_TRANSITION_GAP_DECAY = 0.9
+# beauty-full's fused row weighs the generative score more for rarely seen items (fifteenth session): an item with n
+# training interactions counts its generative score 1 + 20 / (1 + n) times around the catalogue mean. On all validation
+# users of the three beauty-full benchmark models NDCG@10 / HR@1 .0795 / .0402, .0799 / .0402, .0800 / .0406 without it
+# against .0799 / .0403, .0803 / .0404, .0804 / .0410 at 20 (cold targets' NDCG@10 +14%); 30 the same, 40 lower, 60 far
+# lower. beauty-mindrec's validation declines it (.0241 -> .0228 at 15 on seed 0: the generative head there ranks
+# below popularity), so it stays 0 there and in the fused decoder's defaults.
+FUSED_RARE_ITEM_GENERATIVE_WEIGHT = 20.0
 # Decoder rows of a MindRec plan: row-name suffix -> its decoding options (``EvaluationArguments`` fields).
 # Each row names its retrieval weight and the head's adjustments, so that a plan validating with the fused
 # decoder leaves the generative rows generative.
@@ -78,6 +90,7 @@ _GENERATIVE_ONLY = {
     "transition_decay": 0.0,
     "transition_conditioning": 0.0,
     "transition_gap_decay": 0.0,
+    "rare_item_generative_weight": 0.0,
 }
 MINDREC_DECODERS = {
     "dbs": {"strategy": "diffusion_beam_search", **_GENERATIVE_ONLY},
@@ -98,6 +111,7 @@ MINDREC_DECODERS = {
         "transition_decay": FUSED_TRANSITION_DECAY,
         "transition_conditioning": FUSED_TRANSITION_CONDITIONING,
         "transition_gap_decay": FUSED_TRANSITION_GAP_DECAY,
+        "rare_item_generative_weight": 0.0,
     },
 }
 
@@ -353,8 +367,10 @@ _MINDREC_HYBRID_DESIGN = {
 # decoded with beta = gamma = 0.5, .0710 at 1,028 steps against .0693 for the same seed without it (HR@1 .0330
 # against .0321, cold targets .0220 against .0210); tau 0.5 gave .0697.
 _MINDREC_FULL_DESIGN = {**_MINDREC_HYBRID_DESIGN, "retrieval_popularity_prior": 1.0}
-# ... and selects its checkpoints with the fused row's own decoder (one definition, so the two cannot drift apart).
-_FUSED_VALIDATION = MINDREC_DECODERS["fused"]
+# ... and selects its checkpoints with the fused row's own decoder (one definition per protocol, passed to its plans'
+# fused row and to their validation, so the two cannot drift apart).
+_BEAUTY_FULL_FUSED = {**MINDREC_DECODERS["fused"], "rare_item_generative_weight": FUSED_RARE_ITEM_GENERATIVE_WEIGHT}
+_BEAUTY_MINDREC_FUSED = {**MINDREC_DECODERS["fused"], "transition_gap_decay": BEAUTY_MINDREC_TRANSITION_GAP_DECAY}
 
 
 def _plans(
@@ -369,10 +385,13 @@ def _plans(
     diffusion_evaluation: Mapping[str, Any],
     mindrec_codes: Mapping[str, Any] | None = None,
     tiger_model: Mapping[str, Any] = _SMALL_BACKBONE,
+    mindrec_fused: Mapping[str, Any] = MINDREC_DECODERS["fused"],
 ) -> dict[str, ModelPlan]:
     """The same set of plans for every protocol; only budgets and settings differ. ``mindrec_codes``
-    overrides the protocol's code settings for the MindRec plans (TIGER and DeftRec keep the protocol's)."""
+    overrides the protocol's code settings for the MindRec plans (TIGER and DeftRec keep the protocol's);
+    ``mindrec_fused`` is the decoding of the ``mindrec-fused`` row (the protocol's validated options)."""
     mindrec_codes = dict(mindrec_codes or {})
+    mindrec_rows = {**_mindrec_rows("mindrec", ALL_DECODERS), "mindrec-fused": dict(mindrec_fused)}
     return {
         "popularity": ModelPlan("popularity", rows={"popularity": {}}),
         "sasrec": ModelPlan("sasrec", rows={"sasrec": {}}, model=sasrec_model, training=sasrec_training),
@@ -386,7 +405,7 @@ def _plans(
         ),
         "mindrec": ModelPlan(
             "mindrec",
-            rows=_mindrec_rows("mindrec", ALL_DECODERS),
+            rows=mindrec_rows,
             model=mindrec_model,
             training=mindrec_training,
             codes=mindrec_codes,
@@ -508,13 +527,14 @@ BEAUTY_MINDREC = BenchmarkProtocol(
             "popularity_prior": 1.0,
             "transition_adjustment": SASREC_TRANSITION_ADJUSTMENT,
             "transition_decay": FUSED_TRANSITION_DECAY,
-            "transition_gap_decay": SASREC_TRANSITION_GAP_DECAY,
+            "transition_gap_decay": BEAUTY_MINDREC_TRANSITION_GAP_DECAY,
         },
         deftrec_model=_DEFTREC_DESIGN,
         # Exact here too (the history is isolated from the canvas); checkpoints are selected with the fused decoder.
-        diffusion_evaluation={"history_cache": "prompt_cache", **_FUSED_VALIDATION},
+        diffusion_evaluation={"history_cache": "prompt_cache", **_BEAUTY_MINDREC_FUSED},
         mindrec_codes=_MINDREC_CODES,
         tiger_model=_TIGER_DESIGN,
+        mindrec_fused=_BEAUTY_MINDREC_FUSED,
     ),
     default_rows=_default_rows(ALL_DECODERS),  # its MindRec trains the head, so the fused row runs too
     time_budget_minutes=30,
@@ -576,9 +596,10 @@ BEAUTY_FULL = BenchmarkProtocol(
         # Exact here: with the history isolated from the canvas the prompt cache changes no score. The fused
         # decoder validates every user in well under a minute, so MindRec selects its checkpoints on all of them,
         # as SASRec does (a 2,000-user subset has a standard error of ~.004 on NDCG@10, 6% of the value).
-        diffusion_evaluation={"history_cache": "prompt_cache", **_FUSED_VALIDATION, "validation_max_users": None},
+        diffusion_evaluation={"history_cache": "prompt_cache", **_BEAUTY_FULL_FUSED, "validation_max_users": None},
         mindrec_codes=_MINDREC_CODES,
         tiger_model=_TIGER_DESIGN,
+        mindrec_fused=_BEAUTY_FULL_FUSED,
     ),
     default_rows=(
         "popularity", "sasrec", "tiger", "mindrec-dbs", "mindrec-cpd", "mindrec-l2r", "mindrec-onepass",

@@ -65,6 +65,8 @@ DECODING_OPTIONS = {
     "history item's)**this first (0 = raw counts, 1 = the conditional frequency)",
     "transition_gap_decay": "with `transition_adjustment`: how its counts were taken; an item d places after h in a "
     "training sequence counted this**(d-1) towards h's (0 = direct successors only)",
+    "rare_item_generative_weight": "with `retrieval_weight`: an item with n training interactions weighs its generative "
+    "score 1 + this / (1 + n) times around the catalogue mean",
 }
 
 

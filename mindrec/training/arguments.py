@@ -669,6 +669,13 @@ class DecodingArguments:
             "towards c(h -> item), with weight transition_gap_decay**(d-1), in [0, 1) (0 = direct successors only)."
         ),
     )
+    rare_item_generative_weight: float = field(
+        default=0.0,
+        **help_metadata(
+            "With retrieval_weight > 0: kappa >= 0, the generative score of an item with n training interactions counts "
+            "1 + kappa / (1 + n) times around its catalogue mean (0 = once): item codes rank what the head has barely seen."
+        ),
+    )
     eval_batch_size: int = field(default=128, **help_metadata("Users per decoding batch."))
     eval_ks: list[int] = field(default_factory=lambda: [1, 5, 10], **help_metadata("Cut-offs K of HR@K and NDCG@K."))
     metrics_json: str | None = field(default=None, **help_metadata("Write the final metrics (JSON) to this file."))
@@ -684,11 +691,12 @@ class DecodingArguments:
             raise ValueError(
                 f"`retrieval_weight` applies to strategy='catalogue_scoring' only, got strategy={self.strategy!r}."
             )
-        for name in ADJUSTMENTS:
+        for name in (*ADJUSTMENTS, "rare_item_generative_weight"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"`{name}` must be >= 0, got {getattr(self, name)}.")
             if getattr(self, name) and not self.retrieval_weight:
-                raise ValueError(f"`{name}` > 0 adjusts the retrieval head's scores: it needs retrieval_weight > 0.")
+                what = "weighs the generative score against" if name == "rare_item_generative_weight" else "adjusts"
+                raise ValueError(f"`{name}` > 0 {what} the retrieval head's scores: it needs retrieval_weight > 0.")
         for name, (verb, closed) in TRANSITION_SUBOPTIONS.items():
             value = getattr(self, name)
             if not (0 <= value <= 1 if closed else 0 <= value < 1):
