@@ -379,14 +379,14 @@ def _run(data_args, code_args, model_args, train_args, eval_args, accelerator, s
     return result
 
 
-def results_table(test: dict[str, EvaluationResult], ks: Sequence[int]) -> str:
-    """Markdown table of the test metrics (HR@K, NDCG@K, MRR, validity, users/s) per row."""
+def results_table(test: dict[str, EvaluationResult], ks: Sequence[int], split: str = "test") -> str:
+    """Markdown table of a split's metrics (HR@K, NDCG@K, MRR, validity, users/s) per row, headed by the split."""
     columns = [f"{name}@{k}" for name in ("hr", "ndcg") for k in ks] + ["mrr", "validity", "users_per_second"]
     rows = {}
     for label, evaluation in test.items():
         rows[label] = {column: evaluation.metrics[column] for column in columns}
         rows[label]["users_per_second"] = round(evaluation.metrics["users_per_second"], 1)
-    return format_metrics_table(rows, first_column="test")
+    return format_metrics_table(rows, first_column=split)
 
 
 def ratio_line(test: dict[str, EvaluationResult], metric: str = "ndcg@10") -> str | None:
@@ -487,7 +487,7 @@ def evaluate_and_report(run_args, data_args, eval_args) -> dict[str, dict[str, f
         run_args.seed,
     )
     metrics = {label: result.metrics for label, result in results.items()}
-    table = results_table(results, eval_args.eval_ks)
+    table = results_table(results, eval_args.eval_ks, run_args.split)
     if accelerator.is_main_process:
         if eval_args.metrics_json:
             atomic_write_json(

@@ -62,6 +62,13 @@ def test_evaluate_command_line_overrides_the_saved_decoding(saved):
     assert sorted(name for name in metrics["MindRec"] if name.startswith("hr@")) == ["hr@1", "hr@6"]
 
 
+def test_the_printed_table_is_headed_by_the_split_it_scores(saved, capsys):
+    model_dir, _, _ = saved
+    for split in ("validation", "test"):
+        evaluate_main(["--model", str(model_dir), "--split", split, "--show_progress", "false"])
+        assert capsys.readouterr().out.startswith(f"| {split} | hr@1 |")
+
+
 def test_predictions_jsonl_recomputes_the_printed_metrics(saved, tmp_path):
     """An outside check: HR@K / NDCG@K from the JSON lines and the raw sequences file."""
     model_dir, data_dir, _ = saved
