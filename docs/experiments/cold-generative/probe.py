@@ -6,10 +6,10 @@ hurts (retrieval weight 3 / 1: validation NDCG@10 -5% / -20%). SASRec leads on c
 which describe an item by its category and content, are what could rank a cold item that its ID part has not
 learnt. This probe adds ``K * w(i) * (G(i) - mean_j G(j))`` to the score (the user's generative log-prob of the item,
 centred over the catalogue, so that a larger weight lifts the items the generative head likes better than average
-and lowers the others), with ``w(i) = [count(i) < COLD]`` (MODE=step) or ``1 / (1 + count(i))`` (MODE=smooth),
+and lowers the others), with ``w(i) = [count(i) < COLD]`` (MODE=step) or ``1 / (1 + count(i)) ** POWER`` (MODE=smooth; POWER 1 by default),
 count = the item's training interactions; every other option the checkpoint's (transition counts with its gap
 decay). (MODE=raw multiplies G itself by ``1 + K * [count(i) < COLD]``: since G < 0 that lowers every cold item, the
-first reading in logs/step-s0.jsonl.) One JSON line per K.
+first reading, logs/raw-s0.jsonl.) One JSON line per K.
 
     python docs/experiments/cold-generative/probe.py CHECKPOINT SPLIT K [K ...]
 """
@@ -48,8 +48,8 @@ def weighted(log_probs, item_codes):
 
 scoring.catalogue_log_probs = weighted
 for k in (float(value) for value in sys.argv[3:]):
-    if mode == "smooth":
-        weights = k / (1 + counts.float())
+    if mode == "smooth":  # POWER=a: k / (1 + n) ** a (1 by default)
+        weights = k / (1 + counts.float()) ** float(os.environ.get("POWER", "1"))
     else:
         weights = k * (counts < cold).float()
     result = decode_split(trained, trained.generation_config, data, split_name, counts)
@@ -58,6 +58,7 @@ for k in (float(value) for value in sys.argv[3:]):
     print(
         json.dumps(
             {"checkpoint": checkpoint, "split": split_name, "mode": mode, "cold": cold, "k": k,
+             "power": float(os.environ.get("POWER", "1")),
              **{name: round(value, 4) for name, value in result.metrics.items()}}
         ),
         flush=True,
