@@ -379,11 +379,11 @@ def _run(data_args, code_args, model_args, train_args, eval_args, accelerator, s
     return result
 
 
-def results_table(test: dict[str, EvaluationResult], ks: Sequence[int], split: str = "test") -> str:
+def results_table(results: dict[str, EvaluationResult], ks: Sequence[int], split: str = "test") -> str:
     """Markdown table of a split's metrics (HR@K, NDCG@K, MRR, validity, users/s) per row, headed by the split."""
     columns = [f"{name}@{k}" for name in ("hr", "ndcg") for k in ks] + ["mrr", "validity", "users_per_second"]
     rows = {}
-    for label, evaluation in test.items():
+    for label, evaluation in results.items():
         rows[label] = {column: evaluation.metrics[column] for column in columns}
         rows[label]["users_per_second"] = round(evaluation.metrics["users_per_second"], 1)
     return format_metrics_table(rows, first_column=split)

@@ -46,6 +46,11 @@ DECODING_STRATEGIES = (
 )
 # The options that adjust the retrieval head's logits before the fused decoder reads them (each needs the head).
 ADJUSTMENTS = ("popularity_adjustment", "recency_adjustment", "transition_adjustment")
+# Every option that needs retrieval_weight > 0 -> what it does to the head's scores (for its error message).
+FUSED_OPTIONS = {
+    **dict.fromkeys(ADJUSTMENTS, "adjusts"),
+    "rare_item_generative_weight": "weighs the generative score against",
+}
 # The options that shape the transition credit, each only with transition_adjustment > 0: name -> (what it does to the
 # transitions, whether its range [0, 1] includes 1).
 TRANSITION_SUBOPTIONS = {
@@ -216,12 +221,11 @@ class RecommendationGenerationConfig(GenerationConfig):
                 f"head into the one-pass catalogue score); got retrieval_weight={weight!r} with "
                 f"{self.decoding_strategy!r}. Set it to 0."
             )
-        for name in (*ADJUSTMENTS, "rare_item_generative_weight"):
+        for name, what in FUSED_OPTIONS.items():
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
                 raise ValueError(f"`{name}` must be a finite number >= 0, got {value!r}.")
             if value and not weight:
-                what = "weighs the generative score against" if name == "rare_item_generative_weight" else "adjusts"
                 raise ValueError(
                     f"`{name}` {what} the retrieval head's scores; it needs retrieval_weight > 0 "
                     f"(got {name}={value!r} with retrieval_weight={weight!r})."

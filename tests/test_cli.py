@@ -96,11 +96,18 @@ def test_unknown_options_and_bad_values_end_in_parser_error_without_traceback(tm
 
 
 def test_option_choices_match_the_library():
-    from mindrec.modeling.generation_mindrec import ADJUSTMENTS, DECODING_STRATEGIES
+    from mindrec.modeling.generation_mindrec import (
+        ADJUSTMENTS,
+        DECODING_STRATEGIES,
+        FUSED_OPTIONS,
+        TRANSITION_SUBOPTIONS,
+    )
     from mindrec.tokenization.quantizers import COLLISION_STRATEGIES, QUANTIZERS
     from mindrec.training import arguments
 
     assert arguments.DECODING_STRATEGIES == DECODING_STRATEGIES and arguments.ADJUSTMENTS == ADJUSTMENTS
+    # The option tables each module spells (arguments.py must not import torch) validate the same options.
+    assert arguments.FUSED_OPTIONS == FUSED_OPTIONS and arguments.TRANSITION_SUBOPTIONS == TRANSITION_SUBOPTIONS
     assert arguments.QUANTIZERS == tuple(sorted(QUANTIZERS)) and arguments.COLLISION_STRATEGIES == COLLISION_STRATEGIES
     from mindrec.benchmark import decoding, decoding_options
     from mindrec.modeling.canvas_scoring import HISTORY_CACHE_MODES

@@ -30,6 +30,11 @@ DECODING_STRATEGIES = (
 )
 # The decoding options that adjust the retrieval head's logits (each needs retrieval_weight > 0).
 ADJUSTMENTS = ("popularity_adjustment", "recency_adjustment", "transition_adjustment")
+# As RecommendationGenerationConfig's: every option that needs retrieval_weight > 0 -> what it does to the head's scores.
+FUSED_OPTIONS = {
+    **dict.fromkeys(ADJUSTMENTS, "adjusts"),
+    "rare_item_generative_weight": "weighs the generative score against",
+}
 # As RecommendationGenerationConfig's (this module does not import torch): the options shaping the transition credit,
 # each only with transition_adjustment > 0 -> (what it does to the transitions, whether its range [0, 1] includes 1).
 TRANSITION_SUBOPTIONS = {
@@ -691,11 +696,10 @@ class DecodingArguments:
             raise ValueError(
                 f"`retrieval_weight` applies to strategy='catalogue_scoring' only, got strategy={self.strategy!r}."
             )
-        for name in (*ADJUSTMENTS, "rare_item_generative_weight"):
+        for name, what in FUSED_OPTIONS.items():
             if not getattr(self, name) >= 0:
                 raise ValueError(f"`{name}` must be >= 0, got {getattr(self, name)}.")
             if getattr(self, name) and not self.retrieval_weight:
-                what = "weighs the generative score against" if name == "rare_item_generative_weight" else "adjusts"
                 raise ValueError(f"`{name}` > 0 {what} the retrieval head's scores: it needs retrieval_weight > 0.")
         for name, (verb, closed) in TRANSITION_SUBOPTIONS.items():
             value = getattr(self, name)
@@ -774,7 +778,6 @@ class EvaluateModelArguments:
         _choice(self, "split", ("validation", "test"))
 
 
-# The spellings of EvaluateModelArguments.model_dir (canonical first; --model is the older name).
 def check_transition_counting(model_args: ModelArguments, eval_args: DecodingArguments) -> None:
     """Raise a ValueError when the training-time transition prior would read a table counted with gaps: it takes
     each training row's own pair out of the counts (its label), which it can do for the direct pair alone, so with
@@ -786,6 +789,7 @@ def check_transition_counting(model_args: ModelArguments, eval_args: DecodingArg
         )
 
 
+# The spellings of EvaluateModelArguments.model_dir (canonical first; --model is the older name).
 EVALUATE_MODEL_OPTIONS = ("--model_dir", "--model-dir", "--model")
 
 TRAIN_ARGUMENT_TYPES = (DataArguments, CodeArguments, ModelArguments, TrainingArguments, EvaluationArguments)
@@ -807,4 +811,3 @@ __all__ = [
     "check_transition_counting",
     "help_metadata",
 ]
-
