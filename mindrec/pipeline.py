@@ -35,6 +35,7 @@ from mindrec.training.arguments import (
     EvaluationArguments,
     ModelArguments,
     TrainingArguments,
+    check_decoding_grid,
     check_transition_counting,
 )
 from mindrec.training.checkpointing import (
@@ -76,6 +77,8 @@ class RunResult:
     tokenizer: Any = None
     data: Any = None
     seconds: float = 0.0
+    # With ``decoding_grid``: the values tried on validation (see mindrec.training.decoding_search).
+    decoding_search: list[dict[str, Any]] = field(default_factory=list)
 
 
 def small_model_width(model_args: ModelArguments) -> int | None:
@@ -134,6 +137,7 @@ def build_run(
     from mindrec.training.tasks import DeftRecTask, MindRecTask
 
     check_transition_counting(model_args, eval_args)
+    check_decoding_grid(model_args, eval_args)
     data = load_data(data_args)
     logger.info("Data %r: %s", data.name, data.statistics())
     check_decoding_fits(eval_args, data.num_items)
@@ -368,8 +372,17 @@ def _run(data_args, code_args, model_args, train_args, eval_args, accelerator, s
     )
     output = trainer.train()
     result = RunResult(train=output, tokenizer=tokenizer, data=data)
+    model_dir = output.best_dir or output.final_dir
+    if eval_args.decoding_grid:
+        if output.best_dir is None:
+            logger.warning("decoding_grid was not searched: the run never validated, so it has no best/ model.")
+        else:
+            from mindrec.training.decoding_search import choose_decoding_on_validation
+
+            eval_args, result.decoding_search = choose_decoding_on_validation(
+                output.best_dir, data, eval_args, accelerator, train_args.seed, train_args.show_progress
+            )
     if eval_args.do_test:
-        model_dir = output.best_dir or output.final_dir
         result.test, _ = evaluate_saved_model(
             model_dir, data, eval_args, accelerator, "test", train_args.show_progress, train_args.seed
         )
@@ -411,6 +424,7 @@ def write_results(
         "best_step": result.train.best_step,
         "best_validation_metric": result.train.best_metric,
         "global_step": result.train.global_step,
+        "decoding_search": result.decoding_search,
         "train_seconds": round(result.train.train_seconds, 2),
         "total_seconds": round(result.seconds, 2),
         "run": record,
@@ -454,6 +468,22 @@ def example_lines(result: RunResult, num_users: int = 3, num_items: int = 5) -> 
     return lines
 
 
+def decoding_search_line(trials: Sequence[dict[str, Any]]) -> str:
+    """``"Decoding options chosen on validation: rare_item_generative_weight 20 (0: 0.0790, 20: 0.0799)."``"""
+    by_option: dict[str, list[dict[str, Any]]] = {}
+    for trial in trials:
+        by_option.setdefault(trial["option"], []).append(trial)
+    described = []
+    for option, tried in by_option.items():
+        best = max((trial for trial in tried if "metric" in trial), key=lambda trial: trial["metric"])  # first of equals
+        values = ", ".join(
+            f"{trial['value']:g}: {trial['metric']:.4f}" if "metric" in trial else f"{trial['value']:g}: invalid"
+            for trial in tried
+        )
+        described.append(f"{option} {best['value']:g} ({values})")
+    return "Decoding options chosen on validation: " + "; ".join(described) + "."
+
+
 def report(result: RunResult, eval_args: EvaluationArguments) -> str:
     """The text the CLIs print: results table, the ratio line and example recommendations."""
     parts = []
@@ -462,6 +492,8 @@ def report(result: RunResult, eval_args: EvaluationArguments) -> str:
         line = ratio_line(result.test, f"ndcg@{max(eval_args.eval_ks)}")
         if line:
             parts.append(line)
+    if result.decoding_search:
+        parts.append(decoding_search_line(result.decoding_search))
     examples = example_lines(result)
     if examples:
         parts.append("Example recommendations (test users):\n" + "\n".join(examples))

@@ -176,25 +176,12 @@ def test_the_benchmark_decodes_test_with_the_counts_as_of_its_targets(tmp_path, 
 @pytest.mark.slow
 @pytest.mark.parametrize("gap_decay", [0.0, 0.5])
 def test_the_main_job_tests_with_the_counts_as_of_the_test_targets(tmp_path, monkeypatch, gap_decay):
-    from training_support import tiny_arguments
+    from training_support import tiny_fused_arguments
 
     from mindrec.pipeline import run
     from mindrec.training.trainer import make_accelerator
 
-    arguments = tiny_arguments(
-        tmp_path,
-        max_steps=2,
-        eval_steps=2,
-        history_item_embeddings=True,
-        prompt_attends_canvas=False,
-        causal_prompt=True,
-        num_path_views=1,
-        item_retrieval_head=True,
-        strategy="catalogue_scoring",
-        retrieval_weight=1.0,
-        transition_adjustment=1.0,
-        transition_gap_decay=gap_decay,
-    )
+    arguments = tiny_fused_arguments(tmp_path, transition_adjustment=1.0, transition_gap_decay=gap_decay)
     tables = recorded_calls(monkeypatch, MindRecForRecommendation, "set_item_transitions")
     counts = recorded_calls(monkeypatch, MindRecForRecommendation, "set_item_counts")
     result = run(*arguments, accelerator=make_accelerator("no"))

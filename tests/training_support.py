@@ -1,6 +1,7 @@
 """Shared builders for the training / evaluation / main-job tests (no tests here).
 
-* :func:`tiny_arguments`: the five argument dataclasses for a seconds-long run on a tiny synthetic catalogue;
+* :func:`tiny_arguments`: the five argument dataclasses for a seconds-long run on a tiny synthetic catalogue
+  (:func:`tiny_fused_arguments`: the same with the retrieval head, decoded fused);
 * :func:`make_text_tokenizer`: a ~300-token byte-level BPE trained in memory on the prompt templates, with
   LLaDA-like specials (``<|bos|>`` 0, ``<|eot|>`` 1, ``<|mdm_mask|>`` 2, no pad, no declared mask);
 * :func:`make_tiny_llada`: a randomly initialised LLaDA checkpoint (LLaDA key names, ``config.json``)
@@ -75,6 +76,26 @@ def tiny_arguments(output_dir, **overrides):
     if unknown:
         raise KeyError(f"unknown tiny argument(s) {sorted(unknown)}")
     return tuple(built)
+
+
+def tiny_fused_arguments(output_dir, **overrides):
+    """:func:`tiny_arguments` of a two-step run of a model with the retrieval head (the history isolated from the
+    canvas), decoded by the fused one-pass decoder with ``retrieval_weight`` 1; ``overrides`` as there."""
+    return tiny_arguments(
+        output_dir,
+        **{
+            "max_steps": 2,
+            "eval_steps": 2,
+            "history_item_embeddings": True,
+            "prompt_attends_canvas": False,
+            "causal_prompt": True,
+            "num_path_views": 1,
+            "item_retrieval_head": True,
+            "strategy": "catalogue_scoring",
+            "retrieval_weight": 1.0,
+            **overrides,
+        },
+    )
 
 
 def make_text_tokenizer() -> PreTrainedTokenizerFast:

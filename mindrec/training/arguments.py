@@ -42,6 +42,8 @@ TRANSITION_SUBOPTIONS = {
     "transition_conditioning": ("scales", True),
     "transition_gap_decay": ("counts", False),
 }
+# The numeric decoding options `decoding_grid` may choose on validation after training.
+SEARCHABLE_DECODING_OPTIONS = ("retrieval_weight", *FUSED_OPTIONS, *TRANSITION_SUBOPTIONS)
 QUANTIZERS = ("opq", "pq", "rq-kmeans", "rq-vae")
 COLLISION_STRATEGIES = ("reassign", "extra_digit")
 
@@ -738,10 +740,20 @@ class EvaluationArguments(DecodingArguments):
     do_test: bool = field(
         default=True, **help_metadata("After training, evaluate the best model and popularity on test.")
     )
+    decoding_grid: list[str] = field(
+        default_factory=list,
+        **help_metadata(
+            "After training, choose decoding options on validation before test: entries NAME=V1,V2,... (NAME one of "
+            f"{', '.join(SEARCHABLE_DECODING_OPTIONS)}), searched one option at a time in the order given, each "
+            "from the values chosen before it, by selection_metric on the users that select checkpoints (ties go to "
+            "the value listed first). The choice is written to best/'s generation config; empty = none."
+        ),
+    )
 
     def __post_init__(self):
         super().__post_init__()
         _positive(self, "validation_max_users")
+        parse_decoding_grid(self.decoding_grid)
         allowed = {f"{name}@{k}" for name in ("hr", "ndcg") for k in self.eval_ks} | {"mrr"}
         if self.selection_metric not in allowed:
             raise ValueError(
@@ -778,6 +790,55 @@ class EvaluateModelArguments:
         _choice(self, "split", ("validation", "test"))
 
 
+def parse_decoding_grid(entries: list[str]) -> list[tuple[str, list[float]]]:
+    """``["NAME=V1,V2,...", ...]`` (:attr:`EvaluationArguments.decoding_grid`) -> ``[(NAME, [V1, V2, ...]), ...]`` in
+    the order given; a ValueError names the entry that is not of that form, an option that cannot be searched, a value
+    that is not a finite number, or a repeated option or value."""
+    grid: list[tuple[str, list[float]]] = []
+    for entry in entries:
+        name, separator, listed = (part.strip() for part in str(entry).partition("="))
+        if not separator or not name or not listed:
+            raise ValueError(
+                f"`decoding_grid` entries are NAME=V1,V2,...; got {entry!r} (in YAML, write each entry as an item of a "
+                "block list or quoted: a flow list [...] splits it at its commas)."
+            )
+        if name not in SEARCHABLE_DECODING_OPTIONS:
+            raise ValueError(f"`decoding_grid` cannot search {name!r}; choose from {list(SEARCHABLE_DECODING_OPTIONS)}.")
+        if name in (searched for searched, _ in grid):
+            raise ValueError(f"`decoding_grid` names {name!r} twice.")
+        try:
+            values = [float(value) for value in listed.split(",")]
+        except ValueError:
+            raise ValueError(f"`decoding_grid` entry {entry!r}: every value must be a number.") from None
+        if not all(math.isfinite(value) for value in values):
+            raise ValueError(f"`decoding_grid` entry {entry!r}: every value must be finite.")
+        if len(set(values)) != len(values):
+            raise ValueError(f"`decoding_grid` entry {entry!r} lists a value twice.")
+        grid.append((name, values))
+    return grid
+
+
+def decoding_options_of(eval_args: DecodingArguments, **changes: float) -> DecodingArguments:
+    """The :class:`DecodingArguments` part of ``eval_args`` with ``changes`` applied (validated: ValueError)."""
+    options = {spec.name: getattr(eval_args, spec.name) for spec in fields(DecodingArguments)}
+    return DecodingArguments(**{**options, **changes})
+
+
+def check_decoding_grid(model_args: ModelArguments, eval_args: EvaluationArguments) -> None:
+    """Before training: a ValueError when ``decoding_grid`` is set for a model without these decoding options
+    (DeftRec), or when one of its values is invalid beside the configured options (``decoding_grid``
+    ``transition_decay=0,0.5`` without ``transition_adjustment``, say)."""
+    grid = parse_decoding_grid(eval_args.decoding_grid)
+    if grid and model_args.model_type == "deftrec":
+        raise ValueError("`decoding_grid` chooses MindRec decoding options; DeftRec models have none.")
+    for name, values in grid:
+        for value in values:
+            try:
+                decoding_options_of(eval_args, **{name: value})
+            except ValueError as error:
+                raise ValueError(f"`decoding_grid` {name}={value:g} is invalid: {error}") from None
+
+
 def check_transition_counting(model_args: ModelArguments, eval_args: DecodingArguments) -> None:
     """Raise a ValueError when the training-time transition prior would read a table counted with gaps: it takes
     each training row's own pair out of the counts (its label), which it can do for the direct pair alone, so with
@@ -808,6 +869,10 @@ __all__ = [
     "ModelArguments",
     "TRAIN_ARGUMENT_TYPES",
     "TrainingArguments",
+    "SEARCHABLE_DECODING_OPTIONS",
+    "check_decoding_grid",
     "check_transition_counting",
+    "decoding_options_of",
     "help_metadata",
+    "parse_decoding_grid",
 ]

@@ -1,0 +1,165 @@
+"""Decoding options chosen on validation after training (``EvaluationArguments.decoding_grid``)."""
+
+import json
+
+import pytest
+
+from mindrec.training.arguments import (
+    EvaluationArguments,
+    ModelArguments,
+    check_decoding_grid,
+    decoding_options_of,
+    parse_decoding_grid,
+)
+from mindrec.training.decoding_search import search_decoding_grid
+
+FUSED = {"strategy": "catalogue_scoring", "retrieval_weight": 100.0}
+
+
+def test_the_grid_is_read_in_the_order_given():
+    assert parse_decoding_grid(["rare_item_generative_weight=0,10, 20", " transition_adjustment = 2,1"]) == [
+        ("rare_item_generative_weight", [0.0, 10.0, 20.0]),
+        ("transition_adjustment", [2.0, 1.0]),
+    ]
+    assert parse_decoding_grid([]) == []
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("rare_item_generative_weight", "entries are NAME=V1,V2"),
+        ("rare_item_generative_weight=", "entries are NAME=V1,V2"),
+        ("num_beams=5,10", "cannot search 'num_beams'"),
+        ("retrieval_weight=1,lots", "every value must be a number"),
+        ("retrieval_weight=1,inf", "every value must be finite"),
+        ("retrieval_weight=1,1.0", "lists a value twice"),
+    ],
+)
+def test_a_bad_entry_is_named(entry, message):
+    with pytest.raises(ValueError, match=message):
+        EvaluationArguments(**FUSED, decoding_grid=[entry])
+
+
+def test_a_config_file_gives_the_grid_as_a_block_list_and_a_flow_list_is_explained(tmp_path):
+    from mindrec.training.arguments import TRAIN_ARGUMENT_TYPES
+    from mindrec.training.config_loading import parse_arguments
+
+    config = tmp_path / "run.yaml"
+    header = "strategy: catalogue_scoring\nretrieval_weight: 100\n"
+    config.write_text(header + "decoding_grid:\n  - rare_item_generative_weight=0,10,20\n  - transition_adjustment=1,2\n")
+    *_, eval_args = parse_arguments(TRAIN_ARGUMENT_TYPES, ["--config", str(config)])
+    assert eval_args.decoding_grid == ["rare_item_generative_weight=0,10,20", "transition_adjustment=1,2"]
+    config.write_text(header + "decoding_grid: [rare_item_generative_weight=0,10,20]\n")
+    with pytest.raises(ValueError, match=r"got '10' \(in YAML, .*a flow list \[...\] splits it at its commas"):
+        parse_arguments(TRAIN_ARGUMENT_TYPES, ["--config", str(config)])
+
+
+def test_an_option_named_twice_is_refused():
+    with pytest.raises(ValueError, match="names 'retrieval_weight' twice"):
+        parse_decoding_grid(["retrieval_weight=1,10", "retrieval_weight=100"])
+
+
+def test_values_invalid_beside_the_configured_options_are_refused_before_training():
+    model_args = ModelArguments()
+    no_credit = EvaluationArguments(**FUSED, decoding_grid=["transition_decay=0,0.5"])
+    with pytest.raises(
+        ValueError, match=r"transition_decay=0.5 is invalid: .*needs transition_adjustment > 0"
+    ):
+        check_decoding_grid(model_args, no_credit)
+    negative = EvaluationArguments(**FUSED, decoding_grid=["rare_item_generative_weight=-1,0"])
+    with pytest.raises(ValueError, match=r"rare_item_generative_weight=-1 is invalid: .*must be >= 0"):
+        check_decoding_grid(model_args, negative)
+    check_decoding_grid(
+        model_args, EvaluationArguments(**FUSED, decoding_grid=["rare_item_generative_weight=0,20"])
+    )
+
+
+def test_deftrec_has_no_decoding_options_to_choose():
+    with pytest.raises(ValueError, match="DeftRec models have none"):
+        check_decoding_grid(
+            ModelArguments(model_type="deftrec"),
+            EvaluationArguments(**FUSED, decoding_grid=["retrieval_weight=1,10"]),
+        )
+
+
+def test_the_search_goes_one_option_at_a_time_from_the_values_chosen_before_it():
+    start = decoding_options_of(EvaluationArguments(**FUSED, transition_adjustment=1.0))
+    table = {(100.0, 1.0): 0.10, (10.0, 1.0): 0.30, (1.0, 1.0): 0.20, (10.0, 0.0): 0.25, (10.0, 2.0): 0.35}
+    seen = []
+
+    def score(options):
+        seen.append((options.retrieval_weight, options.transition_adjustment))
+        return table[seen[-1]]
+
+    grid = [("retrieval_weight", [100.0, 10.0, 1.0]), ("transition_adjustment", [0.0, 2.0])]
+    chosen, trials = search_decoding_grid(start, grid, score)
+    # The second option is searched at the first's chosen value (10), not its configured one (100).
+    assert seen == [(100.0, 1.0), (10.0, 1.0), (1.0, 1.0), (10.0, 0.0), (10.0, 2.0)]
+    assert (chosen.retrieval_weight, chosen.transition_adjustment) == (10.0, 2.0)
+    assert chosen.strategy == "catalogue_scoring" and chosen.num_beams == start.num_beams
+    assert [(trial["option"], trial["value"], trial["metric"]) for trial in trials] == [
+        ("retrieval_weight", 100.0, 0.10),
+        ("retrieval_weight", 10.0, 0.30),
+        ("retrieval_weight", 1.0, 0.20),
+        ("transition_adjustment", 0.0, 0.25),
+        ("transition_adjustment", 2.0, 0.35),
+    ]
+
+
+def test_ties_go_to_the_value_listed_first():
+    start = decoding_options_of(EvaluationArguments(**FUSED))
+    chosen, _ = search_decoding_grid(
+        start, [("rare_item_generative_weight", [20.0, 0.0, 10.0])], lambda options: 0.5
+    )
+    assert chosen.rare_item_generative_weight == 20.0
+
+
+def test_values_the_earlier_choice_makes_invalid_are_skipped_by_name():
+    start = decoding_options_of(EvaluationArguments(**FUSED, transition_adjustment=1.0))
+    grid = [("transition_adjustment", [0.0, 1.0]), ("transition_decay", [0.0, 0.5])]
+    # transition_adjustment 0 wins, so a transition_decay of 0.5 is no longer valid.
+    chosen, trials = search_decoding_grid(start, grid, lambda options: 1.0 - options.transition_adjustment)
+    assert (chosen.transition_adjustment, chosen.transition_decay) == (0.0, 0.0)
+    assert trials[-1]["value"] == 0.5 and "needs transition_adjustment > 0" in trials[-1]["skipped"]
+    assert "metric" not in trials[-1]
+    with pytest.raises(ValueError, match="no value of transition_decay is valid"):
+        search_decoding_grid(
+            start, [grid[0], ("transition_decay", [0.5])], lambda options: 1.0 - options.transition_adjustment
+        )
+
+
+@pytest.mark.slow
+def test_the_main_job_chooses_on_validation_and_saves_the_choice(tmp_path):
+    from training_support import tiny_fused_arguments
+
+    from mindrec.pipeline import report, run
+    from mindrec.training.model_io import load_trained_model
+    from mindrec.training.trainer import make_accelerator
+
+    # retrieval_weight's configured 1 is not a candidate: the choice differs, so best/ is saved again.
+    grid = ["rare_item_generative_weight=0,50", "retrieval_weight=0.01,100"]
+    arguments = tiny_fused_arguments(tmp_path, max_steps=4, decoding_grid=grid)
+    result = run(*arguments, accelerator=make_accelerator("no"))
+    trials = result.decoding_search
+    assert [(trial["option"], trial["value"]) for trial in trials] == [
+        ("rare_item_generative_weight", 0.0),
+        ("rare_item_generative_weight", 50.0),
+        ("retrieval_weight", 0.01),
+        ("retrieval_weight", 100.0),
+    ]
+    chosen = {}
+    for option in ("retrieval_weight", "rare_item_generative_weight"):
+        tried = [trial for trial in trials if trial["option"] == option]
+        chosen[option] = max(tried, key=lambda trial: trial["metric"])["value"]
+    # The first configuration tried is the model's own: it scores what checkpoint selection recorded.
+    assert trials[0]["metric"] == pytest.approx(result.train.best_metric)
+    saved = load_trained_model(tmp_path / "best")  # the folder re-saved whole: its manifest still verifies
+    assert saved.generation_config.retrieval_weight == chosen["retrieval_weight"]
+    assert saved.generation_config.rare_item_generative_weight == chosen["rare_item_generative_weight"]
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["decoding_search"] == trials
+    assert metrics["run"]["evaluation"]["decoding_grid"] == arguments[4].decoding_grid
+    assert saved.generation_config.retrieval_weight != arguments[4].retrieval_weight
+    assert "Decoding options chosen on validation: rare_item_generative_weight" in report(
+        result, arguments[4]
+    )
