@@ -109,30 +109,21 @@ def choose_decoding_on_validation(
             )
         return result.metrics[eval_args.selection_metric]
 
+    grid = parse_decoding_grid(eval_args.decoding_grid)
+    searched = [name for name, _ in grid]
     start = decoding_options_of(eval_args)
-    chosen, trials = search_decoding_grid(start, parse_decoding_grid(eval_args.decoding_grid), score)
+    chosen, trials = search_decoding_grid(start, grid, score)
     if chosen != start:
-        changes = {name for name, _ in parse_decoding_grid(eval_args.decoding_grid)}
         logger.info(
-            "decoding_grid chose %s; saving it to %s",
-            {name: getattr(chosen, name) for name in sorted(changes)},
-            model_dir,
+            "decoding_grid chose %s; saving it to %s", {name: getattr(chosen, name) for name in searched}, model_dir
         )
         if accelerator.is_main_process:
-            fresh = load_trained_model(
-                model_dir
-            )  # as saved: the search installed validation counts in `trained`
-            save_trained_model(
-                model_dir,
-                fresh.model,
-                fresh.tokenizer,
-                generation_config_from(chosen, base=fresh.generation_config),
-                fresh.run,
-            )
+            # A fresh copy, as saved: the search installed the validation counts in `trained`.
+            fresh = load_trained_model(model_dir)
+            config = generation_config_from(chosen, base=fresh.generation_config)
+            save_trained_model(model_dir, fresh.model, fresh.tokenizer, config, fresh.run)
         accelerator.wait_for_everyone()
-    return replace(
-        eval_args, **{name: getattr(chosen, name) for name, _ in parse_decoding_grid(eval_args.decoding_grid)}
-    ), trials
+    return replace(eval_args, **{name: getattr(chosen, name) for name in searched}), trials
 
 
 __all__ = ["choose_decoding_on_validation", "search_decoding_grid"]
