@@ -261,6 +261,43 @@ def check_same_items(model_item_ids: Sequence[str], data) -> None:
     )
 
 
+def evaluate_mindrec(
+    trained,
+    data,
+    options: DecodingArguments,
+    accelerator,
+    split: str,
+    show_progress: bool = True,
+    max_users: int | None = None,
+    subset_seed: int = 0,
+) -> EvaluationResult:
+    """A loaded MindRec model (:func:`load_trained_model`) decoded on ``split`` with the decoding ``options`` laid over
+    its saved generation config, the decoding priors' counts as of the split's targets (``max_users``: the fixed
+    subset checkpoint selection scores, seeded by ``subset_seed``)."""
+    from mindrec.training.model_setup import install_item_counts
+    from mindrec.training.tasks import MindRecTask
+
+    check_same_items(trained.tokenizer.code_table["item_ids"], data)
+    # Selected with the counts as of the validation targets; each split is decoded with those as of its own.
+    generation_config = generation_config_from(options, base=trained.generation_config)
+    gap_decay = generation_config.transition_gap_decay
+    install_item_counts(trained.model, **decoding_counts(data.splits, data.num_items, split, gap_decay))
+    logger.info("Decoding %s with %s", split, generation_config.to_diff_dict())
+    with accelerator.autocast():
+        return evaluate_recommender(
+            MindRecTask(trained.tokenizer, generation_config).recommender(trained.model),
+            data.splits[split],
+            data.num_items,
+            ks=options.eval_ks,
+            batch_size=options.eval_batch_size,
+            max_users=max_users,
+            subset_seed=subset_seed,
+            show_progress=show_progress,
+            description=split,
+            accelerator=accelerator,
+        )
+
+
 def evaluate_saved_model(
     model_dir: Path,
     data,
@@ -271,11 +308,18 @@ def evaluate_saved_model(
     seed: int = 0,
 ):
     """Metrics of a saved model on ``split`` next to popularity: ``({row name: EvaluationResult}, tokenizer)``."""
-    from mindrec.training.model_setup import install_item_counts
-    from mindrec.training.tasks import DeftRecTask, MindRecTask
+    from mindrec.training.tasks import DeftRecTask
 
     trained = load_trained_model(model_dir, device=accelerator.device)
     model_type = trained.run.get("model", {}).get("model_type", "mindrec")
+    common = {
+        "split": data.splits[split],
+        "num_items": data.num_items,
+        "ks": eval_args.eval_ks,
+        "batch_size": eval_args.eval_batch_size,
+        "show_progress": show_progress,
+        "accelerator": accelerator,
+    }
     if model_type == "deftrec":
         config = trained.model.config
         if config.num_items != data.num_items:
@@ -290,24 +334,10 @@ def evaluate_saved_model(
             exclude_history=eval_args.exclude_history,
             seed=seed,
         )
+        with accelerator.autocast():
+            model_result = evaluate_recommender(task.recommender(trained.model), description=split, **common)
     else:
-        check_same_items(trained.tokenizer.code_table["item_ids"], data)
-        # Selected with the counts as of the validation targets; each split is decoded with those as of its own.
-        generation_config = generation_config_from(eval_args, base=trained.generation_config)
-        gap_decay = generation_config.transition_gap_decay
-        install_item_counts(trained.model, **decoding_counts(data.splits, data.num_items, split, gap_decay))
-        logger.info("Decoding %s with %s", split, generation_config.to_diff_dict())
-        task = MindRecTask(trained.tokenizer, generation_config)
-    common = {
-        "split": data.splits[split],
-        "num_items": data.num_items,
-        "ks": eval_args.eval_ks,
-        "batch_size": eval_args.eval_batch_size,
-        "show_progress": show_progress,
-        "accelerator": accelerator,
-    }
-    with accelerator.autocast():
-        model_result = evaluate_recommender(task.recommender(trained.model), description=split, **common)
+        model_result = evaluate_mindrec(trained, data, eval_args, accelerator, split, show_progress)
     popularity = PopularityRecommender.from_train_split(data.splits["train"], data.num_items)
     popularity_result = evaluate_recommender(
         popularity_recommender(popularity, eval_args.num_return_items, eval_args.exclude_history),
@@ -475,7 +505,7 @@ def decoding_search_line(trials: Sequence[dict[str, Any]]) -> str:
         by_option.setdefault(trial["option"], []).append(trial)
     described = []
     for option, tried in by_option.items():
-        best = max((trial for trial in tried if "metric" in trial), key=lambda trial: trial["metric"])  # first of equals
+        best = next(trial for trial in tried if trial.get("chosen"))
         values = ", ".join(
             f"{trial['value']:g}: {trial['metric']:.4f}" if "metric" in trial else f"{trial['value']:g}: invalid"
             for trial in tried
@@ -592,6 +622,7 @@ __all__ = [
     "build_run",
     "evaluate_and_report",
     "evaluate_main",
+    "evaluate_mindrec",
     "evaluate_saved_model",
     "generation_config_from",
     "incomplete_lists",

@@ -74,6 +74,18 @@ def test_values_invalid_beside_the_configured_options_are_refused_before_trainin
     )
 
 
+def test_the_main_job_refuses_an_invalid_grid_before_it_trains(tmp_path):
+    from training_support import tiny_fused_arguments
+
+    from mindrec.pipeline import run
+    from mindrec.training.trainer import make_accelerator
+
+    arguments = tiny_fused_arguments(tmp_path, decoding_grid=["transition_decay=0,0.5"])
+    with pytest.raises(ValueError, match=r"transition_decay=0.5 is invalid"):
+        run(*arguments, accelerator=make_accelerator("no"))
+    assert not (tmp_path / "final").exists() and not (tmp_path / "best").exists()
+
+
 def test_deftrec_has_no_decoding_options_to_choose():
     with pytest.raises(ValueError, match="DeftRec models have none"):
         check_decoding_grid(
@@ -97,6 +109,7 @@ def test_the_search_goes_one_option_at_a_time_from_the_values_chosen_before_it()
     assert seen == [(100.0, 1.0), (10.0, 1.0), (1.0, 1.0), (10.0, 0.0), (10.0, 2.0)]
     assert (chosen.retrieval_weight, chosen.transition_adjustment) == (10.0, 2.0)
     assert chosen.strategy == "catalogue_scoring" and chosen.num_beams == start.num_beams
+    assert [trial["value"] for trial in trials if trial.get("chosen")] == [10.0, 2.0]
     assert [(trial["option"], trial["value"], trial["metric"]) for trial in trials] == [
         ("retrieval_weight", 100.0, 0.10),
         ("retrieval_weight", 10.0, 0.30),
@@ -108,10 +121,11 @@ def test_the_search_goes_one_option_at_a_time_from_the_values_chosen_before_it()
 
 def test_ties_go_to_the_value_listed_first():
     start = decoding_options_of(EvaluationArguments(**FUSED))
-    chosen, _ = search_decoding_grid(
+    chosen, trials = search_decoding_grid(
         start, [("rare_item_generative_weight", [20.0, 0.0, 10.0])], lambda options: 0.5
     )
     assert chosen.rare_item_generative_weight == 20.0
+    assert [trial.get("chosen", False) for trial in trials] == [True, False, False]
 
 
 def test_values_the_earlier_choice_makes_invalid_are_skipped_by_name():
@@ -151,6 +165,7 @@ def test_the_main_job_chooses_on_validation_and_saves_the_choice(tmp_path):
     for option in ("retrieval_weight", "rare_item_generative_weight"):
         tried = [trial for trial in trials if trial["option"] == option]
         chosen[option] = max(tried, key=lambda trial: trial["metric"])["value"]
+        assert [trial["value"] for trial in tried if trial.get("chosen")] == [chosen[option]]
     # The first configuration tried is the model's own: it scores what checkpoint selection recorded.
     assert trials[0]["metric"] == pytest.approx(result.train.best_metric)
     saved = load_trained_model(tmp_path / "best")  # the folder re-saved whole: its manifest still verifies

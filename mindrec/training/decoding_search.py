@@ -35,16 +35,17 @@ def search_decoding_grid(
 ) -> tuple[DecodingArguments, list[dict[str, Any]]]:
     """Coordinate search of ``grid`` (``[(option, values), ...]``) from ``start``, maximising ``score``.
 
-    Returns the chosen options and one trial per value tried, in order: ``{"option", "value", "metric"}``, or
-    ``{"option", "value", "skipped": reason}`` for a value the options chosen before it make invalid (a
-    ``transition_decay`` when ``transition_adjustment`` 0 was chosen, say). Ties go to the value listed first.
+    Returns the chosen options and one trial per value tried, in order: ``{"option", "value", "metric"}`` (plus
+    ``"chosen": True`` on each option's winner), or ``{"option", "value", "skipped": reason}`` for a value the options
+    chosen before it make invalid (a ``transition_decay`` when ``transition_adjustment`` 0 was chosen, say). Ties go
+    to the value listed first.
 
     Raises:
         ValueError: every value of an option is invalid beside the options chosen before it.
     """
     chosen, trials = start, []
     for name, values in grid:
-        best_metric, best_options = None, None
+        best_metric, best_options, best_trial = None, None, None
         for value in values:
             try:
                 options = decoding_options_of(chosen, **{name: value})
@@ -56,11 +57,12 @@ def search_decoding_grid(
             logger.info("decoding_grid: %s=%g -> %.4f", name, value, metric)
             trials.append({"option": name, "value": value, "metric": metric})
             if best_metric is None or metric > best_metric:
-                best_metric, best_options = metric, options
+                best_metric, best_options, best_trial = metric, options, trials[-1]
         if best_options is None:
             raise ValueError(
                 f"`decoding_grid`: no value of {name} is valid beside the options chosen before it ({trials[-1]['skipped']})."
             )
+        best_trial["chosen"] = True
         chosen = best_options
     return chosen, trials
 
@@ -74,39 +76,22 @@ def choose_decoding_on_validation(
 
     Returns ``eval_args`` with the chosen options, and the trials (:func:`search_decoding_grid`).
     """
-    from mindrec.baselines import decoding_counts
-    from mindrec.evaluation.model_evaluation import evaluate_recommender
-    from mindrec.pipeline import generation_config_from
+    from mindrec.pipeline import evaluate_mindrec, generation_config_from
     from mindrec.training.model_io import load_trained_model, save_trained_model
-    from mindrec.training.model_setup import install_item_counts
-    from mindrec.training.tasks import MindRecTask
 
     trained = load_trained_model(model_dir, device=accelerator.device)
-    split = data.splits["validation"]
-    counts_by_gap_decay: dict[float, dict] = {}
 
     def score(options: DecodingArguments) -> float:
-        config = generation_config_from(options, base=trained.generation_config)
-        # The counts as of the validation targets, counted as the candidate's transition_gap_decay says.
-        gap_decay = config.transition_gap_decay
-        if gap_decay not in counts_by_gap_decay:
-            counts_by_gap_decay[gap_decay] = decoding_counts(
-                data.splits, data.num_items, "validation", gap_decay
-            )
-        install_item_counts(trained.model, **counts_by_gap_decay[gap_decay])
-        with accelerator.autocast():
-            result = evaluate_recommender(
-                MindRecTask(trained.tokenizer, config).recommender(trained.model),
-                split,
-                data.num_items,
-                ks=eval_args.eval_ks,
-                batch_size=eval_args.eval_batch_size,
-                max_users=eval_args.validation_max_users,
-                subset_seed=seed,
-                show_progress=show_progress,
-                description="decoding_grid",
-                accelerator=accelerator,
-            )
+        result = evaluate_mindrec(
+            trained,
+            data,
+            options,
+            accelerator,
+            "validation",
+            show_progress,
+            max_users=eval_args.validation_max_users,
+            subset_seed=seed,
+        )
         return result.metrics[eval_args.selection_metric]
 
     grid = parse_decoding_grid(eval_args.decoding_grid)
