@@ -74,6 +74,7 @@ DECODING_OPTIONS = {
     "popularity_adjustment": "popularity_adjustment",
     "recency_adjustment": "recency_adjustment",
     "transition_adjustment": "transition_adjustment",
+    "brand_adjustment": "brand_adjustment",
     "transition_decay": "transition_decay",
     "transition_conditioning": "transition_conditioning",
     "transition_gap_decay": "transition_gap_decay",

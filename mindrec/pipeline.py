@@ -24,6 +24,7 @@ from mindrec.baselines.popularity import (
     decoding_counts,
 )
 from mindrec.cli import MAIN_JOB_DEFAULTS  # re-exported: the main job's settings (python -m mindrec)
+from mindrec.data import item_brand_ids
 from mindrec.evaluation.metrics import format_metrics_table
 from mindrec.evaluation.model_evaluation import EvaluationResult, evaluate_recommender, popularity_recommender
 from mindrec.io_utils import atomic_write_json, atomic_write_text
@@ -174,7 +175,10 @@ def build_run(
                 mask_eps=train_args.mask_eps,
                 item_features=item_features,
                 **(
-                    decoding_counts(data.splits, data.num_items, "validation", eval_args.transition_gap_decay)
+                    {
+                        **decoding_counts(data.splits, data.num_items, "validation", eval_args.transition_gap_decay),
+                        "item_brand_ids": item_brand_ids(data.items),
+                    }
                     if model_args.item_retrieval_head
                     else {}
                 ),
@@ -231,6 +235,7 @@ def generation_config_from(eval_args: DecodingArguments, base=None):
         "popularity_adjustment": eval_args.popularity_adjustment,
         "recency_adjustment": eval_args.recency_adjustment,
         "transition_adjustment": eval_args.transition_adjustment,
+        "brand_adjustment": eval_args.brand_adjustment,
         "transition_decay": eval_args.transition_decay,
         "transition_conditioning": eval_args.transition_conditioning,
         "transition_gap_decay": eval_args.transition_gap_decay,
@@ -274,7 +279,7 @@ def evaluate_mindrec(
     """A loaded MindRec model (:func:`load_trained_model`) decoded on ``split`` with the decoding ``options`` laid over
     its saved generation config, the decoding priors' counts as of the split's targets (``max_users``: the fixed
     subset checkpoint selection scores, seeded by ``subset_seed``)."""
-    from mindrec.training.model_setup import install_item_counts
+    from mindrec.training.model_setup import install_item_brands, install_item_counts
     from mindrec.training.tasks import MindRecTask
 
     check_same_items(trained.tokenizer.code_table["item_ids"], data)
@@ -282,6 +287,9 @@ def evaluate_mindrec(
     generation_config = generation_config_from(options, base=trained.generation_config)
     gap_decay = generation_config.transition_gap_decay
     install_item_counts(trained.model, **decoding_counts(data.splits, data.num_items, split, gap_decay))
+    # Item metadata, the same for every split (check_same_items above); installed here too so that a checkpoint saved
+    # before the model kept brands decodes with `brand_adjustment`.
+    install_item_brands(trained.model, item_brand_ids(data.items))
     logger.info("Decoding %s with %s", split, generation_config.to_diff_dict())
     with accelerator.autocast():
         return evaluate_recommender(

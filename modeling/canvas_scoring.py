@@ -186,8 +186,8 @@ def history_items_and_weights(
     and its transition weight ``decay ** k`` ``[B, H]``, k = how many history items follow it (0 at padding)."""
     if history_code_ids is None:
         raise ValueError(
-            "`transition_adjustment` and `retrieval_transition_prior` read the users' history items: they need "
-            "`history_code_ids`."
+            "`transition_adjustment`, `brand_adjustment` and `retrieval_transition_prior` read the users' history items: "
+            "they need `history_code_ids`."
         )
     indices = model.history_items(history_code_ids)
     return indices, recency_weights(indices >= 0, decay)
@@ -213,6 +213,9 @@ class MindRecCanvasScorer:
             its own transitions to that (0 = the last item alone).
         transition_conditioning: p in [0, 1]: each of those counts scaled by ``(mean successor count / the history
             item's) ** p`` first, from raw counts (0) towards the conditional frequency P(item | history item) (1).
+        brand_adjustment: :meth:`item_log_probs` adds this times ``1 / log(2 + the item's brand size)`` to the logits
+            of the items whose brand is among the user's history items' (``item_brand_ids``); needs the pooled
+            ``history_code_ids``.
 
     Subclasses for a next-token (causal) model set ``next_token_shift = 1``: slot ``j`` is then read at
     the position before it, so the backbone sees the input without its last position, the last canvas
@@ -234,6 +237,7 @@ class MindRecCanvasScorer:
         transition_adjustment: float = 0.0,
         transition_decay: float = 0.0,
         transition_conditioning: float = 0.0,
+        brand_adjustment: float = 0.0,
     ):
         config = model.config
         shift = self.next_token_shift
@@ -243,9 +247,10 @@ class MindRecCanvasScorer:
         self.recency_adjustment = recency_adjustment
         self.transition_adjustment = transition_adjustment
         self.transition_conditioning = transition_conditioning
-        # [B, H] history item indices (-1 = padding) and their weights, read by the transition adjustment.
+        self.brand_adjustment = brand_adjustment
+        # [B, H] history item indices (-1 = padding) and their weights, read by the transition and brand adjustments.
         self.history_items = self.transition_weights = None
-        if transition_adjustment or config.retrieval_transition_prior:
+        if transition_adjustment or brand_adjustment or config.retrieval_transition_prior:
             self.history_items, self.transition_weights = history_items_and_weights(
                 model, history_code_ids, transition_decay
             )
@@ -324,6 +329,10 @@ class MindRecCanvasScorer:
                 self.history_items[user_ids], self.transition_weights[user_ids], self.transition_conditioning
             )
             logits = logits + self.transition_adjustment * transitions.to(logits.dtype)
+        if self.brand_adjustment:
+            # Users buy again from brands they bought from; a small brand narrows the catalogue more than a big one.
+            credit = self.model.brand_credit(self.history_items[user_ids])
+            logits = logits + self.brand_adjustment * credit.to(logits.dtype)
         return torch.log_softmax(logits, dim=-1)
 
     @torch.no_grad()

@@ -45,7 +45,7 @@ DECODING_STRATEGIES = (
     "catalogue_scoring",
 )
 # The options that adjust the retrieval head's logits before the fused decoder reads them (each needs the head).
-ADJUSTMENTS = ("popularity_adjustment", "recency_adjustment", "transition_adjustment")
+ADJUSTMENTS = ("popularity_adjustment", "recency_adjustment", "transition_adjustment", "brand_adjustment")
 # Every option that needs retrieval_weight > 0 -> what it does to the head's scores (for its error message).
 FUSED_OPTIONS = {
     **dict.fromkeys(ADJUSTMENTS, "adjusts"),
@@ -95,6 +95,11 @@ class RecommendationGenerationConfig(GenerationConfig):
             first-order Markov prior beside the head's dense query, which blurs item-to-item regularities of rare
             items; needs those counts (``set_item_transitions``; ``transition_gap_decay`` says whether they also count
             items that came later).
+        brand_adjustment: with ``retrieval_weight`` > 0: mu >= 0, the head's logits plus ``mu / log(2 + the number
+            of catalogue items of the item's brand)`` for every item whose brand is among the user's history items'
+            brands (0 = none; items without a brand get nothing). Users buy again from brands they bought from, most
+            brands are small, and the head sees brands only through the codes' text; needs the items' brands
+            (``set_item_brands``).
         transition_decay: with ``transition_adjustment``: the history item ``k`` places before the last one adds
             ``transition_decay ** k`` times its own transitions, in ``[0, 1)`` (0 = the last item alone).
         transition_conditioning: with ``transition_adjustment``: p in ``[0, 1]``, each count ``c(h -> item)`` scaled
@@ -125,6 +130,7 @@ class RecommendationGenerationConfig(GenerationConfig):
         self.popularity_adjustment: float = kwargs.pop("popularity_adjustment", 0.0)
         self.recency_adjustment: float = kwargs.pop("recency_adjustment", 0.0)
         self.transition_adjustment: float = kwargs.pop("transition_adjustment", 0.0)
+        self.brand_adjustment: float = kwargs.pop("brand_adjustment", 0.0)
         self.transition_decay: float = kwargs.pop("transition_decay", 0.0)
         self.transition_conditioning: float = kwargs.pop("transition_conditioning", 0.0)
         self.transition_gap_decay: float = kwargs.pop("transition_gap_decay", 0.0)
@@ -150,6 +156,7 @@ class RecommendationGenerationConfig(GenerationConfig):
             "popularity_adjustment",
             "recency_adjustment",
             "transition_adjustment",
+            "brand_adjustment",
             "transition_decay",
             "transition_conditioning",
             "transition_gap_decay",

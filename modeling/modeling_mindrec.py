@@ -25,6 +25,7 @@ from transformers.utils import ModelOutput, logging
 from .canvas_scoring import MindRecCanvasScorer
 from .configuration_mindrec import MindRecConfig
 from .generation_mindrec import MindRecGenerationMixin
+from .item_brands import UNSET_BRAND, brand_credit, check_item_brand_ids
 from .item_transitions import install_transition_table, leave_one_out_transition_rows, transition_rows
 from .scheduling_masked_diffusion import MaskedDiffusionSchedule
 
@@ -246,6 +247,7 @@ class MindRecPreTrainedModel(PreTrainedModel):
         "item_log_counts": float("nan"),
         "item_recent_log_counts": float("nan"),
         "item_transition_offsets": -1,
+        "item_brand_ids": UNSET_BRAND,
     }
 
     @torch.no_grad()
@@ -638,6 +640,7 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
         self.retrieval_proj = None
         if not config.item_retrieval_head:
             self.item_log_counts = self.item_recent_log_counts = self.item_transition_offsets = None
+            self.item_brand_ids = None
         else:
             self.retrieval_proj = nn.Linear(config.hidden_size, config.hidden_size, bias=False)
             # log(1 + training interaction count) of every item, in item order: what the decoding option
@@ -653,6 +656,9 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
             self.item_transition_offsets = nn.Buffer(torch.full((config.num_items + 1,), -1, dtype=torch.long))
             self.item_transition_items = nn.Buffer(torch.zeros(config.num_item_transitions, dtype=torch.long))
             self.item_transition_log_counts = nn.Buffer(torch.zeros(config.num_item_transitions))
+            # Every item's brand id (-1 = none), what `brand_adjustment` reads: item metadata, saved with the weights
+            # so that remote code needs no catalogue file. Set by `set_item_brands`; UNSET_BRAND until then.
+            self.item_brand_ids = nn.Buffer(torch.full((config.num_items,), UNSET_BRAND, dtype=torch.long))
         self.noise_schedule = MaskedDiffusionSchedule(mask_token_id=config.mask_token_id, eps=config.mask_eps)
         self.post_init()
 
@@ -678,6 +684,21 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
         if self.retrieval_proj is None:
             raise ValueError("`set_item_transitions` is for models with an item retrieval head (`item_retrieval_head`).")
         install_transition_table(self, transition_counts)
+
+    @torch.no_grad()
+    def set_item_brands(self, item_brand_ids: torch.Tensor) -> None:
+        """Install every item's brand id ``[num_items]`` (row = item index; ids >= 0, -1 = no brand; e.g.
+        :func:`mindrec.data.item_brand_ids`), which ``brand_adjustment`` at decoding reads (models with the head)."""
+        if self.item_brand_ids is None:
+            raise ValueError("`set_item_brands` is for models with an item retrieval head (`item_retrieval_head`).")
+        self.item_brand_ids.copy_(check_item_brand_ids(item_brand_ids, self.config.num_items))
+
+    def brand_credit(self, history_items: torch.LongTensor) -> torch.FloatTensor:
+        """``[N, num_items]`` fp32 ``1 / log(2 + size of the item's brand)`` for the items whose brand is among the
+        brands of ``history_items [N, H]`` (-1 = padding), 0 elsewhere (see :func:`~.item_brands.brand_credit`)."""
+        if self.item_brand_ids is None:
+            raise ValueError("`brand_adjustment` reads the items' brands, which only a model with a retrieval head keeps.")
+        return brand_credit(self.item_brand_ids, history_items)
 
     def transition_log_counts(
         self, history_items: torch.LongTensor, weights: torch.Tensor, conditioning: float = 0.0
@@ -819,13 +840,15 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
         transition_adjustment: float = 0.0,
         transition_decay: float = 0.0,
         transition_conditioning: float = 0.0,
+        brand_adjustment: float = 0.0,
     ) -> MindRecCanvasScorer:
         """The scorer the decoders call once per step (see :class:`MindRecCanvasScorer`); its retrieval-head
         logits are discounted by ``popularity_adjustment`` x log(1 + training count) and credited with
         ``recency_adjustment`` x log(1 + count as a user's newest training interaction) and with
         ``transition_adjustment`` x log(1 + how often the item followed the user's last history item), plus
         ``transition_decay`` ** k times the same for the history item k places before it (each count scaled by
-        ``(mean successor count / the history item's) ** transition_conditioning``)."""
+        ``(mean successor count / the history item's) ** transition_conditioning``), and with ``brand_adjustment``
+        x :meth:`brand_credit`."""
         check_sequence_length(input_ids.shape[1], self.config)
         return MindRecCanvasScorer(
             self,
@@ -838,6 +861,7 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
             transition_adjustment=transition_adjustment,
             transition_decay=transition_decay,
             transition_conditioning=transition_conditioning,
+            brand_adjustment=brand_adjustment,
         )
 
     def _canvas_targets(self, labels: torch.LongTensor, input_ids: torch.LongTensor) -> torch.LongTensor:

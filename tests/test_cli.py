@@ -116,6 +116,13 @@ def test_option_choices_match_the_library():
     assert decoding_options.HISTORY_CACHE_MODES == HISTORY_CACHE_MODES
     assert decoding_options.HISTORY_ENCODINGS == HISTORY_ENCODINGS
     assert decoding_options.DTYPE_NAMES == tuple(decoding.DTYPES)
+    # A saved model's every decoding option is read back as the evaluation default (temperature and tokens_per_step
+    # have no command-line option: evaluation keeps the saved values).
+    from mindrec.cli import DECODING_OPTIONS
+    from mindrec.modeling.generation_mindrec import RecommendationGenerationConfig
+
+    saved_only = {"temperature", "tokens_per_step"}
+    assert set(DECODING_OPTIONS) == set(RecommendationGenerationConfig._option_names()) - saved_only
 
 
 HELP_WITHOUT_HEAVY_IMPORTS = """

@@ -74,6 +74,7 @@ def test_config_round_trips_through_generation_config_json(tmp_path):
         "popularity_adjustment": 0.0,
         "recency_adjustment": 0.0,
         "transition_adjustment": 0.0,
+        "brand_adjustment": 0.0,
         "transition_decay": 0.0,
         "transition_conditioning": 0.0,
         "transition_gap_decay": 0.0,

@@ -57,8 +57,8 @@ def test_training_loss_is_the_diffusion_loss_plus_the_weighted_retrieval_cross_e
     plain = MindRecForRecommendation(head_config(item_retrieval_head=False)).eval()
     missing, unexpected = plain.load_state_dict(model.state_dict(), strict=False)
     assert missing == [] and sorted(unexpected) == [
-        "item_log_counts", "item_recent_log_counts", "item_transition_items", "item_transition_log_counts",
-        "item_transition_offsets", "retrieval_proj.weight",
+        "item_brand_ids", "item_log_counts", "item_recent_log_counts", "item_transition_items",
+        "item_transition_log_counts", "item_transition_offsets", "retrieval_proj.weight",
     ]
     generative = plain(**batch, noise_mask=views.noise_mask, loss_weights=views.weights)
     torch.testing.assert_close(out.canvas_log_probs, generative.canvas_log_probs, atol=1e-5, rtol=0)
@@ -372,7 +372,7 @@ def test_benchmark_fused_rows_need_a_plan_that_trains_the_head():
     assert SYNTHETIC_SMALL.plans["mindrec"].rows["mindrec-fused"] == {
         "strategy": "catalogue_scoring", "retrieval_weight": 100.0, "popularity_adjustment": 0.5,
         "recency_adjustment": 0.5, "transition_adjustment": 2.0, "transition_decay": 0.5, "transition_conditioning": 0.5,
-        "transition_gap_decay": 0.5, "rare_item_generative_weight": 0.0,
+        "transition_gap_decay": 0.5, "brand_adjustment": 6.0, "rare_item_generative_weight": 0.0,
     }
     with pytest.raises(ValueError, match=r"mindrec.model.item_retrieval_head=true"):
         SYNTHETIC_SMALL.plans_for(["mindrec-fused"])

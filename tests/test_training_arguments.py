@@ -179,7 +179,7 @@ def test_linear_and_constant_schedules_and_the_scheduler_object():
 
 FUSED_DECODING_KEYS = (
     "popularity_adjustment", "recency_adjustment", "transition_adjustment", "transition_decay", "transition_conditioning",
-    "transition_gap_decay", "rare_item_generative_weight",
+    "transition_gap_decay", "brand_adjustment", "rare_item_generative_weight", "decoding_grid", "validation_max_users",
 )
 
 

@@ -34,6 +34,7 @@ from transformers import PreTrainedConfig, PreTrainedModel
 from transformers.utils import ModelOutput
 
 from ..evaluation.ranking import history_mask, top_k_items
+from ..modeling.item_brands import UNSET_BRAND, brand_credit, check_item_brand_ids
 from ..modeling.item_transitions import (
     install_transition_table,
     leave_one_out_transition_rows,
@@ -84,6 +85,10 @@ class SASRecConfig(PreTrainedConfig):
             sequence counts ``transition_gap_decay ** (d - 1)`` towards ``c(h -> item)`` (0 = direct successors only;
             MindRec's decoding option of the same name). Needs ``transition_adjustment`` and no ``transition_prior``
             (the prior leaves a row's own direct pair out of the counts, which a table with gaps cannot do).
+        brand_adjustment: ``mu`` of a bias ``mu / log(2 + the number of catalogue items of the item's brand)`` on the
+            score of every item whose brand is among the user's history items' brands, at inference only (as
+            ``transition_adjustment``): MindRec's decoding option of the same name. The brands are a buffer set by
+            :meth:`SASRecModel.set_item_brands`. 0 = off.
         num_item_transitions: the size of that table (set with it, so that a saved model loads it).
     """
 
@@ -106,6 +111,7 @@ class SASRecConfig(PreTrainedConfig):
     transition_prior: float | int = 0.0
     transition_prior_decay: float | int = 0.0
     transition_gap_decay: float | int = 0.0
+    brand_adjustment: float | int = 0.0
     num_item_transitions: int = 0
 
     def __post_init__(self, **kwargs):
@@ -167,6 +173,8 @@ class SASRecConfig(PreTrainedConfig):
                 "transition_prior leaves each training row's own direct pair out of the counts, which a table counted "
                 "with gaps cannot do: transition_gap_decay must be 0 with transition_prior > 0"
             )
+        if not (math.isfinite(self.brand_adjustment) and self.brand_adjustment >= 0):
+            raise ValueError(f"brand_adjustment must be a finite number >= 0, got {self.brand_adjustment}")
         if self.num_item_transitions < 0:
             raise ValueError(f"num_item_transitions must be >= 0, got {self.num_item_transitions}")
         super().__post_init__(**kwargs)
@@ -329,6 +337,10 @@ class SASRecModel(SASRecPreTrainedModel):
             self.item_transition_log_counts = nn.Buffer(torch.zeros(config.num_item_transitions))
         else:
             self.item_transition_offsets = None
+        # Every item's brand id (-1 = none) for brand_adjustment; UNSET_BRAND until set_item_brands.
+        self.item_brand_ids = (
+            nn.Buffer(torch.full((config.num_items,), UNSET_BRAND, dtype=torch.long)) if config.brand_adjustment else None
+        )
         self.post_init()
 
     @torch.no_grad()
@@ -346,6 +358,14 @@ class SASRecModel(SASRecPreTrainedModel):
         if self.item_transition_offsets is None:
             raise ValueError("`set_item_transitions` is for models with transition_adjustment or transition_prior > 0.")
         install_transition_table(self, transition_counts)
+
+    @torch.no_grad()
+    def set_item_brands(self, item_brand_ids: torch.Tensor) -> None:
+        """Install every item's brand id ``[num_items]`` (-1 = no brand; e.g. :func:`mindrec.data.item_brand_ids`) for
+        ``brand_adjustment``."""
+        if self.item_brand_ids is None:
+            raise ValueError("`set_item_brands` is for models with brand_adjustment > 0.")
+        self.item_brand_ids.copy_(check_item_brand_ids(item_brand_ids, self.config.num_items))
 
     def _check_inputs(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> None:
         if input_ids.ndim != 2:
@@ -434,7 +454,8 @@ class SASRecModel(SASRecPreTrainedModel):
     def item_scores(self, histories: Sequence[Sequence[int]], first_row: int = 0) -> torch.Tensor:
         """Scores ``[len(histories), num_items]`` (fp32) of every item as each user's next item (with
         ``transition_adjustment``, plus that multiple of log(1 + how often it followed the user's last item), and of
-        ``transition_decay ** k`` times the same for the item ``k`` places before it)."""
+        ``transition_decay ** k`` times the same for the item ``k`` places before it; with ``brand_adjustment``, plus
+        that multiple of :func:`~mindrec.modeling.item_brands.brand_credit` of the history)."""
         input_ids, attention_mask = collate_histories(
             histories, self.config.num_items, self.config.max_history, first_row=first_row
         )
@@ -445,6 +466,11 @@ class SASRecModel(SASRecPreTrainedModel):
             weights = recency_weights(valid, self.config.transition_decay)
             transitions = transition_rows(self, torch.where(valid, input_ids, -1), weights)
             scores = scores + self.config.transition_adjustment * transitions
+        if self.config.brand_adjustment:
+            if self.item_brand_ids is None:
+                raise ValueError("brand_adjustment > 0 needs a model built with it (its item_brand_ids buffer).")
+            history = torch.where(attention_mask.bool(), input_ids, -1)
+            scores = scores + self.config.brand_adjustment * brand_credit(self.item_brand_ids, history)
         return scores
 
     @torch.no_grad()

@@ -115,6 +115,7 @@ def train_sasrec(
     num_items: int,
     config: SASRecConfig | None = None,
     args: SASRecTrainingArguments | None = None,
+    item_brand_ids: torch.Tensor | None = None,
 ) -> tuple[SASRecModel, list[dict[str, float]]]:
     """Train SASRec on ``splits["train"]``, early-stopped on ``splits["validation"]`` NDCG@10.
 
@@ -123,6 +124,8 @@ def train_sasrec(
         num_items: catalogue size (item indices ``0 .. num_items-1``); must be >= 10.
         config: model config; default ``SASRecConfig()``. Its ``num_items`` is filled in when unset.
         args: optimisation settings; default ``SASRecTrainingArguments()``.
+        item_brand_ids: ``[num_items]`` each item's brand id (-1 = none; :func:`mindrec.data.item_brand_ids`), which
+            a config with ``brand_adjustment`` > 0 needs (and no other may be given them).
 
     Returns:
         ``(model, history)``: the model restored to its best validation epoch, in eval mode, and one
@@ -152,6 +155,14 @@ def train_sasrec(
         model.set_item_counts(interaction_counts(splits["train"], num_items))
     if config.transition_adjustment or config.transition_prior:
         model.set_item_transitions(transition_counts(splits["train"], num_items, config.transition_gap_decay))
+    if bool(config.brand_adjustment) != (item_brand_ids is not None):
+        raise ValueError(
+            "brand_adjustment > 0 needs the items' brands (item_brand_ids=)"
+            if config.brand_adjustment
+            else "item_brand_ids were given but config.brand_adjustment is 0"
+        )
+    if item_brand_ids is not None:
+        model.set_item_brands(item_brand_ids)
     model = model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.learning_rate, weight_decay=args.weight_decay)
 

@@ -13,7 +13,7 @@ import os
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -37,7 +37,10 @@ from mindrec.training.arguments import (
     EvaluationArguments,
     ModelArguments,
     TrainingArguments,
+    check_decoding_grid,
     check_transition_counting,
+    decoding_options_of,
+    parse_decoding_grid,
 )
 
 from .protocols import BenchmarkProtocol, ModelPlan
@@ -254,7 +257,13 @@ def run_popularity(context: BenchmarkContext, plan: ModelPlan, rows: Sequence[st
 def run_sasrec(context: BenchmarkContext, plan: ModelPlan, rows: Sequence[str], seed: int) -> list[dict[str, Any]]:
     """Cross-entropy SASRec trained by its own loop (``train_sasrec``), early-stopped on validation NDCG@10."""
     from mindrec.baselines.sasrec import SASRecConfig
+    from mindrec.baselines.sasrec_decoding_search import (
+        SASREC_SEARCHABLE_OPTIONS,
+        check_sasrec_decoding_grid,
+        choose_sasrec_decoding_on_validation,
+    )
     from mindrec.baselines.sasrec_training import SASRecTrainingArguments, train_sasrec
+    from mindrec.data import item_brand_ids
 
     evaluation = context.evaluation_args(plan)
     args = SASRecTrainingArguments(
@@ -266,8 +275,19 @@ def run_sasrec(context: BenchmarkContext, plan: ModelPlan, rows: Sequence[str], 
         }
     )
     started = time.perf_counter()
-    model, history = train_sasrec(context.data.splits, context.data.num_items, SASRecConfig(**plan.model), args)
+    config = SASRecConfig(**plan.model)
+    grid = parse_decoding_grid(evaluation.decoding_grid, SASREC_SEARCHABLE_OPTIONS)
+    check_sasrec_decoding_grid(config, grid)
+    brands = item_brand_ids(context.data.items) if config.brand_adjustment else None
+    model, history = train_sasrec(context.data.splits, context.data.num_items, config, args, item_brand_ids=brands)
     train_seconds = time.perf_counter() - started
+    decoding_search = None
+    if grid:
+        # Its inference-time credits chosen on validation (the training table is as of the validation targets), as
+        # MindRec's fused decoder's are.
+        _, decoding_search = choose_sasrec_decoding_on_validation(
+            model, context.data.splits["validation"], grid, evaluation.exclude_history, args.eval_batch_size
+        )
     best = max(history, key=lambda entry: entry["validation_ndcg@10"])
     vectors_path = context.work_dir / "sasrec" / f"seed{seed}" / SASREC_ITEM_VECTORS
     vectors_path.parent.mkdir(parents=True, exist_ok=True)
@@ -285,6 +305,8 @@ def run_sasrec(context: BenchmarkContext, plan: ModelPlan, rows: Sequence[str], 
         return RankedItems(items, scores)  # the scores go to --predictions_dir
 
     details = {"epochs": len(history), "best_epoch": best["epoch"], "best_validation_ndcg@10": best["validation_ndcg@10"]}
+    if decoding_search is not None:
+        details["decoding_search"] = decoding_search
     return [evaluate_row(context, row, seed, recommend, train_seconds, _num_parameters(model), details) for row in rows]
 
 
@@ -371,6 +393,7 @@ def train_mindrec(context: BenchmarkContext, plan_name: str, plan: ModelPlan, se
     Returns ``(best model in eval mode, TrainOutput, tokenizer, task)``.
     """
     from mindrec.baselines.tiger import causal_config
+    from mindrec.data import item_brand_ids
     from mindrec.modeling.modeling_mindrec_autoregressive import MindRecForAutoregressiveRecommendation
     from mindrec.pipeline import generation_config_from
     from mindrec.training.model_io import save_trained_model
@@ -380,6 +403,7 @@ def train_mindrec(context: BenchmarkContext, plan_name: str, plan: ModelPlan, se
     model_args = ModelArguments(**{**plan.model, "model_type": "mindrec", "model_setting": "small"})
     validation_args = context.evaluation_args(plan)
     check_transition_counting(model_args, validation_args)
+    check_decoding_grid(model_args, validation_args)
     item_features = item_content_vectors_for(context, plan, seed) if model_args.item_content_features else None
     table = code_table_for(context, plan, seed)
     tokenizer = build_item_tokenizer(table, model_args, context.data_args)
@@ -391,6 +415,7 @@ def train_mindrec(context: BenchmarkContext, plan_name: str, plan: ModelPlan, se
         mask_eps=mask_eps,
         item_features=item_features,
         **context.decoding_counts("validation", validation_args.transition_gap_decay),
+        item_brand_ids=item_brand_ids(context.data.items),
     )
     if causal:
         # The same backbone config with a causal mask (the diffusion model built above is discarded).
@@ -414,14 +439,37 @@ def run_mindrec(
     """Train one MindRec model (or, ``causal``, the TIGER-style control) and decode the test split once per row."""
     from mindrec.modeling.catalogue_index import CatalogueIndex
     from mindrec.pipeline import generation_config_from
+    from mindrec.training.decoding_search import choose_decoding_on_validation
     from mindrec.training.model_setup import install_item_counts
+    from mindrec.training.trainer import make_accelerator
 
     best, output, tokenizer, task = train_mindrec(context, plan_name, plan, seed, causal)
+    validation_args = context.evaluation_args(plan)
+    row_args = {row: context.evaluation_args(plan, row) for row in rows}
+    # The rows that decode as the decoder that selected the checkpoint: its grid, searched on the same validation users
+    # (the saved best/ takes the choice), gives their options.
+    searched_rows = {
+        row for row, args in row_args.items() if decoding_options_of(args) == decoding_options_of(validation_args)
+    }
+    chosen = decoding_search = None
+    if validation_args.decoding_grid and searched_rows:
+        chosen, decoding_search = choose_decoding_on_validation(
+            Path(output.best_dir or output.final_dir),
+            context.data,
+            validation_args,
+            make_accelerator(plan.training.get("mixed_precision", TrainingArguments.mixed_precision)),
+            seed,
+            context.show_progress,
+        )
     profile = cost_profile(context, plan, task, best, tokenizer)
     catalogue = CatalogueIndex(tokenizer.item_codes, best.config.code_slot_sizes, best.config.num_category_levels)
     runs = []
     for row in rows:
-        row_config = generation_config_from(context.evaluation_args(plan, row))
+        searched_row = chosen is not None and row in searched_rows
+        options = row_args[row]
+        if searched_row:
+            options = replace(options, **{name: getattr(chosen, name) for name, _ in parse_decoding_grid(chosen.decoding_grid)})
+        row_config = generation_config_from(options)
         # Checkpoints were selected with the counts as of the validation targets; test reads its own, the transitions
         # counted as the row's options say (a row may count differently from the selection decoder).
         install_item_counts(best, **context.decoding_counts("test", row_config.transition_gap_decay))
@@ -433,6 +481,8 @@ def run_mindrec(
             "code_slot_sizes": best.config.code_slot_sizes,
             "profile": profile,
         }
+        if searched_row:
+            details["decoding_search"] = decoding_search
         runs.append(evaluate_row(context, row, seed, recommend, output.train_seconds, _num_parameters(best), details))
     return runs
 

@@ -8,6 +8,7 @@ Typical use::
     data = load_prepared("prepared/beauty_5k")
 """
 
+from .brands import item_brand_ids
 from .build import InteractionData
 from .catalogue import ITEM_FEATURES, ItemCatalogue, ItemRecord
 from .categories import clean_text, normalize_categories, split_category_path
@@ -38,6 +39,7 @@ __all__ = [
     "PreparedData",
     "UserSequence",
     "clean_text",
+    "item_brand_ids",
     "detect_format",
     "kcore_filter",
     "leave_one_out",

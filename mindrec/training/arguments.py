@@ -29,7 +29,7 @@ DECODING_STRATEGIES = (
     "catalogue_scoring",
 )
 # The decoding options that adjust the retrieval head's logits (each needs retrieval_weight > 0).
-ADJUSTMENTS = ("popularity_adjustment", "recency_adjustment", "transition_adjustment")
+ADJUSTMENTS = ("popularity_adjustment", "recency_adjustment", "transition_adjustment", "brand_adjustment")
 # As RecommendationGenerationConfig's: every option that needs retrieval_weight > 0 -> what it does to the head's scores.
 FUSED_OPTIONS = {
     **dict.fromkeys(ADJUSTMENTS, "adjusts"),
@@ -655,6 +655,13 @@ class DecodingArguments:
             "head's logits (0 = none)."
         ),
     )
+    brand_adjustment: float = field(
+        default=0.0,
+        **help_metadata(
+            "With retrieval_weight > 0: add this multiple of 1 / log(2 + the size of an item's brand) to the retrieval "
+            "head's logits of every item whose brand is among the user's history items' brands (0 = none)."
+        ),
+    )
     transition_decay: float = field(
         default=0.0,
         **help_metadata(
@@ -790,10 +797,12 @@ class EvaluateModelArguments:
         _choice(self, "split", ("validation", "test"))
 
 
-def parse_decoding_grid(entries: list[str]) -> list[tuple[str, list[float]]]:
+def parse_decoding_grid(
+    entries: list[str], searchable: tuple[str, ...] = SEARCHABLE_DECODING_OPTIONS
+) -> list[tuple[str, list[float]]]:
     """``["NAME=V1,V2,...", ...]`` (:attr:`EvaluationArguments.decoding_grid`) -> ``[(NAME, [V1, V2, ...]), ...]`` in
-    the order given; a ValueError names the entry that is not of that form, an option that cannot be searched, a value
-    that is not a finite number, or a repeated option or value."""
+    the order given; a ValueError names the entry that is not of that form, an option not in ``searchable`` (MindRec's
+    by default), a value that is not a finite number, or a repeated option or value."""
     grid: list[tuple[str, list[float]]] = []
     for entry in entries:
         name, separator, listed = (part.strip() for part in str(entry).partition("="))
@@ -802,8 +811,8 @@ def parse_decoding_grid(entries: list[str]) -> list[tuple[str, list[float]]]:
                 f"`decoding_grid` entries are NAME=V1,V2,...; got {entry!r} (in YAML, write each entry as an item of a "
                 "block list or quoted: a flow list [...] splits it at its commas)."
             )
-        if name not in SEARCHABLE_DECODING_OPTIONS:
-            raise ValueError(f"`decoding_grid` cannot search {name!r}; choose from {list(SEARCHABLE_DECODING_OPTIONS)}.")
+        if name not in searchable:
+            raise ValueError(f"`decoding_grid` cannot search {name!r}; choose from {list(searchable)}.")
         if name in (searched for searched, _ in grid):
             raise ValueError(f"`decoding_grid` names {name!r} twice.")
         try:

@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from mindrec.training.arguments import (
     DecodingArguments,
@@ -27,13 +27,18 @@ from mindrec.training.arguments import (
 
 logger = logging.getLogger(__name__)
 
+Options = TypeVar("Options")
+
 
 def search_decoding_grid(
-    start: DecodingArguments,
+    start: Options,
     grid: Sequence[tuple[str, Sequence[float]]],
-    score: Callable[[DecodingArguments], float],
-) -> tuple[DecodingArguments, list[dict[str, Any]]]:
+    score: Callable[[Options], float],
+    with_value: Callable[..., Options] = decoding_options_of,
+) -> tuple[Options, list[dict[str, Any]]]:
     """Coordinate search of ``grid`` (``[(option, values), ...]``) from ``start``, maximising ``score``.
+    ``with_value(options, name=value)`` returns ``options`` with one value changed, or raises a ValueError when that
+    value is invalid beside the others (:func:`decoding_options_of` for MindRec's :class:`DecodingArguments`).
 
     Returns the chosen options and one trial per value tried, in order: ``{"option", "value", "metric"}`` (plus
     ``"chosen": True`` on each option's winner), or ``{"option", "value", "skipped": reason}`` for a value the options
@@ -48,7 +53,7 @@ def search_decoding_grid(
         best_metric, best_options, best_trial = None, None, None
         for value in values:
             try:
-                options = decoding_options_of(chosen, **{name: value})
+                options = with_value(chosen, **{name: value})
             except ValueError as error:
                 logger.warning("decoding_grid: %s=%g skipped: %s", name, value, error)
                 trials.append({"option": name, "value": value, "skipped": str(error)})

@@ -43,6 +43,7 @@ def install_item_codes(
     item_counts: torch.Tensor | None = None,
     recent_counts: torch.Tensor | None = None,
     transition_counts: torch.Tensor | None = None,
+    item_brand_ids: torch.Tensor | None = None,
 ) -> None:
     """Give a model with history item embeddings the catalogue's codes (a no-op for other models), its
     content vectors ``item_features`` ``[num_items, dim]`` when it has ``item_feature_size``, and the items'
@@ -60,6 +61,15 @@ def install_item_codes(
         model.model.set_item_features(torch.from_numpy(np.asarray(item_features, dtype=np.float32)))
     if item_counts is not None:
         install_item_counts(model, item_counts, recent_counts, transition_counts)
+    if item_brand_ids is not None:
+        install_item_brands(model, item_brand_ids)
+
+
+def install_item_brands(model, item_brand_ids: torch.Tensor) -> None:
+    """Set a retrieval-head model's item brand ids (``set_item_brands``; a no-op for models without the head)."""
+    if getattr(model, "item_brand_ids", None) is None:
+        return
+    model.set_item_brands(item_brand_ids)
 
 
 def install_item_counts(
@@ -87,6 +97,7 @@ def build_small_model(
     item_counts: torch.Tensor | None = None,
     recent_counts: torch.Tensor | None = None,
     transition_counts: torch.Tensor | None = None,
+    item_brand_ids: torch.Tensor | None = None,
 ) -> MindRecForRecommendation:
     """A randomly initialised MindRec model whose token layout is the tokenizer's (seed first).
 
@@ -95,7 +106,7 @@ def build_small_model(
     are the training interaction counts a model with a retrieval head keeps for ``popularity_adjustment``, and
     ``recent_counts`` how often each item is a user's newest training interaction, for ``recency_adjustment``,
     and ``transition_counts`` ``[num_items, num_items]`` how often each item followed each other, for
-    ``transition_adjustment``.
+    ``transition_adjustment``, and ``item_brand_ids`` ``[num_items]`` each item's brand, for ``brand_adjustment``.
     """
     if model_args.item_content_features != (item_features is not None):
         raise ValueError(
@@ -138,7 +149,7 @@ def build_small_model(
         item_id_dropout=model_args.item_id_dropout,
     )
     model = MindRecForRecommendation(config)
-    install_item_codes(model, tokenizer, item_features, item_counts, recent_counts, transition_counts)
+    install_item_codes(model, tokenizer, item_features, item_counts, recent_counts, transition_counts, item_brand_ids)
     set_mask_eps(model, mask_eps)
     parameters = sum(parameter.numel() for parameter in model.parameters())
     logger.info(
@@ -209,6 +220,7 @@ __all__ = [
     "build_item_tokenizer",
     "build_small_model",
     "deftrec_item_vectors",
+    "install_item_brands",
     "install_item_codes",
     "set_mask_eps",
 ]

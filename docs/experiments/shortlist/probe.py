@@ -19,53 +19,28 @@ import numpy as np
 import torch
 
 import mindrec.modeling.decoding_catalogue_scoring as scoring
-import mindrec.modeling.generation_mindrec as generation
-from mindrec.baselines import decoding_counts
-from mindrec.training.model_setup import install_item_counts
 
 sys.path.insert(0, str(pathlib.Path(__file__).parents[1]))
-from probe_setup import decode_split, probe_inputs  # noqa: E402
+from probe_setup import decode_split, install_split_counts, probe_inputs, record_fused_decoding  # noqa: E402
 
 checkpoint, split_name = sys.argv[1], sys.argv[2]
 data, counts, trained = probe_inputs(checkpoint)
-gap = trained.generation_config.transition_gap_decay
-install_item_counts(trained.model, **decoding_counts(data.splits, data.num_items, split_name, gap))
+install_split_counts(trained, data, split_name)
 config = trained.generation_config
 levels = trained.model.config.num_category_levels
 stored = {"S": [], "whole": [], "category": [], "digits": []}
 
 
-def recording(
-    scorer,
-    index,
-    user_ids,
-    excluded,
-    num_beams,
-    temperature=1.0,
-    retrieval_weight=0.0,
-    rare_item_generative_weight=0.0,
-):
-    num_users = user_ids.shape[0]
-    canvas = torch.full((num_users, index.code_length), -1, dtype=torch.long)
-    log_probs = scoring.score_canvas(scorer, canvas, user_ids, temperature)
-    generative = scoring.catalogue_log_probs(log_probs, index.item_codes)  # [B, I]
-    mean = scoring.catalogue_mean_log_probs(log_probs, index.item_codes)[:, None]
-    rarity = rare_item_generative_weight * scorer.item_rarity().float()
-    fused = (
-        generative + rarity * (generative - mean) + retrieval_weight * scorer.item_log_probs(user_ids).float()
-    )
-    fused = fused.masked_fill(scoring.excluded_item_mask(excluded, 0, index.num_items), float("-inf"))
+def record(fused, log_probs, index):
     for name, slots in (("whole", slice(None)), ("category", slice(0, levels)), ("digits", slice(levels, None))):
         part = scoring.catalogue_log_probs(log_probs[:, slots], index.item_codes[:, slots])
         stored[name].append(
             part - scoring.catalogue_mean_log_probs(log_probs[:, slots], index.item_codes[:, slots])[:, None]
         )
     stored["S"].append(fused)
-    best_scores, best_items = fused.topk(num_beams, dim=1)
-    return scoring.Hypotheses(codes=index.item_codes[best_items], scores=best_scores)
 
 
-generation.catalogue_scoring = recording
+record_fused_decoding(record)
 result = decode_split(trained, config, data, split_name, counts)
 print(
     json.dumps(

@@ -1,0 +1,75 @@
+"""SASRec's inference-time options chosen on validation after training, as MindRec's ``decoding_grid`` chooses the fused
+decoder's: the baseline gets the same search over the credits both models share, so that neither is compared at
+constants tuned for the other."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from datasets import Dataset
+
+from ..training.decoding_search import search_decoding_grid
+from .sasrec import SASRecConfig, SASRecModel
+from .sasrec_training import evaluate_sasrec
+
+logger = logging.getLogger(__name__)
+
+#: The SASRecConfig options a grid may search: they act at inference only, so a trained model can be rescored.
+SASREC_SEARCHABLE_OPTIONS = ("transition_adjustment", "transition_decay", "brand_adjustment")
+# The buffers each option reads, built only when the option is > 0 at construction.
+_NEEDS_BUFFER = {"transition_adjustment": "item_transition_offsets", "brand_adjustment": "item_brand_ids"}
+
+
+def check_sasrec_decoding_grid(config: SASRecConfig, grid: Sequence[tuple[str, Sequence[float]]]) -> None:
+    """Before training: a ValueError for an option SASRec cannot search, a value invalid beside the configured options,
+    or a credit configured at 0 (its model would be built without the table the grid's other values read)."""
+    for name, values in grid:
+        if name not in SASREC_SEARCHABLE_OPTIONS:
+            raise ValueError(f"SASRec's `decoding_grid` cannot search {name!r}; choose from {list(SASREC_SEARCHABLE_OPTIONS)}.")
+        if name in _NEEDS_BUFFER and not getattr(config, name):
+            raise ValueError(
+                f"SASRec's `decoding_grid` searches {name}, which its config sets to 0: configure it > 0 so that the "
+                "model keeps the table its other values read."
+            )
+        for value in values:
+            _with_value(config, {}, **{name: value})
+
+
+def _with_value(config: SASRecConfig, options: dict[str, float], **changes: float) -> dict[str, float]:
+    """``options`` with ``changes``; a ValueError (SASRecConfig's own message) when the result is an invalid config."""
+    candidate = {**options, **changes}
+    SASRecConfig(**{**config.to_dict(), **candidate})
+    return candidate
+
+
+def choose_sasrec_decoding_on_validation(
+    model: SASRecModel,
+    validation: Dataset,
+    grid: Sequence[tuple[str, Sequence[float]]],
+    exclude_history: bool,
+    batch_size: int = 1024,
+    metric: str = "ndcg@10",
+) -> tuple[dict[str, float], list[dict[str, Any]]]:
+    """Coordinate search of ``grid`` (``[(option, values), ...]``, see
+    :func:`~mindrec.training.decoding_search.search_decoding_grid`) on ``validation``, scored by ``metric``; the
+    model's config is left at the chosen values. Returns ``({option: chosen value}, trials)``."""
+    check_sasrec_decoding_grid(model.config, grid)
+    start = {name: getattr(model.config, name) for name, _ in grid}
+
+    def score(options: dict[str, float]) -> float:
+        for name, value in options.items():
+            setattr(model.config, name, value)  # read at scoring time (item_scores)
+        return evaluate_sasrec(model, validation, exclude_history, batch_size)[metric]
+
+    chosen, trials = search_decoding_grid(
+        start, grid, score, with_value=lambda options, **changes: _with_value(model.config, options, **changes)
+    )
+    for name, value in chosen.items():
+        setattr(model.config, name, value)
+    logger.info("SASRec decoding_grid chose %s", chosen)
+    return chosen, trials
+
+
+__all__ = ["SASREC_SEARCHABLE_OPTIONS", "check_sasrec_decoding_grid", "choose_sasrec_decoding_on_validation"]
