@@ -2,7 +2,6 @@
 whose brand is among the user's history items' brands, for MindRec's fused decoder and SASRec; the brand ids it reads,
 and how they travel with the weights."""
 
-import json
 import math
 
 import pytest
@@ -143,7 +142,6 @@ def test_the_brands_travel_with_the_weights_and_an_older_checkpoint_loads_them_u
     install_item_brands(older, BRANDS)
     torch.testing.assert_close(older.generate(**inputs_of(older), **options).scores,
                                model.generate(**inputs_of(model), **options).scores, atol=0, rtol=0)
-    assert json.loads((tmp_path / "new" / "config.json").read_text())["num_items"] == 6
 
 
 def sasrec_brands() -> torch.Tensor:
