@@ -100,11 +100,12 @@ def test_the_benchmark_searches_both_models_credits_on_validation_and_tests_with
 def test_sasrecs_search_checks_its_grid_and_leaves_the_model_at_the_choice(monkeypatch):
     config = SASRecConfig(num_items=12, hidden_size=8, max_history=4, transition_adjustment=1.0)
     with pytest.raises(ValueError, match=r"cannot search 'rare_item_generative_weight'"):
-        check_sasrec_decoding_grid(config, [("rare_item_generative_weight", [0.0])])
+        check_sasrec_decoding_grid(config, ["rare_item_generative_weight=0"])
     with pytest.raises(ValueError, match=r"searches brand_adjustment, which its config sets to 0"):
-        check_sasrec_decoding_grid(config, [("brand_adjustment", [0.0, 1.0])])
+        check_sasrec_decoding_grid(config, ["brand_adjustment=0,1"])
     with pytest.raises(ValueError, match=r"transition_decay must be in \[0, 1\), got 1.0"):
-        check_sasrec_decoding_grid(config, [("transition_decay", [0.5, 1.0])])
+        check_sasrec_decoding_grid(config, ["transition_decay=0.5,1"])
+    assert check_sasrec_decoding_grid(config, ["transition_adjustment=1,2"]) == [("transition_adjustment", [1.0, 2.0])]
     model = SASRecModel(config).eval()
     model.set_item_transitions(torch.zeros(12, 12))
     validation = Dataset.from_dict({"history": [[0, 1], [2, 3], [4]], "target": [2, 4, 5]})

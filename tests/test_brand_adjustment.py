@@ -110,7 +110,7 @@ def test_the_option_checks_its_value_and_needs_the_head():
         RecommendationGenerationConfig(**options, brand_adjustment=-1.0)
     with pytest.raises(ValueError, match=r"`brand_adjustment` adjusts the retrieval head's scores; it needs retrieval_weight > 0"):
         RecommendationGenerationConfig(decoding_strategy="catalogue_scoring", brand_adjustment=1.0)
-    with pytest.raises(ValueError, match="brand_adjustment"):
+    with pytest.raises(ValueError, match=r"`brand_adjustment` > 0 adjusts the retrieval head's scores: it needs retrieval_weight > 0"):
         EvaluationArguments(strategy="catalogue_scoring", brand_adjustment=1.0)
     inputs = {key: value for key, value in inputs_of(brand_model()).items() if key != "history_code_ids"}
     with pytest.raises(ValueError, match="they need `history_code_ids`"):

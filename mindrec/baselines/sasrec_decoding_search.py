@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from datasets import Dataset
 
+from ..training.arguments import check_grid_values, parse_decoding_grid
 from ..training.decoding_search import search_decoding_grid
 from .sasrec import SASRecConfig, SASRecModel
 from .sasrec_training import evaluate_sasrec
@@ -18,23 +20,24 @@ logger = logging.getLogger(__name__)
 
 #: The SASRecConfig options a grid may search: they act at inference only, so a trained model can be rescored.
 SASREC_SEARCHABLE_OPTIONS = ("transition_adjustment", "transition_decay", "brand_adjustment")
-# The buffers each option reads, built only when the option is > 0 at construction.
-_NEEDS_BUFFER = {"transition_adjustment": "item_transition_offsets", "brand_adjustment": "item_brand_ids"}
+# The credits whose tables (transitions, brands) a model builds only when they are > 0 at construction.
+_TABLE_CREDITS = ("transition_adjustment", "brand_adjustment")
 
 
-def check_sasrec_decoding_grid(config: SASRecConfig, grid: Sequence[tuple[str, Sequence[float]]]) -> None:
-    """Before training: a ValueError for an option SASRec cannot search, a value invalid beside the configured options,
-    or a credit configured at 0 (its model would be built without the table the grid's other values read)."""
-    for name, values in grid:
-        if name not in SASREC_SEARCHABLE_OPTIONS:
-            raise ValueError(f"SASRec's `decoding_grid` cannot search {name!r}; choose from {list(SASREC_SEARCHABLE_OPTIONS)}.")
-        if name in _NEEDS_BUFFER and not getattr(config, name):
+def check_sasrec_decoding_grid(config: SASRecConfig, entries: Sequence[str]) -> list[tuple[str, list[float]]]:
+    """Before training: ``entries`` (``NAME=V1,V2,...``, as :attr:`EvaluationArguments.decoding_grid`) parsed into the
+    grid :func:`choose_sasrec_decoding_on_validation` searches; a ValueError for an option SASRec cannot search, a
+    value invalid beside the configured options, or a credit configured at 0 (its model would be built without the
+    table the grid's other values read)."""
+    grid = parse_decoding_grid(list(entries), SASREC_SEARCHABLE_OPTIONS)
+    for name, _ in grid:
+        if name in _TABLE_CREDITS and not getattr(config, name):
             raise ValueError(
                 f"SASRec's `decoding_grid` searches {name}, which its config sets to 0: configure it > 0 so that the "
                 "model keeps the table its other values read."
             )
-        for value in values:
-            _with_value(config, {}, **{name: value})
+    check_grid_values({}, grid, partial(_with_value, config))
+    return grid
 
 
 def _with_value(config: SASRecConfig, options: dict[str, float], **changes: float) -> dict[str, float]:
@@ -52,10 +55,9 @@ def choose_sasrec_decoding_on_validation(
     batch_size: int = 1024,
     metric: str = "ndcg@10",
 ) -> tuple[dict[str, float], list[dict[str, Any]]]:
-    """Coordinate search of ``grid`` (``[(option, values), ...]``, see
+    """Coordinate search of ``grid`` (``[(option, values), ...]`` as :func:`check_sasrec_decoding_grid` returns it; see
     :func:`~mindrec.training.decoding_search.search_decoding_grid`) on ``validation``, scored by ``metric``; the
     model's config is left at the chosen values. Returns ``({option: chosen value}, trials)``."""
-    check_sasrec_decoding_grid(model.config, grid)
     start = {name: getattr(model.config, name) for name, _ in grid}
 
     def score(options: dict[str, float]) -> float:
@@ -64,7 +66,7 @@ def choose_sasrec_decoding_on_validation(
         return evaluate_sasrec(model, validation, exclude_history, batch_size)[metric]
 
     chosen, trials = search_decoding_grid(
-        start, grid, score, with_value=lambda options, **changes: _with_value(model.config, options, **changes)
+        start, grid, score, with_value=partial(_with_value, model.config)
     )
     for name, value in chosen.items():
         setattr(model.config, name, value)

@@ -258,7 +258,6 @@ def run_sasrec(context: BenchmarkContext, plan: ModelPlan, rows: Sequence[str], 
     """Cross-entropy SASRec trained by its own loop (``train_sasrec``), early-stopped on validation NDCG@10."""
     from mindrec.baselines.sasrec import SASRecConfig
     from mindrec.baselines.sasrec_decoding_search import (
-        SASREC_SEARCHABLE_OPTIONS,
         check_sasrec_decoding_grid,
         choose_sasrec_decoding_on_validation,
     )
@@ -276,8 +275,7 @@ def run_sasrec(context: BenchmarkContext, plan: ModelPlan, rows: Sequence[str], 
     )
     started = time.perf_counter()
     config = SASRecConfig(**plan.model)
-    grid = parse_decoding_grid(evaluation.decoding_grid, SASREC_SEARCHABLE_OPTIONS)
-    check_sasrec_decoding_grid(config, grid)
+    grid = check_sasrec_decoding_grid(config, evaluation.decoding_grid)
     brands = item_brand_ids(context.data.items) if config.brand_adjustment else None
     model, history = train_sasrec(context.data.splits, context.data.num_items, config, args, item_brand_ids=brands)
     train_seconds = time.perf_counter() - started
@@ -310,6 +308,20 @@ def run_sasrec(context: BenchmarkContext, plan: ModelPlan, rows: Sequence[str], 
     return [evaluate_row(context, row, seed, recommend, train_seconds, _num_parameters(model), details) for row in rows]
 
 
+def _training_arguments(context: BenchmarkContext, plan_name: str, plan: ModelPlan, seed: int) -> TrainingArguments:
+    """The package Trainer's arguments for one plan and seed (its budget, a work folder of its own)."""
+    return TrainingArguments(
+        **{
+            "output_dir": str(context.work_dir / plan_name / f"seed{seed}"),
+            "overwrite_output_dir": True,
+            "save_total_limit": 1,
+            "show_progress": context.show_progress,
+            **plan.training,
+            "seed": seed,
+        }
+    )
+
+
 def _train(
     context: BenchmarkContext,
     plan_name: str,
@@ -324,16 +336,7 @@ def _train(
     from mindrec.training.checkpointing import model_signature
     from mindrec.training.trainer import Trainer, make_accelerator
 
-    train_args = TrainingArguments(
-        **{
-            "output_dir": str(context.work_dir / plan_name / f"seed{seed}"),
-            "overwrite_output_dir": True,
-            "save_total_limit": 1,
-            "show_progress": context.show_progress,
-            **plan.training,
-            "seed": seed,
-        }
-    )
+    train_args = _training_arguments(context, plan_name, plan, seed)
     eval_args = context.evaluation_args(plan)
     record = {"benchmark": context.protocol.name, "plan": plan_name, "model": asdict(model_args), "training": asdict(train_args)}
     accelerator = make_accelerator(train_args.mixed_precision)
@@ -452,12 +455,13 @@ def run_mindrec(
         row for row, args in row_args.items() if decoding_options_of(args) == decoding_options_of(validation_args)
     }
     chosen = decoding_search = None
-    if validation_args.decoding_grid and searched_rows:
+    searched_options = [name for name, _ in parse_decoding_grid(validation_args.decoding_grid)]
+    if searched_options and searched_rows:
         chosen, decoding_search = choose_decoding_on_validation(
             Path(output.best_dir or output.final_dir),
             context.data,
             validation_args,
-            make_accelerator(plan.training.get("mixed_precision", TrainingArguments.mixed_precision)),
+            make_accelerator(_training_arguments(context, plan_name, plan, seed).mixed_precision),  # as trained
             seed,
             context.show_progress,
         )
@@ -468,7 +472,7 @@ def run_mindrec(
         searched_row = chosen is not None and row in searched_rows
         options = row_args[row]
         if searched_row:
-            options = replace(options, **{name: getattr(chosen, name) for name, _ in parse_decoding_grid(chosen.decoding_grid)})
+            options = replace(options, **{name: getattr(chosen, name) for name in searched_options})
         row_config = generation_config_from(options)
         # Checkpoints were selected with the counts as of the validation targets; test reads its own, the transitions
         # counted as the row's options say (a row may count differently from the selection decoder).

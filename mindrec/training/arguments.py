@@ -840,10 +840,16 @@ def check_decoding_grid(model_args: ModelArguments, eval_args: EvaluationArgumen
     grid = parse_decoding_grid(eval_args.decoding_grid)
     if grid and model_args.model_type == "deftrec":
         raise ValueError("`decoding_grid` chooses MindRec decoding options; DeftRec models have none.")
+    check_grid_values(eval_args, grid)
+
+
+def check_grid_values(start, grid: list[tuple[str, list[float]]], with_value=decoding_options_of) -> None:
+    """A ValueError naming the first value of ``grid`` that ``with_value(start, name=value)`` refuses beside the
+    configured options (``start``; :func:`decoding_options_of` for MindRec's, a SASRec config's own check for SASRec's)."""
     for name, values in grid:
         for value in values:
             try:
-                decoding_options_of(eval_args, **{name: value})
+                with_value(start, **{name: value})
             except ValueError as error:
                 raise ValueError(f"`decoding_grid` {name}={value:g} is invalid: {error}") from None
 
@@ -880,6 +886,7 @@ __all__ = [
     "TRAIN_ARGUMENT_TYPES",
     "TrainingArguments",
     "check_decoding_grid",
+    "check_grid_values",
     "check_transition_counting",
     "decoding_options_of",
     "help_metadata",
