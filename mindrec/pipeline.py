@@ -174,11 +174,13 @@ def build_run(
                 model_args,
                 mask_eps=train_args.mask_eps,
                 item_features=item_features,
+                item_brand_ids=(
+                    item_brand_ids(data.items)
+                    if model_args.item_retrieval_head or model_args.brand_embeddings
+                    else None
+                ),
                 **(
-                    {
-                        **decoding_counts(data.splits, data.num_items, "validation", eval_args.transition_gap_decay),
-                        "item_brand_ids": item_brand_ids(data.items),
-                    }
+                    decoding_counts(data.splits, data.num_items, "validation", eval_args.transition_gap_decay)
                     if model_args.item_retrieval_head
                     else {}
                 ),

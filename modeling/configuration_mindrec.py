@@ -121,6 +121,11 @@ class MindRecConfig(PreTrainedConfig):
             projection, to the item's learned embedding wherever that is used (history items, the retrieval
             head's item vectors): the dense vector the 4 SID digits only approximate. 0 turns it off; above 0 it
             needs ``history_item_embeddings``.
+        num_brands: size of a learned brand embedding table: every item's vector (history items, the retrieval
+            head's item vectors) also gets the embedding of its brand (the ``item_brand_ids`` buffer of the
+            backbone, set by ``set_item_brands``; items without a brand get none), so that what the model learns
+            about one item of a brand reaches the brand's other items, rarely seen ones included. 0 turns it off;
+            above 0 it needs ``history_item_embeddings``.
         item_id_dropout: in training, the probability that an item's learned (ID) part of its vector is
             zeroed, drawn per history position and per catalogue item at each step, so the item is seen as a
             new item is: by its codes alone (DropoutNet's input dropout for cold start). The codes, shared by
@@ -188,6 +193,7 @@ class MindRecConfig(PreTrainedConfig):
     retrieval_transition_decay: int | float = 0.0
     num_item_transitions: int = 0
     item_feature_size: int = 0
+    num_brands: int = 0
     item_id_dropout: int | float = 0.0
 
     def __post_init__(self, **kwargs):
@@ -278,6 +284,13 @@ class MindRecConfig(PreTrainedConfig):
             raise ValueError(
                 "`item_feature_size` > 0 needs `history_item_embeddings=True`: the projected feature is added to "
                 "the learned item embedding."
+            )
+        if self.num_brands < 0:
+            raise ValueError(f"`num_brands` must be >= 0, got {self.num_brands}.")
+        if self.num_brands and not self.history_item_embeddings:
+            raise ValueError(
+                "`num_brands` > 0 needs `history_item_embeddings=True`: the brand embedding is added to the learned "
+                "item embedding."
             )
         if self.item_id_dropout and not self.history_item_embeddings:
             raise ValueError("`item_id_dropout` > 0 needs `history_item_embeddings=True`: it drops those embeddings.")

@@ -304,6 +304,14 @@ class MindRecModel(MindRecPreTrainedModel):
             # weights). NaN until set, so that a model without them fails loudly instead of reading zeros.
             self.item_features = nn.Buffer(torch.full((config.num_items, config.item_feature_size), float("nan")))
             self.item_feature_proj = nn.Linear(config.item_feature_size, config.hidden_size, bias=False)
+        if not config.num_brands:
+            self.brand_embeddings = self.item_brand_ids = None
+        else:
+            self.brand_embeddings = nn.Embedding(config.num_brands, config.hidden_size)
+            # Every item's brand id (-1 = none), in item order: which row of `brand_embeddings` its vector adds.
+            # Kept here as well as in the retrieval head's model (which reads it at decoding) so that the backbone
+            # loaded alone embeds items as trained. Set by `set_item_brands`; UNSET_BRAND until then.
+            self.item_brand_ids = nn.Buffer(torch.full((config.num_items,), UNSET_BRAND, dtype=torch.long))
         self.gradient_checkpointing = False
         self.post_init()
 
@@ -342,10 +350,34 @@ class MindRecModel(MindRecPreTrainedModel):
             raise ValueError(f"`item_features` is not finite at item index {row}.")
         self.item_features.copy_(item_features)
 
+    @torch.no_grad()
+    def set_item_brands(self, item_brand_ids: torch.Tensor) -> None:
+        """Install every item's brand id ``[num_items]`` (row = item index; ids in ``[0, num_brands)``, -1 = no
+        brand), which rows of ``brand_embeddings`` the items' vectors add (models with ``num_brands``)."""
+        if self.item_brand_ids is None:
+            raise ValueError("`set_item_brands` on the backbone is for models with `num_brands` > 0.")
+        item_brand_ids = check_item_brand_ids(item_brand_ids, self.config.num_items)
+        if item_brand_ids.numel() and int(item_brand_ids.max()) >= self.config.num_brands:
+            raise ValueError(
+                f"`item_brand_ids` holds brand id {int(item_brand_ids.max())}, but the model embeds "
+                f"`num_brands`={self.config.num_brands} brands (ids 0..{self.config.num_brands - 1})."
+            )
+        self.item_brand_ids.copy_(item_brand_ids)
+
+    def brand_vectors(self, item_indices: torch.LongTensor | None = None) -> torch.Tensor:
+        """``[..., hidden]`` embedding of each item's brand (zeros for items without one; all items
+        ``[num_items, hidden]`` when ``item_indices`` is None)."""
+        if int(self.item_brand_ids[0]) == UNSET_BRAND:  # `set_item_brands` writes every row at once
+            raise ValueError("This model embeds brands but the items' brands were never set: call `set_item_brands`.")
+        brand_ids = self.item_brand_ids if item_indices is None else self.item_brand_ids[item_indices]
+        vectors = self.brand_embeddings(brand_ids.clamp(min=0))
+        return vectors * (brand_ids >= 0).unsqueeze(-1).to(vectors.dtype)
+
     def learned_item_vectors(self, item_indices: torch.LongTensor | None = None) -> torch.Tensor:
         """The item-specific part of item vectors ``[..., hidden]`` (all items ``[num_items, hidden]`` when
         ``item_indices`` is None): the learned item embedding, plus the projected content vector with
-        ``item_feature_size``. In training, ``item_id_dropout`` zeroes each row with that probability."""
+        ``item_feature_size``. In training, ``item_id_dropout`` zeroes each row with that probability. With
+        ``num_brands``, plus the embedding of the item's brand (never dropped)."""
         vectors = self.item_embeddings.weight if item_indices is None else self.item_embeddings(item_indices)
         if self.item_features is not None:
             # `set_item_features` writes every row at once and refuses non-finite values, so one element tells
@@ -360,6 +392,9 @@ class MindRecModel(MindRecPreTrainedModel):
             # Not rescaled by 1 / (1 - p): a dropped item must look like an item never trained, not a louder one.
             keep = torch.rand(vectors.shape[:-1], device=vectors.device) >= self.config.item_id_dropout
             vectors = vectors * keep.unsqueeze(-1).to(vectors.dtype)
+        if self.brand_embeddings is not None:
+            # After the dropout: an item never trained still has its brand.
+            vectors = vectors + self.brand_vectors(item_indices)
         return vectors
 
     def catalogue_item_vectors(self) -> torch.Tensor:
@@ -688,10 +723,17 @@ class MindRecForRecommendation(MindRecGenerationMixin, MindRecPreTrainedModel):
     @torch.no_grad()
     def set_item_brands(self, item_brand_ids: torch.Tensor) -> None:
         """Install every item's brand id ``[num_items]`` (row = item index; ids >= 0, -1 = no brand; e.g.
-        :func:`mindrec.data.item_brand_ids`), which ``brand_adjustment`` at decoding reads (models with the head)."""
-        if self.item_brand_ids is None:
-            raise ValueError("`set_item_brands` is for models with an item retrieval head (`item_retrieval_head`).")
-        self.item_brand_ids.copy_(check_item_brand_ids(item_brand_ids, self.config.num_items))
+        :func:`mindrec.data.item_brand_ids`), which ``brand_adjustment`` at decoding reads (models with the head)
+        and the brand embeddings add (models with ``num_brands``)."""
+        if self.item_brand_ids is None and self.model.item_brand_ids is None:
+            raise ValueError(
+                "`set_item_brands` is for models with an item retrieval head (`item_retrieval_head`) or brand "
+                "embeddings (`num_brands` > 0)."
+            )
+        if self.model.item_brand_ids is not None:
+            self.model.set_item_brands(item_brand_ids)
+        if self.item_brand_ids is not None:
+            self.item_brand_ids.copy_(check_item_brand_ids(item_brand_ids, self.config.num_items))
 
     def brand_credit(self, history_items: torch.LongTensor) -> torch.FloatTensor:
         """``[N, num_items]`` fp32 ``1 / log(2 + size of the item's brand)`` for the items whose brand is among the

@@ -19,7 +19,8 @@ from mindrec.baselines.sasrec_decoding_search import (
 )
 from mindrec.benchmark.runner import run_benchmark
 
-GRID = ["brand_adjustment=0,1", "transition_adjustment=0.5,1"]
+# Descending, so that the search tries exactly these values (an ascending grid whose best is an end goes on past it).
+GRID = ["brand_adjustment=1,0", "transition_adjustment=1,0.5"]
 
 
 def fused_protocol():
@@ -75,8 +76,8 @@ def test_the_benchmark_searches_both_models_credits_on_validation_and_tests_with
     for row in ("sasrec", "mindrec-fused"):
         trials = runs[row]["details"]["decoding_search"]
         assert [(trial["option"], trial["value"]) for trial in trials] == [
-            ("brand_adjustment", 0.0), ("brand_adjustment", 1.0), ("transition_adjustment", 0.5),
-            ("transition_adjustment", 1.0),
+            ("brand_adjustment", 1.0), ("brand_adjustment", 0.0), ("transition_adjustment", 1.0),
+            ("transition_adjustment", 0.5),
         ], row
         assert all(0.0 <= trial["metric"] <= 1.0 for trial in trials)
         assert sorted(chosen_of(trials)) == ["brand_adjustment", "transition_adjustment"]

@@ -96,7 +96,9 @@ def test_deftrec_has_no_decoding_options_to_choose():
 
 def test_the_search_goes_one_option_at_a_time_from_the_values_chosen_before_it():
     start = decoding_options_of(EvaluationArguments(**FUSED, transition_adjustment=1.0))
-    table = {(100.0, 1.0): 0.10, (10.0, 1.0): 0.30, (1.0, 1.0): 0.20, (10.0, 0.0): 0.25, (10.0, 2.0): 0.35}
+    table = {
+        (100.0, 1.0): 0.10, (10.0, 1.0): 0.30, (1.0, 1.0): 0.20, (10.0, 0.0): 0.25, (10.0, 2.0): 0.35, (10.0, 4.0): 0.33,
+    }
     seen = []
 
     def score(options):
@@ -106,7 +108,8 @@ def test_the_search_goes_one_option_at_a_time_from_the_values_chosen_before_it()
     grid = [("retrieval_weight", [100.0, 10.0, 1.0]), ("transition_adjustment", [0.0, 2.0])]
     chosen, trials = search_decoding_grid(start, grid, score)
     # The second option is searched at the first's chosen value (10), not its configured one (100).
-    assert seen == [(100.0, 1.0), (10.0, 1.0), (1.0, 1.0), (10.0, 0.0), (10.0, 2.0)]
+    # The descending first grid is not extended; the second's best is its end, so 4 (its step on) is tried and loses.
+    assert seen == [(100.0, 1.0), (10.0, 1.0), (1.0, 1.0), (10.0, 0.0), (10.0, 2.0), (10.0, 4.0)]
     assert (chosen.retrieval_weight, chosen.transition_adjustment) == (10.0, 2.0)
     assert chosen.strategy == "catalogue_scoring" and chosen.num_beams == start.num_beams
     assert [trial["value"] for trial in trials if trial.get("chosen")] == [10.0, 2.0]
@@ -116,7 +119,42 @@ def test_the_search_goes_one_option_at_a_time_from_the_values_chosen_before_it()
         ("retrieval_weight", 1.0, 0.20),
         ("transition_adjustment", 0.0, 0.25),
         ("transition_adjustment", 2.0, 0.35),
+        ("transition_adjustment", 4.0, 0.33),
     ]
+    assert trials[-1]["extended"] is True and not any(trial.get("extended") for trial in trials[:-1])
+
+
+def test_a_best_value_at_the_end_of_an_ascending_grid_goes_on_in_its_step_while_validation_improves():
+    start = decoding_options_of(EvaluationArguments(**FUSED, brand_adjustment=2.0))
+    seen = []
+
+    def peak_at(top):
+        def score(options):
+            seen.append(options.brand_adjustment)
+            return -abs(options.brand_adjustment - top)
+
+        return score
+
+    chosen, trials = search_decoding_grid(start, [("brand_adjustment", [2.0, 4.0, 6.0])], peak_at(11.0))
+    # 8 and 10 improve, 12 ties 10 (not better): the search stops there and keeps 10.
+    assert seen == [2.0, 4.0, 6.0, 8.0, 10.0, 12.0] and chosen.brand_adjustment == 10.0
+    assert [trial["value"] for trial in trials if trial.get("extended")] == [8.0, 10.0, 12.0]
+    assert [trial["value"] for trial in trials if trial.get("chosen")] == [10.0]
+    seen.clear()
+    chosen, _ = search_decoding_grid(start, [("brand_adjustment", [2.0, 4.0, 6.0])], peak_at(100.0))
+    assert seen == [2.0, 4.0, 6.0, 8.0, 10.0, 12.0, 14.0] and chosen.brand_adjustment == 14.0  # at most 4 more
+    # Below the first value in the first step, until a value is invalid (a negative credit is never tried).
+    seen.clear()
+    chosen, trials = search_decoding_grid(start, [("brand_adjustment", [4.0, 6.0, 8.0])], peak_at(-1.0))
+    assert seen == [4.0, 6.0, 8.0, 2.0, 0.0] and chosen.brand_adjustment == 0.0
+    assert [trial["value"] for trial in trials] == [4.0, 6.0, 8.0, 2.0, 0.0]
+    # Steps are the grid's own (1.5 - 1 = 0.5), written without float noise; a best inside the grid is not extended.
+    seen.clear()
+    chosen, _ = search_decoding_grid(start, [("transition_adjustment", [0.1, 0.2])], lambda o: seen.append(o.transition_adjustment) or o.transition_adjustment)
+    assert seen == [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]
+    seen.clear()
+    search_decoding_grid(start, [("brand_adjustment", [2.0, 4.0, 6.0])], peak_at(4.0))
+    assert seen == [2.0, 4.0, 6.0]
 
 
 def test_ties_go_to_the_value_listed_first():

@@ -44,6 +44,8 @@ TRANSITION_SUBOPTIONS = {
 }
 # The numeric decoding options `decoding_grid` may choose on validation after training.
 SEARCHABLE_DECODING_OPTIONS = ("retrieval_weight", *FUSED_OPTIONS, *TRANSITION_SUBOPTIONS)
+# How many values past the end of an option's ascending grid the search tries while validation keeps improving.
+MAX_GRID_EXTENSIONS = 4
 QUANTIZERS = ("opq", "pq", "rq-kmeans", "rq-vae")
 COLLISION_STRATEGIES = ("reassign", "extra_digit")
 
@@ -345,6 +347,13 @@ class ModelArguments:
             "projection, to its learned item embedding."
         ),
     )
+    brand_embeddings: bool = field(
+        default=False,
+        **help_metadata(
+            "Small setting, with history_item_embeddings: add a learned embedding of each item's brand (the "
+            "catalogue's `brand` field) to its learned item embedding, in the history and the retrieval head alike."
+        ),
+    )
     item_id_dropout: float = field(
         default=0.0,
         **help_metadata(
@@ -446,6 +455,11 @@ class ModelArguments:
             )
         if self.item_id_dropout > 0 and not self.history_item_embeddings:
             raise ValueError("item_id_dropout > 0 needs history_item_embeddings=True (it drops those embeddings).")
+        if self.brand_embeddings and not self.history_item_embeddings:
+            raise ValueError(
+                "brand_embeddings needs history_item_embeddings=True (the brand embedding is added to the learned "
+                "item embedding)."
+            )
         if self.item_content_features and not self.history_item_embeddings:
             raise ValueError(
                 "item_content_features needs history_item_embeddings=True (the projected content vector is added "
@@ -753,7 +767,9 @@ class EvaluationArguments(DecodingArguments):
             "After training, choose decoding options on validation before test: entries NAME=V1,V2,... (NAME one of "
             f"{', '.join(SEARCHABLE_DECODING_OPTIONS)}), searched one option at a time in the order given, each "
             "from the values chosen before it, by selection_metric on the users that select checkpoints (ties go to "
-            "the value listed first). The choice is written to best/'s generation config; empty = none."
+            f"the value listed first; when the values ascend and the best is an end, up to {MAX_GRID_EXTENSIONS} more "
+            "in the grid's step past that end while validation improves). The choice is written to best/'s "
+            "generation config; empty = none."
         ),
     )
 
@@ -878,6 +894,7 @@ __all__ = [
     "EvaluateModelArguments",
     "EvaluationArguments",
     "LR_SCHEDULES",
+    "MAX_GRID_EXTENSIONS",
     "MIXED_PRECISION",
     "MODEL_SETTINGS",
     "MODEL_TYPES",

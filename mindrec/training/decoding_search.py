@@ -7,7 +7,9 @@ the validation users that select checkpoints lets one config serve datasets it w
 
 The search is coordinate-wise: the options in the order given, each over its listed values with the options before it
 at their chosen values and the ones after it as configured, so its cost is the total number of values, not their
-product.
+product. When an option's values ascend and validation's best is at either end, the search goes on past that end in
+the grid's own step while validation improves (at most ``MAX_GRID_EXTENSIONS`` values): a grid written for one dataset
+must not hold another at its edge (beauty-mindrec's brand credit chose the largest listed value for every model).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from mindrec.training.arguments import (
+    MAX_GRID_EXTENSIONS,
     DecodingArguments,
     EvaluationArguments,
     decoding_options_of,
@@ -28,6 +31,18 @@ from mindrec.training.arguments import (
 logger = logging.getLogger(__name__)
 
 Options = TypeVar("Options")
+
+
+def _extension_direction(values: Sequence[float], best: float) -> tuple[float, float] | None:
+    """``(edge, step)`` to go on from when ``best`` is an end of the ascending ``values``: past the last value in the
+    last step, below the first in the first step (negative); None when ``values`` do not ascend or ``best`` is inside."""
+    if len(values) < 2 or any(later <= earlier for earlier, later in zip(values[:-1], values[1:], strict=True)):
+        return None
+    if best == values[-1]:
+        return values[-1], values[-1] - values[-2]
+    if best == values[0]:
+        return values[0], values[0] - values[1]
+    return None
 
 
 def search_decoding_grid(
@@ -43,7 +58,9 @@ def search_decoding_grid(
     Returns the chosen options and one trial per value tried, in order: ``{"option", "value", "metric"}`` (plus
     ``"chosen": True`` on each option's winner), or ``{"option", "value", "skipped": reason}`` for a value the options
     chosen before it make invalid (a ``transition_decay`` when ``transition_adjustment`` 0 was chosen, say). Ties go
-    to the value listed first.
+    to the value listed first. When an option's values ascend and the best is an end of them, values past that end in
+    the grid's step are tried while each beats the best so far (at most :data:`~mindrec.training.arguments.MAX_GRID_EXTENSIONS`; trials marked
+    ``"extended": True``); an invalid one (a negative credit, say) ends the extension and is not recorded.
 
     Raises:
         ValueError: every value of an option is invalid beside the options chosen before it.
@@ -67,6 +84,20 @@ def search_decoding_grid(
             raise ValueError(
                 f"`decoding_grid`: no value of {name} is valid beside the options chosen before it ({trials[-1]['skipped']})."
             )
+        extension = _extension_direction([float(value) for value in values], float(best_trial["value"]))
+        for count in range(1, MAX_GRID_EXTENSIONS + 1 if extension else 1):
+            value = round(extension[0] + count * extension[1], 10)  # no 0.30000000000000004 in the trials
+            try:
+                options = with_value(chosen, **{name: value})
+            except ValueError as error:
+                logger.info("decoding_grid: %s=%g not tried past the grid's end: %s", name, value, error)
+                break
+            metric = float(score(options))
+            logger.info("decoding_grid: %s=%g (past the grid's end) -> %.4f", name, value, metric)
+            trials.append({"option": name, "value": value, "metric": metric, "extended": True})
+            if metric <= best_metric:
+                break
+            best_metric, best_options, best_trial = metric, options, trials[-1]
         best_trial["chosen"] = True
         chosen = best_options
     return chosen, trials

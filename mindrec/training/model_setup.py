@@ -66,8 +66,10 @@ def install_item_codes(
 
 
 def install_item_brands(model, item_brand_ids: torch.Tensor) -> None:
-    """Set a retrieval-head model's item brand ids (``set_item_brands``; a no-op for models without the head)."""
-    if getattr(model, "item_brand_ids", None) is None:
+    """Set a model's item brand ids (``set_item_brands``; a no-op for models with neither a retrieval head nor
+    brand embeddings)."""
+    backbone = getattr(model, "model", None)
+    if getattr(model, "item_brand_ids", None) is None and getattr(backbone, "item_brand_ids", None) is None:
         return
     model.set_item_brands(item_brand_ids)
 
@@ -106,7 +108,8 @@ def build_small_model(
     are the training interaction counts a model with a retrieval head keeps for ``popularity_adjustment``, and
     ``recent_counts`` how often each item is a user's newest training interaction, for ``recency_adjustment``,
     and ``transition_counts`` ``[num_items, num_items]`` how often each item followed each other, for
-    ``transition_adjustment``, and ``item_brand_ids`` ``[num_items]`` each item's brand, for ``brand_adjustment``.
+    ``transition_adjustment``, and ``item_brand_ids`` ``[num_items]`` each item's brand, for ``brand_adjustment``
+    and ``model_args.brand_embeddings`` (required then, one embedding per brand id).
     """
     if model_args.item_content_features != (item_features is not None):
         raise ValueError(
@@ -116,6 +119,14 @@ def build_small_model(
         )
     if item_features is not None and np.ndim(item_features) != 2:
         raise ValueError(f"item_features must be [num_items, dim], got shape {np.shape(item_features)}.")
+    num_brands = 0
+    if model_args.brand_embeddings:
+        if item_brand_ids is None or not bool((torch.as_tensor(item_brand_ids) >= 0).any()):
+            raise ValueError(
+                "brand_embeddings=True needs the items' brands (item_brand_ids=), and no item of this catalogue "
+                "has one."
+            )
+        num_brands = int(torch.as_tensor(item_brand_ids).max()) + 1
     layout = tokenizer.model_config_kwargs()
     longest = 2 + (tokenizer.max_history or 50) * (
         1 if layout["history_encoding"] == "pooled" else tokenizer.code_length
@@ -146,6 +157,7 @@ def build_small_model(
         retrieval_transition_prior=model_args.retrieval_transition_prior,
         retrieval_transition_decay=model_args.retrieval_transition_decay,
         item_feature_size=0 if item_features is None else np.shape(item_features)[1],
+        num_brands=num_brands,
         item_id_dropout=model_args.item_id_dropout,
     )
     model = MindRecForRecommendation(config)
