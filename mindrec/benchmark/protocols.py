@@ -87,7 +87,8 @@ FUSED_RARE_ITEM_GENERATIVE_WEIGHT = 20.0
 BRAND_ADJUSTMENT = 6.0
 # Both models then choose their shared credits on validation after training (the same grid for each; MindRec also
 # its rare-item weight), on the validation users that selected their checkpoints: neither is compared at constants
-# tuned for the other, and a dataset the protocols were not tuned on gets its own values.
+# tuned for the other, and a dataset the protocols were not tuned on gets its own values (the search goes on past the end
+# of a list while validation improves: beauty-mindrec's brand credit chose 8, the end, for every model and seed).
 _SHARED_DECODING_GRID = ("brand_adjustment=0,2,4,6,8", "transition_adjustment=1,1.5,2,3")
 FUSED_DECODING_GRID = (*_SHARED_DECODING_GRID, "rare_item_generative_weight=0,10,20,30")
 SASREC_DECODING_GRID = _SHARED_DECODING_GRID
