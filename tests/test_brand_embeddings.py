@@ -141,3 +141,17 @@ def test_a_run_trains_saves_and_reloads_with_brand_embeddings(tmp_path):
     loaded = MindRecForRecommendation.from_pretrained(result.train.best_dir)
     assert loaded.config.num_brands == int(loaded.model.item_brand_ids.max()) + 1 > 0
     assert torch.equal(loaded.model.item_brand_ids, loaded.item_brand_ids)
+
+
+def test_the_autoregressive_twin_embeds_brands_once_installed():
+    from mindrec.baselines.tiger import causal_config
+    from mindrec.modeling.modeling_mindrec_autoregressive import MindRecForAutoregressiveRecommendation
+    from mindrec.training.model_setup import install_item_brands
+
+    model = MindRecForAutoregressiveRecommendation(causal_config(brand_config(item_retrieval_head=False))).eval()
+    model.model.set_item_codes(CODES)
+    with pytest.raises(ValueError, match="brands were never set"):
+        model.model.catalogue_item_vectors()
+    install_item_brands(model, BRANDS)
+    assert torch.equal(model.model.item_brand_ids, BRANDS)
+    torch.testing.assert_close(model.model.brand_vectors()[[1, 3, 5]], torch.zeros(3, model.config.hidden_size))

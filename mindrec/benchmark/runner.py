@@ -412,19 +412,20 @@ def train_mindrec(context: BenchmarkContext, plan_name: str, plan: ModelPlan, se
     tokenizer = build_item_tokenizer(table, model_args, context.data_args)
     mask_eps = plan.training.get("mask_eps")
     set_seed(seed)
+    brands = item_brand_ids(context.data.items)
     model = build_small_model(
         tokenizer,
         model_args,
         mask_eps=mask_eps,
         item_features=item_features,
         **context.decoding_counts("validation", validation_args.transition_gap_decay),
-        item_brand_ids=item_brand_ids(context.data.items),
+        item_brand_ids=brands,
     )
     if causal:
         # The same backbone config with a causal mask (the diffusion model built above is discarded).
         set_seed(seed)
         model = MindRecForAutoregressiveRecommendation(causal_config(model.config))
-        install_item_codes(model, tokenizer, item_features)
+        install_item_codes(model, tokenizer, item_features, item_brand_ids=brands)
     generation_config = generation_config_from(validation_args)
     model.generation_config = generation_config
     task = MindRecTask(tokenizer, generation_config, ocn=bool(plan.training.get("ocn", False)))
