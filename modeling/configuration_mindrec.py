@@ -278,20 +278,16 @@ class MindRecConfig(PreTrainedConfig):
         """Per-item history embeddings need the pooled encoding, the catalogue size and codes that fit a key."""
         if self.num_items is not None and self.num_items < 1:
             raise ValueError(f"`num_items` must be >= 1, got {self.num_items}.")
-        if self.item_feature_size < 0:
-            raise ValueError(f"`item_feature_size` must be >= 0, got {self.item_feature_size}.")
-        if self.item_feature_size and not self.history_item_embeddings:
-            raise ValueError(
-                "`item_feature_size` > 0 needs `history_item_embeddings=True`: the projected feature is added to "
-                "the learned item embedding."
-            )
-        if self.num_brands < 0:
-            raise ValueError(f"`num_brands` must be >= 0, got {self.num_brands}.")
-        if self.num_brands and not self.history_item_embeddings:
-            raise ValueError(
-                "`num_brands` > 0 needs `history_item_embeddings=True`: the brand embedding is added to the learned "
-                "item embedding."
-            )
+        # Sizes of what is added to the learned item embedding, so they need one.
+        for name, addition in (("item_feature_size", "the projected feature"), ("num_brands", "the brand embedding")):
+            size = getattr(self, name)
+            if size < 0:
+                raise ValueError(f"`{name}` must be >= 0, got {size}.")
+            if size and not self.history_item_embeddings:
+                raise ValueError(
+                    f"`{name}` > 0 needs `history_item_embeddings=True`: {addition} is added to the learned item "
+                    "embedding."
+                )
         if self.item_id_dropout and not self.history_item_embeddings:
             raise ValueError("`item_id_dropout` > 0 needs `history_item_embeddings=True`: it drops those embeddings.")
         if not self.history_item_embeddings:

@@ -148,10 +148,11 @@ def test_a_best_value_at_the_end_of_an_ascending_grid_goes_on_in_its_step_while_
     chosen, trials = search_decoding_grid(start, [("brand_adjustment", [4.0, 6.0, 8.0])], peak_at(-1.0))
     assert seen == [4.0, 6.0, 8.0, 2.0, 0.0] and chosen.brand_adjustment == 0.0
     assert [trial["value"] for trial in trials] == [4.0, 6.0, 8.0, 2.0, 0.0]
-    # Steps are the grid's own (1.5 - 1 = 0.5), written without float noise; a best inside the grid is not extended.
+    # Steps are the grid's own (0.2 - 0.1), the values written without float noise (0.3, not 0.30000000000000004).
     seen.clear()
     chosen, _ = search_decoding_grid(start, [("transition_adjustment", [0.1, 0.2])], lambda o: seen.append(o.transition_adjustment) or o.transition_adjustment)
     assert seen == [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]
+    # A best inside the grid is not extended.
     seen.clear()
     search_decoding_grid(start, [("brand_adjustment", [2.0, 4.0, 6.0])], peak_at(4.0))
     assert seen == [2.0, 4.0, 6.0]

@@ -453,18 +453,17 @@ class ModelArguments:
                 "history_retrieval_loss_weight > 0 needs item_retrieval_head=True and causal_prompt=True (each "
                 "history item is scored on the item after it, which it must not see)."
             )
-        if self.item_id_dropout > 0 and not self.history_item_embeddings:
-            raise ValueError("item_id_dropout > 0 needs history_item_embeddings=True (it drops those embeddings).")
-        if self.brand_embeddings and not self.history_item_embeddings:
-            raise ValueError(
-                "brand_embeddings needs history_item_embeddings=True (the brand embedding is added to the learned "
-                "item embedding)."
-            )
-        if self.item_content_features and not self.history_item_embeddings:
-            raise ValueError(
-                "item_content_features needs history_item_embeddings=True (the projected content vector is added "
-                "to the learned item embedding)."
-            )
+        # Options that act on the learned item embeddings, as shown in the error: (set, why they need them).
+        for shown, (is_set, why) in {
+            "item_id_dropout > 0": (self.item_id_dropout > 0, "it drops those embeddings"),
+            "brand_embeddings": (self.brand_embeddings, "the brand embedding is added to the learned item embedding"),
+            "item_content_features": (
+                self.item_content_features,
+                "the projected content vector is added to the learned item embedding",
+            ),
+        }.items():
+            if is_set and not self.history_item_embeddings:
+                raise ValueError(f"{shown} needs history_item_embeddings=True ({why}).")
         if self.item_retrieval_head and not (self.history_item_embeddings and not self.prompt_attends_canvas):
             raise ValueError(
                 "item_retrieval_head needs history_item_embeddings=True and prompt_attends_canvas=False (it scores "

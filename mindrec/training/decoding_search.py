@@ -33,16 +33,33 @@ logger = logging.getLogger(__name__)
 Options = TypeVar("Options")
 
 
-def _extension_direction(values: Sequence[float], best: float) -> tuple[float, float] | None:
-    """``(edge, step)`` to go on from when ``best`` is an end of the ascending ``values``: past the last value in the
-    last step, below the first in the first step (negative); None when ``values`` do not ascend or ``best`` is inside."""
+def _extension_values(values: Sequence[float], best: float) -> list[float]:
+    """The values to go on with when ``best`` is an end of the ascending ``values``: past the last value in the last
+    step, or below the first in the first step, :data:`~mindrec.training.arguments.MAX_GRID_EXTENSIONS` of them; none
+    when ``values`` do not ascend or ``best`` is inside them."""
+    values = [float(value) for value in values]
     if len(values) < 2 or any(later <= earlier for earlier, later in zip(values[:-1], values[1:], strict=True)):
-        return None
+        return []
     if best == values[-1]:
-        return values[-1], values[-1] - values[-2]
-    if best == values[0]:
-        return values[0], values[0] - values[1]
-    return None
+        edge, step = values[-1], values[-1] - values[-2]
+    elif best == values[0]:
+        edge, step = values[0], values[0] - values[1]
+    else:
+        return []
+    # Rounded, so that the trials read 0.3 rather than 0.30000000000000004.
+    return [round(edge + count * step, 10) for count in range(1, MAX_GRID_EXTENSIONS + 1)]
+
+
+def _try_value(chosen, name: str, value: float, score, with_value) -> tuple[dict[str, Any], Any]:
+    """``(trial, options)`` for ``name=value`` from ``chosen``: the trial ``{"option", "value", "metric"}`` and the
+    options scored, or ``{"option", "value", "skipped": reason}`` and None when the value is invalid beside them."""
+    try:
+        options = with_value(chosen, **{name: value})
+    except ValueError as error:
+        return {"option": name, "value": value, "skipped": str(error)}, None
+    metric = float(score(options))
+    logger.info("decoding_grid: %s=%g -> %.4f", name, value, metric)
+    return {"option": name, "value": value, "metric": metric}, options
 
 
 def search_decoding_grid(
@@ -59,45 +76,36 @@ def search_decoding_grid(
     ``"chosen": True`` on each option's winner), or ``{"option", "value", "skipped": reason}`` for a value the options
     chosen before it make invalid (a ``transition_decay`` when ``transition_adjustment`` 0 was chosen, say). Ties go
     to the value listed first. When an option's values ascend and the best is an end of them, values past that end in
-    the grid's step are tried while each beats the best so far (at most :data:`~mindrec.training.arguments.MAX_GRID_EXTENSIONS`; trials marked
-    ``"extended": True``); an invalid one (a negative credit, say) ends the extension and is not recorded.
+    the grid's step are tried while each beats the best so far (at most
+    :data:`~mindrec.training.arguments.MAX_GRID_EXTENSIONS`; trials marked ``"extended": True``); an invalid one (a
+    negative credit, say) ends the extension and is not recorded.
 
     Raises:
         ValueError: every value of an option is invalid beside the options chosen before it.
     """
     chosen, trials = start, []
     for name, values in grid:
-        best_metric, best_options, best_trial = None, None, None
+        best_options, best_trial = None, None
         for value in values:
-            try:
-                options = with_value(chosen, **{name: value})
-            except ValueError as error:
-                logger.warning("decoding_grid: %s=%g skipped: %s", name, value, error)
-                trials.append({"option": name, "value": value, "skipped": str(error)})
-                continue
-            metric = float(score(options))
-            logger.info("decoding_grid: %s=%g -> %.4f", name, value, metric)
-            trials.append({"option": name, "value": value, "metric": metric})
-            if best_metric is None or metric > best_metric:
-                best_metric, best_options, best_trial = metric, options, trials[-1]
+            trial, options = _try_value(chosen, name, value, score, with_value)
+            trials.append(trial)
+            if options is None:
+                logger.warning("decoding_grid: %s=%g skipped: %s", name, value, trial["skipped"])
+            elif best_trial is None or trial["metric"] > best_trial["metric"]:
+                best_options, best_trial = options, trial
         if best_options is None:
             raise ValueError(
                 f"`decoding_grid`: no value of {name} is valid beside the options chosen before it ({trials[-1]['skipped']})."
             )
-        extension = _extension_direction([float(value) for value in values], float(best_trial["value"]))
-        for count in range(1, MAX_GRID_EXTENSIONS + 1 if extension else 1):
-            value = round(extension[0] + count * extension[1], 10)  # no 0.30000000000000004 in the trials
-            try:
-                options = with_value(chosen, **{name: value})
-            except ValueError as error:
-                logger.info("decoding_grid: %s=%g not tried past the grid's end: %s", name, value, error)
+        for value in _extension_values(values, float(best_trial["value"])):
+            trial, options = _try_value(chosen, name, value, score, with_value)
+            if options is None:  # e.g. a negative credit: the end of the extension, not a trial of the user's grid
+                logger.info("decoding_grid: %s=%g not tried past the grid's end: %s", name, value, trial["skipped"])
                 break
-            metric = float(score(options))
-            logger.info("decoding_grid: %s=%g (past the grid's end) -> %.4f", name, value, metric)
-            trials.append({"option": name, "value": value, "metric": metric, "extended": True})
-            if metric <= best_metric:
+            trials.append({**trial, "extended": True})
+            if trial["metric"] <= best_trial["metric"]:
                 break
-            best_metric, best_options, best_trial = metric, options, trials[-1]
+            best_options, best_trial = options, trials[-1]
         best_trial["chosen"] = True
         chosen = best_options
     return chosen, trials

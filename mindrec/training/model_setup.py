@@ -121,12 +121,13 @@ def build_small_model(
         raise ValueError(f"item_features must be [num_items, dim], got shape {np.shape(item_features)}.")
     num_brands = 0
     if model_args.brand_embeddings:
-        if item_brand_ids is None or not bool((torch.as_tensor(item_brand_ids) >= 0).any()):
+        brands = None if item_brand_ids is None else torch.as_tensor(item_brand_ids)
+        if brands is None or not bool((brands >= 0).any()):
             raise ValueError(
                 "brand_embeddings=True needs the items' brands (item_brand_ids=), and no item of this catalogue "
                 "has one."
             )
-        num_brands = int(torch.as_tensor(item_brand_ids).max()) + 1
+        num_brands = int(brands.max()) + 1
     layout = tokenizer.model_config_kwargs()
     longest = 2 + (tokenizer.max_history or 50) * (
         1 if layout["history_encoding"] == "pooled" else tokenizer.code_length
