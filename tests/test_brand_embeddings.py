@@ -1,6 +1,8 @@
 """Brand embeddings (``num_brands``): a learned vector per brand added to every item's vector wherever the model uses
 it (history items, the retrieval head's item vectors), so that items of one brand share what is learned about it."""
 
+import logging
+
 import pytest
 import torch
 from huggingface_hub.errors import StrictDataclassClassValidationError
@@ -100,7 +102,7 @@ def test_errors_name_the_problem():
     assert without_head.item_brand_ids is None and torch.equal(without_head.model.item_brand_ids, BRANDS)
 
 
-def test_build_small_model_sizes_the_table_from_the_brands():
+def test_build_small_model_sizes_the_table_from_the_brands(caplog):
     from hub_support import CODE_TABLE
 
     from mindrec.tokenization.tokenization_mindrec import MindRecTokenizer
@@ -118,8 +120,11 @@ def test_build_small_model_sizes_the_table_from_the_brands():
     assert torch.equal(model.model.item_brand_ids, brands)
     with pytest.raises(ValueError, match="needs the items' brands"):
         build_small_model(tokenizer, with_brands)
-    with pytest.raises(ValueError, match="no item of this catalogue has one"):
-        build_small_model(tokenizer, with_brands, item_brand_ids=torch.full((tokenizer.num_items,), -1))
+    # A catalogue without brands (MovieLens) still builds under a config that asks for them, with no brand table.
+    with caplog.at_level(logging.WARNING, logger="mindrec.training.model_setup"):
+        brandless = build_small_model(tokenizer, with_brands, item_brand_ids=torch.full((tokenizer.num_items,), -1))
+    assert brandless.config.num_brands == 0 and brandless.model.brand_embeddings is None
+    assert "no item of this catalogue has a brand" in caplog.text
     without = ModelArguments(hidden_size=16, intermediate_size=32, history_encoding="pooled", history_item_embeddings=True)
     assert build_small_model(tokenizer, without, item_brand_ids=brands).config.num_brands == 0
     with pytest.raises(ValueError, match="brand_embeddings needs history_item_embeddings=True"):

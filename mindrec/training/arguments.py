@@ -351,7 +351,8 @@ class ModelArguments:
         default=False,
         **help_metadata(
             "Small setting, with history_item_embeddings: add a learned embedding of each item's brand (the "
-            "catalogue's `brand` field) to its learned item embedding, in the history and the retrieval head alike."
+            "catalogue's `brand` field) to its learned item embedding, in the history and the retrieval head alike. "
+            "Items without a brand add nothing (a catalogue without brands gets no brand table)."
         ),
     )
     item_id_dropout: float = field(

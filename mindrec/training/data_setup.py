@@ -129,6 +129,15 @@ def load_or_build_code_table(
     from mindrec.tokenization.build_codes import build_item_codes
 
     items = list(data.items)
+    num_category_levels = args.num_category_levels
+    if num_category_levels and not any(item.get("categories") for item in items):
+        # A catalogue without categories (MovieLens, say) has no tree to write: its codes are the semantic ID alone,
+        # so that a shipped config, written for catalogues with categories, still runs on it.
+        logger.warning(
+            "num_category_levels=%d, but no item has categories: the item codes are semantic IDs alone.",
+            num_category_levels,
+        )
+        num_category_levels = 0
     if item_vectors is None and args.collaborative_weight > 0:
         item_vectors = item_content_vectors(data, args, show_progress)
     # Without co-occurrence the builder embeds the text itself (and records how, in the table's stats).
@@ -136,7 +145,7 @@ def load_or_build_code_table(
     logger.info(
         "Building item codes: %d items, %d category levels + %d SID digits (codebook %d, %s, %s)",
         len(items),
-        args.num_category_levels,
+        num_category_levels,
         args.num_sid_digits,
         args.codebook_size,
         args.code_embedding + (f" + {args.collaborative_weight:g} co-occurrence" if args.collaborative_weight else ""),
@@ -144,7 +153,7 @@ def load_or_build_code_table(
     )
     table = build_item_codes(
         items,
-        num_category_levels=args.num_category_levels,
+        num_category_levels=num_category_levels,
         num_sid_digits=args.num_sid_digits,
         codebook_size=args.codebook_size,
         embedding=embedding,
@@ -168,18 +177,28 @@ def item_content_vectors(data: PreparedData, args: CodeArguments, show_progress:
     """``[num_items, dim]`` float32: the vectors ``args`` quantises into semantic IDs, whether or not the codes
     are built here: the content embedding, next to co-occurrence vectors of the training split weighted by
     ``args.collaborative_weight`` when it is above 0 (see :mod:`mindrec.tokenization.collaborative`)."""
-    from mindrec.tokenization.collaborative import combine_item_vectors, cooccurrence_item_vectors
-    from mindrec.tokenization.text_embeddings import embed_items
+    from mindrec.tokenization.collaborative import combine_item_vectors, cooccurrence_item_vectors, unit_rows
+    from mindrec.tokenization.text_embeddings import embed_items, item_text
 
-    content = embed_items(
-        list(data.items), args.code_embedding, model=args.code_embedding_model, seed=args.code_seed,
-        show_progress=show_progress,
-    ).vectors
+    items = list(data.items)
+    collaborative = None
     if args.collaborative_weight > 0:
         train = data.splits["train"]
         collaborative = cooccurrence_item_vectors(
             train["history"], train["target"], data.num_items, dim=args.collaborative_dim, seed=args.code_seed
         )
+        if not any(item_text(item) for item in items):
+            # Interactions without an item table (or one of bare ids) have no text to embed; the co-occurrence
+            # vectors are then all there is to quantise, and a shipped config still runs on such data.
+            logger.warning(
+                "No item has a title, brand, categories or description: the item vectors are the training "
+                "split's co-occurrence vectors alone."
+            )
+            return unit_rows(collaborative).astype(np.float32)
+    content = embed_items(
+        items, args.code_embedding, model=args.code_embedding_model, seed=args.code_seed, show_progress=show_progress
+    ).vectors
+    if collaborative is not None:
         content = combine_item_vectors(content, collaborative, args.collaborative_weight)
     return np.asarray(content, dtype=np.float32)
 

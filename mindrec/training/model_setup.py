@@ -109,7 +109,7 @@ def build_small_model(
     ``recent_counts`` how often each item is a user's newest training interaction, for ``recency_adjustment``,
     and ``transition_counts`` ``[num_items, num_items]`` how often each item followed each other, for
     ``transition_adjustment``, and ``item_brand_ids`` ``[num_items]`` each item's brand, for ``brand_adjustment``
-    and ``model_args.brand_embeddings`` (required then, one embedding per brand id).
+    and ``model_args.brand_embeddings`` (required then, one embedding per brand id; none when no item has a brand).
     """
     if model_args.item_content_features != (item_features is not None):
         raise ValueError(
@@ -121,13 +121,15 @@ def build_small_model(
         raise ValueError(f"item_features must be [num_items, dim], got shape {np.shape(item_features)}.")
     num_brands = 0
     if model_args.brand_embeddings:
-        brands = None if item_brand_ids is None else torch.as_tensor(item_brand_ids)
-        if brands is None or not bool((brands >= 0).any()):
-            raise ValueError(
-                "brand_embeddings=True needs the items' brands (item_brand_ids=), and no item of this catalogue "
-                "has one."
-            )
-        num_brands = int(brands.max()) + 1
+        if item_brand_ids is None:
+            raise ValueError("brand_embeddings=True needs the items' brands (item_brand_ids=).")
+        brands = torch.as_tensor(item_brand_ids)
+        if bool((brands >= 0).any()):
+            num_brands = int(brands.max()) + 1
+        else:
+            # An item without a brand adds nothing, so a catalogue without brands (MovieLens, say) is built without
+            # the table: the same model, and a shipped config that asks for brands still runs on such data.
+            logger.warning("brand_embeddings=True, but no item of this catalogue has a brand: no brand embeddings.")
     layout = tokenizer.model_config_kwargs()
     longest = 2 + (tokenizer.max_history or 50) * (
         1 if layout["history_encoding"] == "pooled" else tokenizer.code_length
