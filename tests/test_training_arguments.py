@@ -189,7 +189,7 @@ FUSED_DECODING_KEYS = (
         (
             "mindrec_small_beauty_full.yaml", "beauty-full",
             (
-                "learning_rate", "train_batch_size", "num_epochs", "eval_steps", "early_stopping_patience", "mask_eps",
+                "learning_rate", "train_batch_size", "num_epochs", "evals_per_epoch", "early_stopping_patience", "mask_eps",
                 "ema_decay",
             ),
             FUSED_DECODING_KEYS,

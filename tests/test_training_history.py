@@ -12,7 +12,7 @@ from mindrec.training.trainer import Trainer, make_accelerator
 
 def make_trainer(output_dir, scores, **overrides):
     """A tiny trainer whose validation returns ``scores`` in turn (as ndcg@5), one per validation."""
-    arguments = tiny_arguments(output_dir, eval_steps=2, save_steps=100, logging_steps=1, **overrides)
+    arguments = tiny_arguments(output_dir, **{"eval_steps": 2, "save_steps": 100, "logging_steps": 1, **overrides})
     _, _, _, train_args, eval_args = arguments
     accelerator = make_accelerator("no")
     data, model, _, _, task, signature = build_run(*arguments, accelerator)
@@ -24,6 +24,38 @@ def make_trainer(output_dir, scores, **overrides):
     pending = list(scores)
     trainer._validate = lambda step: {"ndcg@5": pending.pop(0)}
     return trainer, saved
+
+
+def test_evals_per_epoch_spaces_the_validations_evenly_in_every_epoch(tmp_path):
+    trainer, _ = make_trainer(tmp_path, [], eval_steps=None, evals_per_epoch=2, max_steps=20)
+    trainer.steps_per_epoch = 514  # Beauty's epoch at batch 256: the same steps as eval_steps 257
+    assert [step for step in range(1, 1543) if trainer._validates_at(step)] == [257, 514, 771, 1028, 1285, 1542]
+    trainer.steps_per_epoch = 515  # the k-th validation follows the step reaching k/2 of the epoch; the last ends it
+    assert [step for step in range(1, 1031) if trainer._validates_at(step)] == [258, 515, 773, 1030]
+    trainer.args.evals_per_epoch = 3
+    trainer.steps_per_epoch = 2  # more validations than steps: after every step
+    assert [step for step in range(1, 5) if trainer._validates_at(step)] == [1, 2, 3, 4]
+    trainer.args.evals_per_epoch = None
+    trainer.steps_per_epoch = 5  # neither option: at the end of every epoch
+    assert [step for step in range(1, 16) if trainer._validates_at(step)] == [5, 10, 15]
+
+
+def test_a_run_with_evals_per_epoch_validates_where_it_says(tmp_path):
+    trainer, _ = make_trainer(tmp_path, [0.1] * 20, eval_steps=None, evals_per_epoch=2, max_steps=20)
+    epoch = trainer.steps_per_epoch
+    assert epoch >= 2  # the tiny data give several steps an epoch, so the half-epoch validation is a step of its own
+    output = trainer.train()
+    expected = sorted({e * epoch + k for e in range(20 // epoch + 1) for k in (-(-epoch // 2), epoch)} | {20})
+    assert [entry["step"] for entry in output.validation] == [step for step in expected if step <= 20]
+
+
+def test_eval_steps_and_evals_per_epoch_are_exclusive():
+    from mindrec.training.arguments import TrainingArguments
+
+    with pytest.raises(ValueError, match=r"Set one of `eval_steps` \(10\) and `evals_per_epoch` \(2\), not both"):
+        TrainingArguments(eval_steps=10, evals_per_epoch=2)
+    with pytest.raises(ValueError, match="evals_per_epoch"):
+        TrainingArguments(evals_per_epoch=0)
 
 
 def test_patience_stops_after_that_many_validations_without_a_new_best(tmp_path):

@@ -104,6 +104,8 @@ def curves_main(argv: Sequence[str] | None, repo_root: Path) -> dict[str, Any]:
     if plan.family not in ("mindrec", "tiger", "deftrec"):
         raise SystemExit(f"learning curves are recorded for mindrec, tiger and deftrec plans, not {plan.family!r}")
     budget = {key: value for key, value in (("max_steps", args.max_steps), ("eval_steps", args.eval_steps)) if value}
+    if args.eval_steps:
+        budget["evals_per_epoch"] = None  # --eval-steps replaces the plan's schedule, whichever way it is written
     plan = plan.with_settings([("training", key, value) for key, value in budget.items()] + args.overrides)
     compare = {Path(path).stem: json.loads(Path(path).read_text())["validation"] for path in args.compare}
     output = Path(args.output_dir)

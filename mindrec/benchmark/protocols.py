@@ -578,7 +578,7 @@ _FULL_GENERATIVE_BUDGET = {
     "learning_rate": 2e-3,
     "train_batch_size": 256,
     "num_epochs": 8,
-    "eval_steps": 257,
+    "evals_per_epoch": 2,  # 257 steps on Beauty
     "early_stopping_patience": 4,
 }
 

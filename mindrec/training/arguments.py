@@ -560,6 +560,13 @@ class TrainingArguments:
     eval_steps: int | None = field(
         default=None, **help_metadata("Validate every N steps; unset validates at the end of every epoch.")
     )
+    evals_per_epoch: int | None = field(
+        default=None,
+        **help_metadata(
+            "Instead of eval_steps: validate N times per epoch, evenly spaced, the last at the epoch's end (a "
+            "schedule that follows the data's size)."
+        ),
+    )
     early_stopping_patience: int | None = field(
         default=None,
         **help_metadata(
@@ -603,6 +610,7 @@ class TrainingArguments:
             "max_steps",
             "logging_steps",
             "eval_steps",
+            "evals_per_epoch",
             "save_steps",
             "save_total_limit",
             "max_grad_norm",
@@ -622,6 +630,10 @@ class TrainingArguments:
         _fraction(self, "mask_eps")
         if self.ema_decay is not None and not 0.0 < self.ema_decay < 1.0:
             raise ValueError(f"`ema_decay` must be in (0, 1), got {self.ema_decay}.")
+        if self.eval_steps is not None and self.evals_per_epoch is not None:
+            raise ValueError(
+                f"Set one of `eval_steps` ({self.eval_steps}) and `evals_per_epoch` ({self.evals_per_epoch}), not both."
+            )
 
 
 @dataclass

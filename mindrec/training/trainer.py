@@ -205,6 +205,15 @@ class Trainer:
         self.total_steps = args.max_steps or args.num_epochs * self.steps_per_epoch
         self._average: WeightAverage | None = None  # built in _train with ``ema_decay``
 
+    def _validates_at(self, step: int) -> bool:
+        """Whether the schedule (``eval_steps``, ``evals_per_epoch`` or once per epoch) validates after ``step``."""
+        if self.args.eval_steps:
+            return step % self.args.eval_steps == 0
+        per_epoch = self.args.evals_per_epoch or 1
+        # The k-th validation of an epoch follows the step that reaches k / per_epoch of it (the last: its end).
+        position = (step - 1) % self.steps_per_epoch + 1
+        return position * per_epoch // self.steps_per_epoch > (position - 1) * per_epoch // self.steps_per_epoch
+
     # ----------------------------------------------------------------------------------------------
     # Data
     def _epoch_order(self, epoch: int) -> torch.LongTensor:
@@ -436,7 +445,6 @@ class Trainer:
                     )
                     progress.set_postfix(loss=f"{mean_loss:.4f}")
 
-            end_of_epoch = step % self.steps_per_epoch == 0
             out_of_time = (
                 args.max_train_minutes is not None
                 and step < self.total_steps
@@ -444,11 +452,7 @@ class Trainer:
             )
             # The step that spends the time budget ends the run as the last step would: validated and saved.
             last = step == self.total_steps or out_of_time
-            validate = self.validation_split is not None and (
-                (args.eval_steps and step % args.eval_steps == 0)
-                or (not args.eval_steps and end_of_epoch)
-                or last
-            )
+            validate = self.validation_split is not None and (self._validates_at(step) or last)
             if validate:
                 self._record_validation(state, step)
                 state["stopped_by_patience"] = not last and self._patience_exhausted(state)
