@@ -479,18 +479,26 @@ def write_results(
         )
 
 
+EXAMPLE_TITLE_CHARACTERS = 60  # an example line shows this much of an item's title
+
+
 def example_lines(result: RunResult, num_users: int = 3, num_items: int = 5) -> list[str]:
-    """A few test users: their last history items and top recommendations, with category paths."""
+    """A few test users: their last history items and top recommendations, each as its id, its title (cut to
+    ``EXAMPLE_TITLE_CHARACTERS``) where the catalogue has one, and its category path where it has one."""
     tokenizer, data = result.tokenizer, result.data
     label = next((name for name in result.test if name != "popularity"), None)
     if tokenizer is None or label is None:
         return []
     evaluation = result.test[label]
     item_ids = data.item_ids
+    titles = data.items["title"] if "title" in data.items.column_names else [None] * len(item_ids)
 
     def describe(index: int) -> str:
-        path = " > ".join(tokenizer.category_names(index)) or "-"
-        return f"{item_ids[index]} [{path}]"
+        title = " ".join((titles[index] or "").split())
+        if len(title) > EXAMPLE_TITLE_CHARACTERS:
+            title = title[: EXAMPLE_TITLE_CHARACTERS - 3] + "..."
+        path = " > ".join(tokenizer.category_names(index))
+        return " ".join([item_ids[index], *([f'"{title}"'] if title else []), *([f"[{path}]"] if path else [])])
 
     test = data.splits["test"]
     row_of = {user: row for row, user in enumerate(test["user_id"])}

@@ -35,3 +35,32 @@ def test_main_job_prints_both_rows_examples_and_writes_metrics(tmp_path, monkeyp
     assert run["training"]["learning_rate"] == MAIN_JOB_DEFAULTS["learning_rate"]
     assert run["data"]["max_history"] == MAIN_JOB_DEFAULTS["max_history"]
     assert (tmp_path / "run" / "best" / "item_codes.json").is_file()
+
+
+def test_example_lines_show_titles_and_category_paths_where_the_catalogue_has_them():
+    from types import SimpleNamespace
+
+    import torch
+    from datasets import Dataset
+
+    from mindrec.pipeline import EXAMPLE_TITLE_CHARACTERS, RunResult, example_lines
+
+    long_title = "A very long film title " * 5
+    paths = {0: ["Drama"], 1: [], 2: [], 3: ["Drama", "Noir"]}
+    data = SimpleNamespace(
+        item_ids=["m0", "m1", "m2", "m3"],
+        items=Dataset.from_dict({"title": ["Heat", "", long_title, "Alphaville  (1965)"]}),
+        splits={"test": Dataset.from_dict({"user_id": ["u"], "history": [[0, 1]]})},
+    )
+    evaluation = SimpleNamespace(user_ids=["u"], item_lists=torch.tensor([[3, 2, -1]]), targets=torch.tensor([3]))
+    tokenizer = SimpleNamespace(category_names=lambda index: paths[index])
+    result = RunResult(train=None, test={"MindRec": evaluation}, tokenizer=tokenizer, data=data)
+    cut = " ".join(long_title.split())[: EXAMPLE_TITLE_CHARACTERS - 3] + "..."
+    assert example_lines(result, num_items=3) == [
+        "user u",
+        '  last items: m0 "Heat" [Drama]; m1',
+        '  next item:  m3 "Alphaville (1965)" [Drama > Noir]',
+        '  1. m3 "Alphaville (1965)" [Drama > Noir]  <- hit',
+        f'  2. m2 "{cut}"',
+        "  3. (none)",
+    ]
