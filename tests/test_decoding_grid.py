@@ -217,3 +217,38 @@ def test_the_main_job_chooses_on_validation_and_saves_the_choice(tmp_path):
     assert "Decoding options chosen on validation: rare_item_generative_weight" in report(
         result, arguments[4]
     )
+
+
+def test_a_catalogue_without_brands_does_not_search_the_brand_credit(tmp_path, caplog):
+    import dataclasses
+    import logging
+
+    from training_support import tiny_fused_arguments
+
+    from mindrec.pipeline import run
+    from mindrec.training.decoding_search import choose_decoding_on_validation, without_inert_options
+    from mindrec.training.trainer import make_accelerator
+
+    arguments = tiny_fused_arguments(tmp_path, max_steps=2, do_test=False)
+    result = run(*arguments, accelerator=make_accelerator("no"))
+    eval_args = dataclasses.replace(
+        arguments[4], brand_adjustment=5.0, decoding_grid=["brand_adjustment=0,2", "rare_item_generative_weight=0,50"]
+    )
+    brandless = dataclasses.replace(result.data, items=result.data.items.map(lambda _: {"brand": ""}))
+    logging.getLogger().addHandler(caplog.handler)  # the run's logging set-up replaced the root handlers
+    with caplog.at_level(logging.INFO, logger="mindrec.training.decoding_search"):
+        chosen, trials = choose_decoding_on_validation(
+            result.train.best_dir, brandless, eval_args, make_accelerator("no"), seed=0, show_progress=False
+        )
+    assert "No item of this catalogue has a brand" in caplog.text
+    assert [trial["option"] for trial in trials] == ["rare_item_generative_weight"] * 2
+    assert chosen.brand_adjustment == 5.0
+    # With the brands, the credit is searched as listed.
+    _, with_brands = choose_decoding_on_validation(
+        result.train.best_dir, result.data, eval_args, make_accelerator("no"), seed=0, show_progress=False
+    )
+    assert [trial["option"] for trial in with_brands][:2] == ["brand_adjustment"] * 2
+    # The benchmark's SASRec search drops it the same way, so both models search one grid.
+    grid = [("brand_adjustment", [0.0, 2.0]), ("transition_adjustment", [1.0])]
+    assert without_inert_options(grid, brandless.items) == [("transition_adjustment", [1.0])]
+    assert without_inert_options(grid, result.data.items) == grid

@@ -263,6 +263,7 @@ def run_sasrec(context: BenchmarkContext, plan: ModelPlan, rows: Sequence[str], 
     )
     from mindrec.baselines.sasrec_training import SASRecTrainingArguments, train_sasrec
     from mindrec.data import item_brand_ids
+    from mindrec.training.decoding_search import without_inert_options
 
     evaluation = context.evaluation_args(plan)
     args = SASRecTrainingArguments(
@@ -275,7 +276,7 @@ def run_sasrec(context: BenchmarkContext, plan: ModelPlan, rows: Sequence[str], 
     )
     started = time.perf_counter()
     config = SASRecConfig(**plan.model)
-    grid = check_sasrec_decoding_grid(config, evaluation.decoding_grid)
+    grid = without_inert_options(check_sasrec_decoding_grid(config, evaluation.decoding_grid), context.data.items)
     brands = item_brand_ids(context.data.items) if config.brand_adjustment else None
     model, history = train_sasrec(context.data.splits, context.data.num_items, config, args, item_brand_ids=brands)
     train_seconds = time.perf_counter() - started

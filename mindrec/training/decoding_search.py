@@ -111,6 +111,17 @@ def search_decoding_grid(
     return chosen, trials
 
 
+def without_inert_options(grid: Sequence[tuple[str, Sequence[float]]], items) -> list[tuple[str, Sequence[float]]]:
+    """``grid`` without the options that cannot change a score on the catalogue ``items`` (an item table with a
+    ``brand`` column): ``brand_adjustment`` when no item has a brand, since every value would score alike (logged)."""
+    from mindrec.data import item_brand_ids
+
+    if "brand_adjustment" in dict(grid) and not bool((item_brand_ids(items) >= 0).any()):
+        logger.info("No item of this catalogue has a brand: decoding_grid leaves brand_adjustment as configured.")
+        return [(name, values) for name, values in grid if name != "brand_adjustment"]
+    return list(grid)
+
+
 def choose_decoding_on_validation(
     model_dir: Path, data, eval_args: EvaluationArguments, accelerator, seed: int, show_progress: bool = True
 ) -> tuple[EvaluationArguments, list[dict[str, Any]]]:
@@ -138,7 +149,7 @@ def choose_decoding_on_validation(
         )
         return result.metrics[eval_args.selection_metric]
 
-    grid = parse_decoding_grid(eval_args.decoding_grid)
+    grid = without_inert_options(parse_decoding_grid(eval_args.decoding_grid), data.items)
     searched = [name for name, _ in grid]
     start = decoding_options_of(eval_args)
     chosen, trials = search_decoding_grid(start, grid, score)
@@ -155,4 +166,4 @@ def choose_decoding_on_validation(
     return replace(eval_args, **{name: getattr(chosen, name) for name in searched}), trials
 
 
-__all__ = ["choose_decoding_on_validation", "search_decoding_grid"]
+__all__ = ["choose_decoding_on_validation", "search_decoding_grid", "without_inert_options"]
