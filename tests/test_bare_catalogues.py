@@ -1,5 +1,5 @@
 """Catalogues with less than the shipped configs ask for (MovieLens-like data: no categories, no brands, or no item
-table at all): the codes and the model are built from what there is, with a warning saying what was left out."""
+table at all): the codes are built from what there is, with a warning saying what was left out (the model: test_brand_embeddings.py)."""
 
 from __future__ import annotations
 
