@@ -491,7 +491,7 @@ def example_lines(result: RunResult, num_users: int = 3, num_items: int = 5) -> 
         return []
     evaluation = result.test[label]
     item_ids = data.item_ids
-    titles = data.items["title"] if "title" in data.items.column_names else [None] * len(item_ids)
+    titles = data.items["title"]  # every prepared item table has the column (ITEM_FEATURES); "" when unknown
 
     def describe(index: int) -> str:
         title = " ".join((titles[index] or "").split())

@@ -25,7 +25,7 @@ from .code_table import ItemCodeTable, code_statistics, collision_rate
 from .quantizers import COLLISION_STRATEGIES, QUANTIZERS, make_quantizer, resolve_collisions
 from .text_embeddings import embed_items
 
-__all__ = ["build_item_codes", "load_items_file"]
+__all__ = ["build_item_codes", "has_categories", "load_items_file"]
 
 logger = logging.getLogger(__name__)
 
@@ -178,17 +178,22 @@ def _item_ids(items: list[Mapping[str, Any]]) -> list[str]:
     return ids
 
 
+def has_categories(items: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether any item of the table has a (non-empty) ``categories`` path: what category slots are built from."""
+    return any(item.get("categories") for item in items)
+
+
 def _category_codes(
     items: list[Mapping[str, Any]], num_levels: int, drop_root: bool
 ) -> tuple[CategoryTree | None, np.ndarray]:
     """The tree (``None`` when ``num_levels == 0``) and the category slots ``[N, num_levels]``."""
     if num_levels == 0:
         return None, np.zeros((len(items), 0), dtype=np.int64)
-    paths = [item.get("categories") for item in items]
-    if not any(paths):
+    if not has_categories(items):
         raise ValueError(
             f"num_category_levels={num_levels} but no item has 'categories'; pass num_category_levels=0"
         )
+    paths = [item.get("categories") for item in items]
     tree = CategoryTree.from_paths(paths, num_levels, drop_root)
     codes = [tree.encode(path, f"item {item['item_id']!r}") for item, path in zip(items, paths, strict=True)]
     return tree, np.asarray(codes, dtype=np.int64)

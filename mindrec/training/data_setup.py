@@ -115,7 +115,8 @@ def load_or_build_code_table(
     With ``args.code_table`` it is read from that file (or folder) and aligned with
     :func:`align_code_table`; otherwise it is built from the item table (``build_item_codes``), quantising
     ``item_vectors`` when given (:func:`item_content_vectors` of ``data`` and ``args``, made by the caller
-    when it needs them too) instead of computing them again.
+    when it needs them too) instead of computing them again. When no item has categories, the codes are semantic IDs
+    alone whatever ``args.num_category_levels`` says (logged), so that a config written for categories runs anyway.
     """
     from mindrec.tokenization.code_table import ItemCodeTable
 
@@ -126,11 +127,11 @@ def load_or_build_code_table(
         table = ItemCodeTable.load(path).to_json()
         return align_code_table(table, data.item_ids, source=os.fspath(path))
 
-    from mindrec.tokenization.build_codes import build_item_codes
+    from mindrec.tokenization.build_codes import build_item_codes, has_categories
 
     items = list(data.items)
     num_category_levels = args.num_category_levels
-    if num_category_levels and not any(item.get("categories") for item in items):
+    if num_category_levels and not has_categories(items):
         # A catalogue without categories (MovieLens, say) has no tree to write: its codes are the semantic ID alone,
         # so that a shipped config, written for catalogues with categories, still runs on it.
         logger.warning(
@@ -176,7 +177,8 @@ def load_or_build_code_table(
 def item_content_vectors(data: PreparedData, args: CodeArguments, show_progress: bool = True) -> np.ndarray:
     """``[num_items, dim]`` float32: the vectors ``args`` quantises into semantic IDs, whether or not the codes
     are built here: the content embedding, next to co-occurrence vectors of the training split weighted by
-    ``args.collaborative_weight`` when it is above 0 (see :mod:`mindrec.tokenization.collaborative`)."""
+    ``args.collaborative_weight`` when it is above 0 (see :mod:`mindrec.tokenization.collaborative`); those
+    co-occurrence vectors alone (unit rows, logged) when no item has any text to embed."""
     from mindrec.tokenization.collaborative import combine_item_vectors, cooccurrence_item_vectors, unit_rows
     from mindrec.tokenization.text_embeddings import embed_items, item_text
 
