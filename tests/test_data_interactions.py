@@ -8,6 +8,7 @@ import pytest
 from datasets import Dataset
 
 from mindrec.data import DataFormatError, PreparedData, detect_format
+from mindrec.data.loaders.interactions import read_item_table
 from mindrec.training.arguments import TRAIN_ARGUMENT_TYPES
 from mindrec.training.config_loading import parse_arguments
 from mindrec.training.data_setup import load_data
@@ -62,6 +63,30 @@ def test_datasets_with_other_column_names_and_list_categories():
         timestamp_column="when",
     )  # fmt: skip
     check(data)
+
+
+def test_movielens_genres_join_the_description_and_unused_columns_are_named(tmp_path, caplog):
+    movies = pd.DataFrame(
+        {
+            "movieId": [1, 2, 3],
+            "title": ["Toy Story (1995)", "Heat (1995)", "Nixon (1995)"],
+            "genres": ["Adventure|Animation|Children", "Action|Crime", "(no genres listed)"],
+            "description": ["", "A heist.", ""],
+            "year": [1995, 1995, 1995],
+        }
+    )
+    path = tmp_path / "movies.csv"
+    movies.to_csv(path, index=False)
+    with caplog.at_level("INFO", logger="mindrec.data.loaders.interactions"):
+        catalogue = read_item_table(str(path), item_column="movieId")
+    assert [(r.item_id, r.title, r.description, r.categories) for r in catalogue.records] == [
+        ("1", "Toy Story (1995)", "Adventure, Animation, Children", ()),
+        ("2", "Heat (1995)", "A heist. Action, Crime", ()),
+        ("3", "Nixon (1995)", "(no genres listed)", ()),
+    ]
+    assert caplog.messages == [f"item table {path}: item columns used: movieId, title, description, genres; left out: year"]
+    as_lists = read_item_table(Dataset.from_dict({"item_id": ["a"], "genre": [["Drama", " War "]]}))
+    assert as_lists.records[0].description == "Drama, War"
 
 
 def test_csv_parquet_and_a_local_dataset_folder(tmp_path):

@@ -96,6 +96,52 @@ def test_item_file_alone_reads_every_record(tmp_path):
     assert catalogue.records[1].title == "Beta two lines"
 
 
+# RecBole's MovieLens files: the title in ``movie_title``, the genres in ``genre`` (ml-1m) or ``class`` (ml-100k).
+MOVIELENS_ITEM = (
+    "item_id:token\tmovie_title:token_seq\trelease_year:token\t{genres}:token_seq\n"
+    "A\tToy Story (1995)\t1995\tAnimation Children's Comedy\n"
+    "B\tHeat\t1995\tAction  Crime\n"
+    "C\t'Night Mother (1986)\t1986\t\n"
+    "D\tBalto\t1995\tAnimation\n"
+    "E\tUnused\t1996\tDrama\n"
+)
+
+
+@pytest.mark.parametrize("genres", ["genre", "class"])
+def test_movielens_titles_and_genres(tmp_path, caplog, genres):
+    folder = write_files(tmp_path / "ml", item=MOVIELENS_ITEM.format(genres=genres), name="ml")
+    with caplog.at_level("INFO", logger="mindrec.data.loaders.recbole"):
+        catalogue = read_item_file(folder / "ml.item")
+    assert [(r.title, r.description, r.categories, r.brand) for r in catalogue.records] == [
+        ("Toy Story (1995)", "Animation, Children's, Comedy", (), ""),
+        ("Heat", "Action, Crime", (), ""),
+        ("'Night Mother (1986)", "", (), ""),
+        ("Balto", "Animation", (), ""),
+        ("Unused", "Drama", (), ""),
+    ]
+    assert caplog.messages == [
+        f"{folder / 'ml.item'}: titles from 'movie_title', genres from '{genres}' (into the description text); "
+        "fields left out: release_year"
+    ]
+
+
+def test_item_file_names_its_unused_fields(tmp_path, caplog):
+    item = "item_id:token\ttitle:token\tmovie_title:token\tdescription:token\tgenre:token\tprice:float\nA\tT\tM\tD\tG\t1\n"
+    folder = write_files(tmp_path / "ds", item=item)
+    with caplog.at_level("INFO", logger="mindrec.data.loaders.recbole"):
+        (record,) = read_item_file(folder / "toy.item").records
+    # ``title`` comes before ``movie_title``; the genres follow the description.
+    assert (record.title, record.description) == ("T", "D. G")
+    assert caplog.messages[0].endswith(
+        "titles from 'title', genres from 'genre' (into the description text); fields left out: movie_title, price"
+    )
+    caplog.clear()
+    folder = write_files(tmp_path / "bare", item="item_id:token\nA\n")
+    with caplog.at_level("INFO", logger="mindrec.data.loaders.recbole"):
+        read_item_file(folder / "toy.item")
+    assert caplog.messages[0].endswith("titles from no field, genres from no field; fields left out: none")
+
+
 HEADER = "user_id:token\titem_id:token\ttimestamp:float\n"
 
 

@@ -23,6 +23,17 @@ def clean_text(value: Any) -> str:
     return " ".join(html.unescape(str(value)).split())
 
 
+def description_with_genres(description: str, genres: list[str]) -> str:
+    """An item's description text followed by its genre labels (``"Animation, Comedy"``), for catalogues whose items
+    carry unordered labels (MovieLens' genres) rather than a category path: the labels reach the item's text, which
+    the semantic IDs embed."""
+    labels = ", ".join(name for name in (clean_text(genre) for genre in genres) if name)
+    description = clean_text(description)
+    if description and labels:
+        return f"{description.rstrip('.')}. {labels}"
+    return description or labels
+
+
 def split_category_path(path: str) -> list[str]:
     """Split a string-form category path into level names, root first.
 

@@ -132,8 +132,9 @@ class PreparedData:
         ``interactions`` and ``items`` may be a ``datasets.Dataset``, a pandas DataFrame, a ``.csv`` /
         ``.tsv`` / ``.parquet`` / ``.jsonl`` path, a local dataset folder or a Hub dataset name (through
         ``datasets.load_dataset``; ``split`` picks the split). Column names are options; the item table
-        may hold ``title``, ``brand``, ``description`` and ``categories`` (a list of names, root first,
-        or a string of levels joined by ``category_separator``). Each user's rows are sorted by
+        may hold ``title``, ``brand``, ``description``, ``categories`` (a list of names, root first,
+        or a string of levels joined by ``category_separator``) and genre labels (``genres``), which join
+        the description text. Each user's rows are sorted by
         ``timestamp_column`` (``None``: row order). See :mod:`mindrec.data.loaders.interactions` for the
         rules and errors; the splits are leave-one-out as for every other source.
         """

@@ -50,7 +50,9 @@ for checkpoint in checkpoints:
     install_split_counts(trained, data, split_name)
     config = trained.generation_config
     batches = []
-    record_fused_decoding(lambda fused, log_probs, index: batches.append((fused / config.retrieval_weight).half()))
+    record_fused_decoding(
+        lambda fused, log_probs, index, into=batches, weight=config.retrieval_weight: into.append((fused / weight).half())
+    )
     result = decode_split(trained, config, data, split_name, counts)
     print(json.dumps({"mindrec": checkpoint, "as_decoded": {k: round(v, 4) for k, v in result.metrics.items()
                                                             if k in ("hr@1", "ndcg@10", "hr@10")}}), flush=True)  # fmt: skip

@@ -15,6 +15,8 @@ dataset folder or a Hub dataset name (both read with ``datasets.load_dataset``; 
 * Item table columns: the item id (required), then ``title``, ``brand``, ``description`` and
   ``categories`` if present: a category path given as a list of names (root first) or as a string
   whose levels are separated by ``category_separator`` (default ``">"``: ``"Beauty > Makeup > Lips"``).
+  Genre labels (``genres`` or ``genre``: a list, or MovieLens' ``"Action|Crime"``) join the description
+  text. An info line names the columns used and those left out.
 """
 
 from __future__ import annotations
@@ -31,12 +33,13 @@ from typing import Any
 
 from ..build import InteractionData
 from ..catalogue import ItemCatalogue, ItemRecord
-from ..categories import clean_text, normalize_categories
+from ..categories import clean_text, description_with_genres, normalize_categories
 from ..errors import DataFormatError
 from ..splits import UserSequence
 
 logger = logging.getLogger(__name__)
 
+GENRE_COLUMNS = ("genres", "genre")
 TABLE_SUFFIXES = {".csv": "csv", ".tsv": "csv", ".parquet": "parquet", ".jsonl": "json", ".json": "json"}
 
 
@@ -141,20 +144,37 @@ def _categories(value: Any, separator: str, where: str) -> list[str]:
     return normalize_categories(list(value), where)
 
 
+def _genres(value: Any) -> list[str]:
+    """Genre labels: a list of names, or MovieLens' ``"Adventure|Animation"``."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return []
+    return value.split("|") if isinstance(value, str) else list(value)
+
+
 def read_item_table(
     items: Any,
     item_column: str = "item_id",
     category_separator: str = ">",
     split: str = "train",
 ) -> ItemCatalogue:
-    """The item table as a catalogue (row order = item index); a repeated id is an error."""
+    """The item table as a catalogue (row order = item index); a repeated id is an error. An info line names the
+    columns used and those left out."""
     table = read_table(items, split)
     what = f"item table {_source_name(items)}"
     _require_columns(table, {"item_column": item_column}, what)
     present = set(table.column_names)
     text_columns = [name for name in ("title", "brand", "description", "categories") if name in present]
+    # Genres (MovieLens' ``genres``) are unordered labels, not a coarse-to-fine path: they join the item's text.
+    genre_column = next((name for name in GENRE_COLUMNS if name in present), None)
+    used = [item_column, *text_columns, *([genre_column] if genre_column else [])]
+    logger.info(
+        "%s: item columns used: %s; left out: %s",
+        what,
+        ", ".join(used),
+        ", ".join(name for name in table.column_names if name not in used) or "none",
+    )
     catalogue = ItemCatalogue(origin=what)
-    columns = {name: table[name] for name in [item_column, *text_columns]}
+    columns = {name: table[name] for name in used}
     for row in range(len(table)):
         where = f"{what}, row {row}"
         get = {name: values[row] for name, values in columns.items()}
@@ -163,7 +183,7 @@ def read_item_table(
             title=clean_text(get.get("title")),
             brand=clean_text(get.get("brand")),
             categories=tuple(_categories(get.get("categories"), category_separator, where)),
-            description=clean_text(get.get("description")),
+            description=description_with_genres(get.get("description"), _genres(get.get(genre_column))),
         )
         catalogue.add(record, where)
     return catalogue

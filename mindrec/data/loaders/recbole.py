@@ -2,13 +2,16 @@
 
 Headers are ``field:type`` (``token``, ``token_seq``, ``float``, ``float_seq``). Values follow RecBole's
 reader (pandas ``read_csv``): tab-separated, with double-quoted values that may hold tabs, newlines or
-doubled quotes. A ``token_seq`` value is split on spaces, except the quoted-list form some Amazon
-exports use (``'Beauty', 'Makeup', "Women's"``), which is parsed as a list of string literals.
+doubled quotes. A ``categories`` ``token_seq`` is split on spaces, except the quoted-list form some
+Amazon exports use (``'Beauty', 'Makeup', "Women's"``), which is parsed as a list of string literals;
+a text ``token_seq`` (a title, a description) is read as its words.
 
 ``.inter`` needs ``user_id`` and ``item_id``; with a ``timestamp`` field each user's interactions are
 sorted by it (stable, so ties keep file order), otherwise file order is kept. Users appear in order
-of their first line. ``.item`` fields used: ``item_id``, ``title``, ``brand``, ``categories`` (a
-``token_seq`` is a path; a ``token`` is a string path) and ``description``; others are ignored.
+of their first line. ``.item`` fields used: ``item_id``, ``title`` (or MovieLens' ``movie_title``),
+``brand``, ``categories`` (a ``token_seq`` is a path; a ``token`` is a string path), ``description``,
+and MovieLens' genres (``genre``, or ``class`` in ml-100k), which join the description text; the
+fields left out are named in an info line.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from collections.abc import Iterator
 
 from ..build import InteractionData
 from ..catalogue import ItemCatalogue, ItemRecord
-from ..categories import clean_text, normalize_categories, split_category_path
+from ..categories import clean_text, description_with_genres, normalize_categories, split_category_path
 from ..errors import DataFormatError, at, open_text, require_file
 from ..splits import UserSequence
 from .paths import resolve_named_file
@@ -30,6 +33,11 @@ from .paths import resolve_named_file
 logger = logging.getLogger(__name__)
 
 FIELD_TYPES = ("token", "token_seq", "float", "float_seq")
+# RecBole's published atomic files name an item's text per dataset: Amazon's ``title``, MovieLens' ``movie_title``.
+TITLE_FIELDS = ("title", "movie_title")
+# MovieLens' genres (``genre`` in ml-1m and later, ``class`` in ml-100k) are unordered labels, not a coarse-to-fine
+# path, so they go into the item's text (which the semantic IDs embed) rather than its category path.
+GENRE_FIELDS = ("genre", "class")
 # Long item descriptions exceed csv's default 128 KiB field limit.
 _FIELD_SIZE_LIMIT = 64 * 1024 * 1024
 
@@ -104,20 +112,38 @@ def parse_token_seq(value: str, where: str) -> list[str]:
     return value.split()
 
 
-def _text_field(values: dict[str, str], types: dict[str, str], field: str, where: str) -> str:
-    """Cleaned text of ``field`` (a ``token_seq`` is joined with spaces); ``""`` if absent."""
-    value = values.get(field)
-    if value is None:
-        return ""
-    return clean_text(parse_token_seq(value, where) if types[field] == "token_seq" else value)
+def _text_field(values: dict[str, str], field: str) -> str:
+    """Cleaned text of ``field``; ``""`` if absent. A text ``token_seq`` is its words, so it is read as the text itself:
+    the quoted-list form belongs to category lists, and a title may start with a quote (ml-1m: ``'Night Mother``)."""
+    return clean_text(values.get(field))
+
+
+def _item_text_fields(path, types: dict[str, str]) -> tuple[str | None, str | None]:
+    """The ``.item`` fields that hold an item's title and its genres (``None`` where there is none); an info line
+    names them and the fields left out."""
+    title = next((field for field in TITLE_FIELDS if field in types), None)
+    genres = next((field for field in GENRE_FIELDS if field in types), None)
+    used = {"item_id", "brand", "categories", "description", title, genres}
+    logger.info(
+        "%s: titles from %s, genres from %s; fields left out: %s",
+        path,
+        repr(title) if title else "no field",
+        f"{genres!r} (into the description text)" if genres else "no field",
+        ", ".join(field for field in types if field not in used) or "none",
+    )
+    return title, genres
 
 
 def read_item_file(path: str | os.PathLike) -> ItemCatalogue:
     """Read a ``.item`` file into a catalogue (file order). Errors name the file and line."""
     path = require_file(path, "RecBole item file")
     catalogue = ItemCatalogue(origin=str(path))
+    text_fields = None
     for number, values, types in read_atomic_file(path, required=("item_id",)):
         where = at(path, number)
+        if text_fields is None:
+            text_fields = _item_text_fields(path, types)
+        title_field, genre_field = text_fields
 
         raw_categories = values.get("categories")
         if raw_categories is None:
@@ -126,12 +152,17 @@ def read_item_file(path: str | os.PathLike) -> ItemCatalogue:
             categories = normalize_categories(parse_token_seq(raw_categories, where), where)
         else:
             categories = split_category_path(raw_categories)
+        # A genre token_seq is space-separated labels (``Animation Children's Comedy``); a token is one label.
+        genres = values.get(genre_field, "") if genre_field else ""
+        description = description_with_genres(
+            _text_field(values, "description"), genres.split() if types.get(genre_field) == "token_seq" else [genres]
+        )
         record = ItemRecord(
             item_id=values["item_id"].strip(),
-            title=_text_field(values, types, "title", where),
-            brand=_text_field(values, types, "brand", where),
+            title=_text_field(values, title_field) if title_field else "",
+            brand=_text_field(values, "brand"),
             categories=tuple(categories),
-            description=_text_field(values, types, "description", where),
+            description=description,
         )
         if not record.item_id:
             raise DataFormatError(f"{where}: empty item_id")
