@@ -155,6 +155,20 @@ def int_at_least(minimum: int):
     return parse
 
 
+NONE_WORDS = ("none", "null")
+
+
+def number_or_none(kind: type):
+    """argparse ``type`` of an optional number: ``none`` / ``null`` (any case) give None, so that a command line can
+    lift a limit a config file sets (``--max_users none``); anything else is read as ``kind``."""
+
+    def parse(text: str) -> int | float | None:
+        return None if text.strip().lower() in NONE_WORDS else kind(text)
+
+    parse.__name__ = f"{kind.__name__} or none"  # argparse's "invalid <name> value" message
+    return parse
+
+
 def _unwrap_optional(annotation: Any) -> Any:
     """``X | None`` / ``Optional[X]`` -> ``X``; anything else unchanged."""
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
@@ -203,6 +217,8 @@ class DataclassArgumentParser(ArgumentParser):
             kwargs.pop("required", None)
         elif origin is list:
             kwargs.update(type=typing.get_args(kind)[0], nargs="+")
+        elif kind in (int, float) and kind is not annotation:
+            kwargs.update(type=number_or_none(kind), metavar=f"{item.name.upper()}|none")
         else:
             kwargs["type"] = kind
         self.add_argument(*names, dest=item.name, **kwargs)
@@ -233,6 +249,7 @@ __all__ = [
     "SuggestingErrors",
     "canonical",
     "int_at_least",
+    "number_or_none",
     "other_spelling",
     "string_to_bool",
     "suggestion",

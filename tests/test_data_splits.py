@@ -74,10 +74,19 @@ def test_to_prepared_skips_short_users_and_keeps_full_catalogue(caplog):
     assert prepared.item_ids == [f"i{i}" for i in range(7)]
 
 
-def test_max_users_counts_only_eligible_users_in_order():
-    prepared = make_data().to_prepared(max_users=2, max_history=1)
+def test_max_users_counts_only_eligible_users_in_order(caplog):
+    with caplog.at_level(logging.WARNING, logger="mindrec.data.build"):
+        prepared = make_data().to_prepared(max_users=2, max_history=1)
     assert rows(prepared.splits["test"]) == [("alice", [3], 4), ("carol", [1], 5)]
     assert prepared.num_items == 7
+    # The users it leaves out are named in a warning; a cut above the number of users leaves none out, silently.
+    assert "toy: max_users=2 keeps the first 2 of 3 users; the other 1 are left out (max_users None keeps all)" in (
+        caplog.messages
+    )
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="mindrec.data.build"):
+        make_data().to_prepared(max_users=3)
+    assert not [message for message in caplog.messages if "max_users" in message]
 
 
 def test_drop_unused_items_renumbers_items_and_codes():

@@ -34,6 +34,20 @@ def test_yaml_values_then_command_line_overrides(tmp_path):
     assert model.model_type == "mindrec" and codes.num_sid_digits == 4  # dataclass defaults
 
 
+def test_none_on_the_command_line_lifts_a_limit_the_config_sets(tmp_path):
+    config = write(tmp_path / "run.yaml", "max_users: 5000\nmax_train_minutes: 30\nvalidation_max_users: 100\n")
+    data, _, _, training, evaluation = parse_arguments(
+        TRAIN_ARGUMENT_TYPES, ["--config", config, "--max_users", "none", "--max-train-minutes", "NULL"]
+    )
+    assert (data.max_users, training.max_train_minutes, evaluation.validation_max_users) == (None, None, 100)
+    data, _, _, training, _ = parse_arguments(TRAIN_ARGUMENT_TYPES, ["--config", config, "--max_train_minutes", "2.5"])
+    assert (data.max_users, training.max_train_minutes) == (5000, 2.5)
+    with pytest.raises(ValueError, match=r"argument --max_users/--max-users: invalid int or none value: 'all'"):
+        parse_arguments(TRAIN_ARGUMENT_TYPES, ["--max_users", "all"])
+    with pytest.raises(ValueError, match=r"invalid int value: 'none'"):  # a number that is never None stays a number
+        parse_arguments(TRAIN_ARGUMENT_TYPES, ["--num_beams", "none"])
+
+
 def test_integers_given_to_float_options_become_floats(tmp_path):
     """A YAML ``1`` (or ``--set ...=1``) reaches the typed model config, which refuses an int for a float."""
     from mindrec.training.arguments import ModelArguments

@@ -65,7 +65,15 @@ class InteractionData:
             )
         if not sequences:
             raise ValueError(f"{self.name}: no user has at least {MIN_SEQUENCE_LENGTH} interactions")
-        if max_users is not None:
+        if max_users is not None and len(sequences) > max_users:
+            logger.warning(
+                "%s: max_users=%d keeps the first %d of %d users; the other %d are left out (max_users None keeps all)",
+                self.name,
+                max_users,
+                max_users,
+                len(sequences),
+                len(sequences) - max_users,
+            )
             sequences = sequences[:max_users]
 
         catalogue, sid_codes = self.catalogue, self.sid_codes
