@@ -142,6 +142,7 @@ def build_run(
     data = load_data(data_args)
     logger.info("Data %r: %s", data.name, data.statistics())
     check_decoding_fits(eval_args, data.num_items)
+    warn_unreachable_targets(data, eval_args.exclude_history)
     set_seed(train_args.seed)  # model initialisation
     tokenizer = generation_config = None
     lora = None
@@ -208,6 +209,34 @@ def check_decoding_fits(eval_args: EvaluationArguments, num_items: int) -> None:
         raise ValueError(
             f"num_return_items (K = {eval_args.num_return_items}) is larger than the catalogue ({num_items} items): "
             "no decoder can return K distinct items; lower num_return_items (and eval_ks)."
+        )
+
+
+def repeated_targets(data) -> dict[str, tuple[int, int]]:
+    """``{split: (rows whose target is an item of their history, rows)}`` for validation and test."""
+    counts = {}
+    for split in ("validation", "test"):
+        rows = data.splits[split]
+        repeats = sum(target in history for history, target in zip(rows["history"], rows["target"], strict=True))
+        counts[split] = (repeats, len(rows))
+    return counts
+
+
+def warn_unreachable_targets(data, exclude_history: bool) -> None:
+    """Warn when ``exclude_history`` hides evaluation targets: on data where users come back to an item (unlike
+    Amazon's 5-core or MovieLens), a target already in the history can never be recommended, and the metrics cannot
+    reach 1."""
+    if not exclude_history:
+        return
+    counts = repeated_targets(data)
+    if any(repeats for repeats, _ in counts.values()):
+        logger.warning(
+            "exclude_history=True, but %s repeat an item of their user's history: no recommendation can reach them "
+            "(exclude_history=False lets history items be recommended).",
+            " and ".join(
+                f"{repeats:,} of {rows:,} {split} targets ({repeats / max(rows, 1):.1%})"
+                for split, (repeats, rows) in counts.items()
+            ),
         )
 
 

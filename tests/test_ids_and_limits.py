@@ -131,3 +131,30 @@ def test_item_codes_json_gets_the_umask_mode(tmp_path):
     for path in (tmp_path / "item_codes.json", tmp_path / "tokenizer" / "item_codes.json"):
         assert stat.S_IMODE(path.stat().st_mode) == 0o640  # was 0o600 (mkstemp's), whatever the umask
     assert sorted(p.name for p in tmp_path.iterdir()) == ["item_codes.json", "tokenizer"]
+
+
+def test_a_warning_counts_the_targets_exclude_history_hides(caplog):
+    import pandas as pd
+
+    from mindrec.data import PreparedData
+    from mindrec.pipeline import repeated_targets, warn_unreachable_targets
+
+    # u1 = A B A C (validation target A is in its history A B), u2 = A B C B (test target B is in A B C), u3 none.
+    sequences = {"u1": "ABAC", "u2": "ABCB", "u3": "ABCD"}
+    events = pd.DataFrame([(user, item) for user, items in sequences.items() for item in items], columns=["user_id", "item_id"])
+    data = PreparedData.from_interactions(events, timestamp_column=None)
+    assert repeated_targets(data) == {"validation": (1, 3), "test": (1, 3)}
+    with caplog.at_level("WARNING", logger="mindrec.pipeline"):
+        warn_unreachable_targets(data, exclude_history=False)
+        assert caplog.messages == []
+        warn_unreachable_targets(data, exclude_history=True)
+    assert caplog.messages == [
+        "exclude_history=True, but 1 of 3 validation targets (33.3%) and 1 of 3 test targets (33.3%) repeat an item of "
+        "their user's history: no recommendation can reach them (exclude_history=False lets history items be "
+        "recommended)."
+    ]
+    caplog.clear()
+    without_repeats = PreparedData.from_interactions(events[events.user_id == "u3"], timestamp_column=None)
+    with caplog.at_level("WARNING", logger="mindrec.pipeline"):
+        warn_unreachable_targets(without_repeats, exclude_history=True)
+    assert caplog.messages == []
