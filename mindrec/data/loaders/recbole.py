@@ -112,8 +112,8 @@ def parse_token_seq(value: str, where: str) -> list[str]:
     return value.split()
 
 
-def _text_field(values: dict[str, str], field: str) -> str:
-    """Cleaned text of ``field``; ``""`` if absent. A text ``token_seq`` is its words, so it is read as the text itself:
+def _text_field(values: dict[str, str], field: str | None) -> str:
+    """Cleaned text of ``field``; ``""`` if absent (or ``None``). A text ``token_seq`` is its words, so it is read as the text itself:
     the quoted-list form belongs to category lists, and a title may start with a quote (ml-1m: ``'Night Mother``)."""
     return clean_text(values.get(field))
 
@@ -153,13 +153,13 @@ def read_item_file(path: str | os.PathLike) -> ItemCatalogue:
         else:
             categories = split_category_path(raw_categories)
         # A genre token_seq is space-separated labels (``Animation Children's Comedy``); a token is one label.
-        genres = values.get(genre_field, "") if genre_field else ""
+        genres = values.get(genre_field, "")
         description = description_with_genres(
             _text_field(values, "description"), genres.split() if types.get(genre_field) == "token_seq" else [genres]
         )
         record = ItemRecord(
             item_id=values["item_id"].strip(),
-            title=_text_field(values, title_field) if title_field else "",
+            title=_text_field(values, title_field),
             brand=_text_field(values, "brand"),
             categories=tuple(categories),
             description=description,
