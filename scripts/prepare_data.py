@@ -18,7 +18,7 @@ from mindrec.cli_args import ArgumentParser, canonical, int_at_least
 from mindrec.logging_setup import add_log_level_argument, setup_logging
 
 # Format names (mindrec.data.FORMATS; checked in tests/test_cli.py) written out so that --help imports nothing.
-FORMATS = ("auto", "amazon-beauty", "recbole", "lcrec-json", "amazon-raw", "interactions")
+FORMATS = ("auto", "amazon-beauty", "recbole", "lcrec-json", "amazon-raw", "movielens", "interactions")
 OPTION_FORMATS = {
     "kcore": "amazon-raw",
     "meta_path": "amazon-raw",

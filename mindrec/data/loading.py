@@ -10,8 +10,16 @@ from pathlib import Path
 from typing import Any
 
 from .build import InteractionData
-from .loaders import load_amazon_beauty, load_amazon_raw, load_interactions, load_lcrec_json, load_recbole
+from .loaders import (
+    load_amazon_beauty,
+    load_amazon_raw,
+    load_interactions,
+    load_lcrec_json,
+    load_movielens,
+    load_recbole,
+)
 from .loaders.interactions import TABLE_SUFFIXES
+from .loaders.movielens import RATINGS_FILE
 from .prepared import PreparedData
 
 logger = logging.getLogger(__name__)
@@ -21,6 +29,7 @@ LOADERS: dict[str, Callable[..., InteractionData]] = {
     "recbole": load_recbole,
     "lcrec-json": load_lcrec_json,
     "amazon-raw": load_amazon_raw,
+    "movielens": load_movielens,
     "interactions": load_interactions,
 }
 FORMATS = ("auto", *LOADERS)
@@ -32,7 +41,7 @@ def detect_format(path: str | os.PathLike) -> str:
     """Guess the format of a file, folder or ``folder/<name>`` prefix.
 
     Folder rules, first match wins: ``sequences.txt`` -> amazon-beauty; a ``*.inter.json`` ->
-    lcrec-json; a ``*.inter`` -> recbole; any ``*.json[l][.gz]`` -> amazon-raw; a ``.csv`` / ``.tsv`` /
+    lcrec-json; a ``*.inter`` -> recbole; ``ratings.dat`` -> movielens; any ``*.json[l][.gz]`` -> amazon-raw; a ``.csv`` / ``.tsv`` /
     ``.parquet`` file (or a folder of them, read with ``datasets.load_dataset``) -> interactions. A Hub
     dataset name is not guessed: pass ``format="interactions"``.
     """
@@ -45,6 +54,8 @@ def detect_format(path: str | os.PathLike) -> str:
             return "lcrec-json"
         if name.endswith(".inter"):
             return "recbole"
+        if name == RATINGS_FILE:
+            return "movielens"
         if _RECORD_FILE.fullmatch(name):
             return "amazon-raw"
         if path.suffix.lower() in TABLE_SUFFIXES:
@@ -58,6 +69,8 @@ def detect_format(path: str | os.PathLike) -> str:
             return "lcrec-json"
         if any(n.endswith(".inter") for n in names):
             return "recbole"
+        if RATINGS_FILE in names:
+            return "movielens"
         if any(_RECORD_FILE.fullmatch(n) for n in names):
             return "amazon-raw"
         if any(p.suffix.lower() in TABLE_SUFFIXES for p in path.rglob("*") if p.is_file()):
@@ -86,7 +99,7 @@ def load_dataset_from_path(
         path_or_name: a dataset folder, one of its files, or a ``folder/<name>`` prefix
             (RecBole and LC-Rec layouts).
         format: ``"auto"`` (see :func:`detect_format`), ``"amazon-beauty"``, ``"recbole"``,
-            ``"lcrec-json"``, ``"amazon-raw"`` or ``"interactions"`` (your own table: see
+            ``"lcrec-json"``, ``"amazon-raw"``, ``"movielens"`` (ml-1m's ``.dat`` files) or ``"interactions"`` (your own table: see
             :func:`~mindrec.data.loaders.interactions.load_interactions`).
         max_history: keep only the last N history items per row (``None`` = all).
         max_users: keep the first N users with at least 3 interactions, in source order.

@@ -112,7 +112,7 @@ class DataArguments:
         default="auto",
         **help_metadata(
             "Source format ('auto' detects it; 'interactions' for your own table or a Hub dataset name).",
-            choices=["auto", "amazon-beauty", "recbole", "lcrec-json", "amazon-raw", "interactions"],
+            choices=["auto", "amazon-beauty", "recbole", "lcrec-json", "amazon-raw", "movielens", "interactions"],
         ),
     )
     items: str | None = field(
