@@ -27,6 +27,15 @@ class UserSequence:
     items: list[int]
 
 
+def time_ordered_sequences(events: dict[str, list[tuple[float, int]]]) -> list[UserSequence]:
+    """Each user's ``(timestamp, item index)`` events as a chronological sequence, users in the dict's order. The sort
+    is stable, so equal times keep the order the events were read in (events without times, all 0, keep it whole)."""
+    return [
+        UserSequence(user_id, [item for _, item in sorted(user_events, key=lambda event: event[0])])
+        for user_id, user_events in events.items()
+    ]
+
+
 def leave_one_out(sequences: Sequence[UserSequence], max_history: int | None = None) -> DatasetDict:
     """Build the three splits. Every sequence must hold at least ``MIN_SEQUENCE_LENGTH`` items.
 

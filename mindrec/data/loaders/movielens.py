@@ -20,7 +20,7 @@ from ..build import InteractionData
 from ..catalogue import ItemCatalogue, ItemRecord
 from ..categories import clean_text, description_with_genres
 from ..errors import DataFormatError, at, require_file
-from ..splits import UserSequence
+from ..splits import time_ordered_sequences
 
 logger = logging.getLogger(__name__)
 
@@ -93,8 +93,5 @@ def load_movielens(path: str | os.PathLike) -> InteractionData:
         item = catalogue.lookup(movie_id, where) if strict else catalogue.intern(movie_id)
         events.setdefault(user_id, []).append((time, item))
 
-    sequences = []
-    for user_id, user_events in events.items():
-        user_events.sort(key=lambda event: event[0])  # stable: equal times keep file order
-        sequences.append(UserSequence(user_id, [item for _, item in user_events]))
+    sequences = time_ordered_sequences(events)
     return InteractionData(name=ratings_path.parent.name or "movielens", catalogue=catalogue, sequences=sequences)

@@ -27,7 +27,7 @@ from ..build import InteractionData
 from ..catalogue import ItemCatalogue, ItemRecord
 from ..categories import clean_text, description_with_genres, normalize_categories, split_category_path
 from ..errors import DataFormatError, at, open_text, require_file
-from ..splits import UserSequence
+from ..splits import time_ordered_sequences
 from .paths import resolve_named_file
 
 logger = logging.getLogger(__name__)
@@ -199,9 +199,4 @@ def load_recbole(path: str | os.PathLike) -> InteractionData:
         item = catalogue.lookup(item_id, where) if strict else catalogue.intern(item_id)
         events.setdefault(user_id, []).append((timestamp, item))
 
-    sequences = []
-    for user_id, user_events in events.items():
-        if has_time:
-            user_events.sort(key=lambda event: event[0])  # list.sort is stable: ties keep file order
-        sequences.append(UserSequence(user_id, [item for _, item in user_events]))
-    return InteractionData(name=name, catalogue=catalogue, sequences=sequences)
+    return InteractionData(name=name, catalogue=catalogue, sequences=time_ordered_sequences(events))
