@@ -232,6 +232,35 @@ def test_the_popularity_prior_checks_its_value_and_counts():
         tiny_model().set_item_counts(torch.ones(NUM_ITEMS))
 
 
+def test_the_popularity_and_recency_adjustments_move_the_scores_at_inference_only():
+    """MindRec's fused decoder's beta and gamma: minus beta log(1 + training count), plus gamma log(1 + how often the
+    item is a user's newest history item in the split decoded); the training loss keeps the prior alone."""
+    counts, recent = torch.arange(NUM_ITEMS) % 7, torch.arange(NUM_ITEMS) % 3
+    base, adjusted = tiny_model(popularity_prior=1.0), tiny_model(popularity_prior=1.0)
+    adjusted.config.popularity_adjustment, adjusted.config.recency_adjustment = 0.25, 0.75
+    for model in (base, adjusted):
+        model.set_item_counts(counts)
+    adjusted.set_recent_counts(recent)
+    histories = [[1, 2, 3], [7], [0, 4, 8, 12, 16]]
+    expected = base.item_scores(histories) - 0.25 * torch.log1p(counts.float()) + 0.75 * torch.log1p(recent.float())
+    torch.testing.assert_close(adjusted.item_scores(histories), expected, atol=1e-6, rtol=0)
+    input_ids, attention_mask = collate_histories(histories, NUM_ITEMS, 5)
+    assert torch.equal(adjusted(input_ids, attention_mask).logits, base(input_ids, attention_mask).logits)
+
+
+def test_the_popularity_and_recency_adjustments_check_their_values_and_counts():
+    with pytest.raises(ValueError, match=r"recency_adjustment must be a finite number >= 0, got -0.5"):
+        tiny_config(recency_adjustment=-0.5)
+    with pytest.raises(ValueError, match=r"popularity_adjustment > 0 takes back part of popularity_prior's bias .* it "
+                                         r"needs popularity_prior > 0"):  # fmt: skip
+        tiny_config(popularity_adjustment=0.5)
+    model = tiny_model(recency_adjustment=0.5)
+    with pytest.raises(ValueError, match=r"recency_adjustment > 0 needs the split's newest-item counts: call `set_recent"):
+        model.item_scores([[1, 2]])
+    with pytest.raises(ValueError, match=r"`recent_counts` must be \[30\] \(one per item\), got \[3\]"):
+        model.set_recent_counts(torch.ones(3))
+
+
 def test_the_transition_adjustment_credits_what_followed_the_last_item_at_inference_only(tmp_path):
     transitions = torch.zeros(NUM_ITEMS, NUM_ITEMS, dtype=torch.long)
     transitions[3, 4], transitions[3, 9], transitions[7, 8] = 5, 1, 2

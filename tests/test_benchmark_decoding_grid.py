@@ -107,6 +107,9 @@ def test_sasrecs_search_checks_its_grid_and_leaves_the_model_at_the_choice(monke
     with pytest.raises(ValueError, match=r"transition_decay must be in \[0, 1\), got 1.0"):
         check_sasrec_decoding_grid(config, ["transition_decay=0.5,1"])
     assert check_sasrec_decoding_grid(config, ["transition_adjustment=1,2"]) == [("transition_adjustment", [1.0, 2.0])]
+    with pytest.raises(ValueError, match=r"popularity_adjustment > 0 takes back part of popularity_prior's bias"):
+        check_sasrec_decoding_grid(config, ["popularity_adjustment=0.5"])  # a model trained without the prior
+    assert check_sasrec_decoding_grid(config, ["recency_adjustment=0,0.5"]) == [("recency_adjustment", [0.0, 0.5])]
     model = SASRecModel(config).eval()
     model.set_item_transitions(torch.zeros(12, 12))
     validation = Dataset.from_dict({"history": [[0, 1], [2, 3], [4]], "target": [2, 4, 5]})

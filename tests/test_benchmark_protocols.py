@@ -106,9 +106,9 @@ def test_beauty_protocols_give_sasrec_the_fused_rows_popularity_prior_and_transi
 
 @pytest.mark.parametrize("protocol", [BEAUTY_FULL, BEAUTY_MINDREC], ids=lambda protocol: protocol.name)
 def test_both_models_get_the_brand_credit_and_choose_their_shared_credits_on_validation_with_one_grid(protocol):
-    """The brand credit and the decoding grids are the same for MindRec's fused decoder and SASRec; MindRec's grid also
-    chooses its generative score's weight for rare items and its popularity and recency adjustments, which SASRec has
-    not. Both search on all validation users."""
+    """The brand credit and the decoding grids are the same for MindRec's fused decoder and SASRec (the credits, then
+    the popularity and recency adjustments); MindRec's grid also weighs its generative score for rare items, which
+    SASRec has not. Both search on all validation users."""
     from mindrec.benchmark.protocols import BRAND_ADJUSTMENT, FUSED_DECODING_GRID, SASREC_DECODING_GRID
     from mindrec.benchmark.runner import BenchmarkContext
 
@@ -117,13 +117,10 @@ def test_both_models_get_the_brand_credit_and_choose_their_shared_credits_on_val
     validation, fused = context.evaluation_args(mindrec), context.evaluation_args(mindrec, "mindrec-fused")
     assert validation.brand_adjustment == fused.brand_adjustment == sasrec.model["brand_adjustment"] == BRAND_ADJUSTMENT
     assert context.evaluation_args(mindrec, "mindrec-onepass").brand_adjustment == 0.0
-    assert list(SASREC_DECODING_GRID) == ["brand_adjustment=0,2,4,6,8", "transition_adjustment=1,1.5,2,3"]
-    assert list(FUSED_DECODING_GRID) == [
-        *SASREC_DECODING_GRID,
-        "rare_item_generative_weight=0,10,20,30",
-        "popularity_adjustment=0.25,0.5,0.75",
-        "recency_adjustment=0.25,0.5,0.75",
-    ]
+    shared = ["brand_adjustment=0,2,4,6,8", "transition_adjustment=1,1.5,2,3"]
+    adjustments = ["popularity_adjustment=0.25,0.5,0.75", "recency_adjustment=0.25,0.5,0.75"]
+    assert list(SASREC_DECODING_GRID) == [*shared, *adjustments]
+    assert list(FUSED_DECODING_GRID) == [*shared, "rare_item_generative_weight=0,10,20,30", *adjustments]
     assert validation.decoding_grid == list(FUSED_DECODING_GRID)
     assert context.evaluation_args(sasrec).decoding_grid == list(SASREC_DECODING_GRID)
     assert validation.validation_max_users is None

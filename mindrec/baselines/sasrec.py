@@ -89,6 +89,14 @@ class SASRecConfig(PreTrainedConfig):
             score of every item whose brand is among the user's history items' brands, at inference only (as
             ``transition_adjustment``): MindRec's decoding option of the same name. The brands are a buffer set by
             :meth:`SASRecModel.set_item_brands`. 0 = off.
+        popularity_adjustment: ``beta`` of a bias ``-beta * log(1 + training count)`` on every item's score at
+            inference only (:meth:`SASRecModel.item_scores`): MindRec's decoding option of the same name, which takes
+            back part of ``popularity_prior``'s bias (whose counts it reads, so it needs ``popularity_prior`` > 0).
+            0 = off.
+        recency_adjustment: ``gamma`` of a bias ``gamma * log(1 + how often the item is a user's newest history item
+            in the split read)`` on every item's score at inference only: MindRec's decoding option of the same name
+            (the held-out items are users' newest, so what users took last is a closer estimate of their distribution).
+            The counts are set by :meth:`SASRecModel.set_recent_counts` for the split decoded. 0 = off.
         num_item_transitions: the size of that table (set with it, so that a saved model loads it).
     """
 
@@ -112,6 +120,8 @@ class SASRecConfig(PreTrainedConfig):
     transition_prior_decay: float | int = 0.0
     transition_gap_decay: float | int = 0.0
     brand_adjustment: float | int = 0.0
+    popularity_adjustment: float | int = 0.0
+    recency_adjustment: float | int = 0.0
     num_item_transitions: int = 0
 
     def __post_init__(self, **kwargs):
@@ -175,6 +185,14 @@ class SASRecConfig(PreTrainedConfig):
             )
         if not (math.isfinite(self.brand_adjustment) and self.brand_adjustment >= 0):
             raise ValueError(f"brand_adjustment must be a finite number >= 0, got {self.brand_adjustment}")
+        for name in ("popularity_adjustment", "recency_adjustment"):
+            if not (math.isfinite(getattr(self, name)) and getattr(self, name) >= 0):
+                raise ValueError(f"{name} must be a finite number >= 0, got {getattr(self, name)}")
+        if self.popularity_adjustment and not self.popularity_prior:
+            raise ValueError(
+                "popularity_adjustment > 0 takes back part of popularity_prior's bias (it reads its training counts): "
+                "it needs popularity_prior > 0"
+            )
         if self.num_item_transitions < 0:
             raise ValueError(f"num_item_transitions must be >= 0, got {self.num_item_transitions}")
         super().__post_init__(**kwargs)
@@ -337,6 +355,9 @@ class SASRecModel(SASRecPreTrainedModel):
             self.item_transition_log_counts = nn.Buffer(torch.zeros(config.num_item_transitions))
         else:
             self.item_transition_offsets = None
+        # log(1 + how often each item is a user's newest history item) in the split decoded, for recency_adjustment:
+        # split data, not a weight, so it is not saved; None until set_recent_counts.
+        self.item_recent_log_counts: torch.Tensor | None = None
         # Every item's brand id (-1 = none) for brand_adjustment; UNSET_BRAND until set_item_brands.
         self.item_brand_ids = (
             nn.Buffer(torch.full((config.num_items,), UNSET_BRAND, dtype=torch.long)) if config.brand_adjustment else None
@@ -349,6 +370,13 @@ class SASRecModel(SASRecPreTrainedModel):
         if self.item_log_counts is None:
             raise ValueError("`set_item_counts` is for models with popularity_prior > 0.")
         self.item_log_counts.copy_(log_one_plus_counts(item_counts, self.config.num_items, "item_counts"))
+
+    @torch.no_grad()
+    def set_recent_counts(self, recent_counts: torch.Tensor) -> None:
+        """Install how often each item is a user's newest history item in the split decoded ``[num_items]`` (e.g.
+        ``decoding_counts(...)["recent_counts"]``), for ``recency_adjustment``."""
+        recent = log_one_plus_counts(recent_counts, self.config.num_items, "recent_counts")
+        self.item_recent_log_counts = recent.to(self.item_embeddings.weight.device)
 
     @torch.no_grad()
     def set_item_transitions(self, transition_counts: torch.Tensor) -> None:
@@ -453,6 +481,7 @@ class SASRecModel(SASRecPreTrainedModel):
     @torch.no_grad()
     def item_scores(self, histories: Sequence[Sequence[int]], first_row: int = 0) -> torch.Tensor:
         """Scores ``[len(histories), num_items]`` (fp32) of every item as each user's next item (with
+        ``popularity_adjustment`` and ``recency_adjustment``, minus and plus those multiples of the log counts; with
         ``transition_adjustment``, plus that multiple of log(1 + how often it followed the user's last item), and of
         ``transition_decay ** k`` times the same for the item ``k`` places before it; with ``brand_adjustment``, plus
         that multiple of :func:`~mindrec.modeling.item_brands.brand_credit` of the history)."""
@@ -461,6 +490,12 @@ class SASRecModel(SASRecPreTrainedModel):
         )
         input_ids, attention_mask = input_ids.to(self.device), attention_mask.to(self.device)
         scores = self(input_ids, attention_mask).logits.float()
+        if self.config.popularity_adjustment:
+            scores = scores - self.config.popularity_adjustment * self.item_log_counts.float()
+        if self.config.recency_adjustment:
+            if self.item_recent_log_counts is None:
+                raise ValueError("recency_adjustment > 0 needs the split's newest-item counts: call `set_recent_counts`.")
+            scores = scores + self.config.recency_adjustment * self.item_recent_log_counts.float()
         if self.config.transition_adjustment:
             valid = attention_mask.bool()  # the history items the model reads, newest last
             weights = recency_weights(valid, self.config.transition_decay)

@@ -19,7 +19,13 @@ from .sasrec_training import evaluate_sasrec
 logger = logging.getLogger(__name__)
 
 #: The SASRecConfig options a grid may search: they act at inference only, so a trained model can be rescored.
-SASREC_SEARCHABLE_OPTIONS = ("transition_adjustment", "transition_decay", "brand_adjustment")
+SASREC_SEARCHABLE_OPTIONS = (
+    "transition_adjustment",
+    "transition_decay",
+    "brand_adjustment",
+    "popularity_adjustment",
+    "recency_adjustment",
+)
 # The credits whose tables (transitions, brands) a model builds only when they are > 0 at construction.
 _TABLE_CREDITS = ("transition_adjustment", "brand_adjustment")
 

@@ -89,18 +89,18 @@ BRAND_ADJUSTMENT = 6.0
 # its rare-item weight), on the validation users that selected their checkpoints: neither is compared at constants
 # tuned for the other, and a dataset the protocols were not tuned on gets its own values (the search goes on past the end
 # of a list while validation improves: beauty-mindrec's brand credit chose 8, the end, for every model and seed).
-_SHARED_DECODING_GRID = ("brand_adjustment=0,2,4,6,8", "transition_adjustment=1,1.5,2,3")
-# MindRec's fused decoder then chooses its own options, which SASRec has not: the rare-item weight and (twentieth
-# session) beta and gamma, whose best values depend on the data's size. On all validation users, from each run's
-# other choices: beauty-full keeps 0.5 / 0.5 in two seeds of three (seed 1: beta 0.25, .0846 against .0845), while
-# beauty-mindrec's three seeds choose beta 0 / 0.25 / 0 (.0363 / .0360 / .0371 against .0359 / .0360 / .0356 at 0.5).
-FUSED_DECODING_GRID = (
-    *_SHARED_DECODING_GRID,
-    "rare_item_generative_weight=0,10,20,30",
-    "popularity_adjustment=0.25,0.5,0.75",
-    "recency_adjustment=0.25,0.5,0.75",
+_SHARED_DECODING_GRID = (
+    "brand_adjustment=0,2,4,6,8",
+    "transition_adjustment=1,1.5,2,3",
 )
-SASREC_DECODING_GRID = _SHARED_DECODING_GRID
+# ... then (twentieth session) beta and gamma, the popularity and recency adjustments both models have at inference,
+# whose best values depend on the data's size: on all validation users, from each run's other choices, MindRec keeps
+# 0.5 / 0.5 on beauty-full in two seeds of three (seed 1: beta 0.25, .0846 against .0845), while on beauty-mindrec its
+# three seeds choose beta 0 / 0.25 / 0 (.0363 / .0360 / .0371 against .0359 / .0360 / .0356 at 0.5).
+_POPULARITY_DECODING_GRID = ("popularity_adjustment=0.25,0.5,0.75", "recency_adjustment=0.25,0.5,0.75")
+# MindRec's fused decoder also weighs its generative score for rare items, which SASRec has not.
+FUSED_DECODING_GRID = (*_SHARED_DECODING_GRID, "rare_item_generative_weight=0,10,20,30", *_POPULARITY_DECODING_GRID)
+SASREC_DECODING_GRID = (*_SHARED_DECODING_GRID, *_POPULARITY_DECODING_GRID)
 # Decoder rows of a MindRec plan: row-name suffix -> its decoding options (``EvaluationArguments`` fields).
 # Each row names its retrieval weight and the head's adjustments, so that a plan validating with the fused
 # decoder leaves the generative rows generative.

@@ -281,6 +281,8 @@ def run_sasrec(context: BenchmarkContext, plan: ModelPlan, rows: Sequence[str], 
     model, history = train_sasrec(context.data.splits, context.data.num_items, config, args, item_brand_ids=brands)
     train_seconds = time.perf_counter() - started
     decoding_search = None
+    # Users' newest items as of each split's targets, for recency_adjustment (as MindRec's fused decoder reads them).
+    model.set_recent_counts(context.decoding_counts("validation")["recent_counts"])
     if grid:
         # Its inference-time credits chosen on validation (the training table is as of the validation targets), as
         # MindRec's fused decoder's are.
@@ -292,9 +294,10 @@ def run_sasrec(context: BenchmarkContext, plan: ModelPlan, rows: Sequence[str], 
     vectors_path.parent.mkdir(parents=True, exist_ok=True)
     np.save(vectors_path, model.item_embeddings.weight[: context.data.num_items].detach().cpu().float().numpy())
     context.sasrec_item_vectors[seed] = vectors_path
+    test_counts = context.decoding_counts("test", model.config.transition_gap_decay)
+    model.set_recent_counts(test_counts["recent_counts"])
     if model.item_transition_offsets is not None:
         # As MindRec's: the transitions as of the test targets (its popularity prior keeps the training counts).
-        test_counts = context.decoding_counts("test", model.config.transition_gap_decay)
         model.set_item_transitions(test_counts["transition_counts"])
 
     def recommend(histories: list[list[int]]):
