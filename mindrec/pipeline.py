@@ -224,7 +224,7 @@ def repeated_targets(data) -> dict[str, tuple[int, int]]:
 
 def warn_unreachable_targets(data, exclude_history: bool) -> None:
     """Warn when ``exclude_history`` hides evaluation targets: on data where users come back to an item (unlike
-    Amazon's 5-core or MovieLens), a target already in the history can never be recommended, and the metrics cannot
+    Beauty's or MovieLens' ratings), a target already in the history can never be recommended, and the metrics cannot
     reach 1."""
     if not exclude_history:
         return
@@ -234,7 +234,7 @@ def warn_unreachable_targets(data, exclude_history: bool) -> None:
             "exclude_history=True, but %s repeat an item of their user's history: no recommendation can reach them "
             "(exclude_history=False lets history items be recommended).",
             " and ".join(
-                f"{repeats:,} of {rows:,} {split} targets ({repeats / max(rows, 1):.1%})"
+                f"{repeats:,} of {rows:,} {split} targets ({repeats / rows:.1%})"
                 for split, (repeats, rows) in counts.items()
             ),
         )

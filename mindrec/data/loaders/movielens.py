@@ -5,7 +5,7 @@ sequential-recommendation convention for MovieLens), and each user's ratings are
 times keep file order). Users appear in order of their first line. ``movies.dat`` has ``MovieID::Title::Genres`` per
 line, genres joined by ``|``; its order is the item index, the title (with its year) is the item's title and the
 genres join its description text (they are labels, not a category path). Without ``movies.dat`` the items are the
-rated ids in order of first appearance, without text. ml-1m's files are Latin-1, later releases UTF-8: a file that is
+rated ids in order of first appearance, without text. ml-1m's ``movies.dat`` is Latin-1, not UTF-8: a file that is
 not valid UTF-8 is read as Latin-1, with an info line. The CSV releases (ml-latest, ml-25m) are tables: read them with
 the ``interactions`` format (``user_column="userId"``, ``item_column="movieId"``, ``items="movies.csv"``).
 """
