@@ -49,7 +49,7 @@ def test_ratings_sorted_by_time_with_titles_and_genres(tmp_path, caplog, encodin
 
 def test_without_movies_dat_the_items_are_the_rated_ids(tmp_path, caplog):
     folder = write(tmp_path / "bare", movies=None)
-    with caplog.at_level("WARNING", logger="mindrec.data.loaders.movielens"):
+    with caplog.at_level("WARNING", logger="mindrec.data.loaders.paths"):
         data = load_movielens(folder / "ratings.dat").to_prepared()
     assert any("movies.dat not found: the item table will hold ids only" in message for message in caplog.messages)
     assert data.item_ids == ["10", "30", "20", "40"]  # order of first appearance in ratings.dat

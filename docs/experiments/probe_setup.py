@@ -72,6 +72,16 @@ def load_saved_sasrec(model_dir, data, plan, counts, brands=None):
     return model.eval()
 
 
+def install_sasrec_split_counts(model, data, split_name: str) -> None:
+    """A saved SASRec's transition table (counted with its gap decay) and newest-item counts as of ``split_name``'s
+    targets, as the benchmark installs them before decoding that split."""
+    from mindrec.baselines import decoding_counts
+
+    split_counts = decoding_counts(data.splits, data.num_items, split_name, model.config.transition_gap_decay)
+    model.set_item_transitions(split_counts["transition_counts"])
+    model.set_recent_counts(split_counts["recent_counts"])
+
+
 def install_split_counts(trained, data, split_name: str) -> None:
     """The decoding counts as of ``split_name``'s targets in ``trained``'s model, counted with its gap decay (as the
     benchmark decodes that split)."""

@@ -39,7 +39,8 @@ class ItemCatalogue:
     Loaders add records from an item file with :meth:`add` (a repeated id is an error naming both
     places) and translate interaction ids with :meth:`lookup` (an unknown id is an error naming the
     interaction's place). Without an item file they use :meth:`intern`, which appends a bare record
-    for each new id, so the item order is the order of first appearance.
+    for each new id, so the item order is the order of first appearance; :meth:`index_of` picks the
+    one that applies (a catalogue read from an item file has an ``origin``).
     """
 
     def __init__(self, origin: str | None = None):
@@ -82,6 +83,10 @@ class ItemCatalogue:
         except KeyError:
             origin = f" (not in {self.origin})" if self.origin else ""
             raise DataFormatError(f"{source}: unknown item id {item_id!r}{origin}") from None
+
+    def index_of(self, item_id: str, source: str) -> int:
+        """:meth:`lookup` for a catalogue read from an item file (``origin`` set), :meth:`intern` otherwise."""
+        return self.lookup(item_id, source) if self.origin is not None else self.intern(item_id)
 
     def intern(self, item_id: str) -> int:
         """Item index of ``item_id``, appending a record without metadata if the id is new."""

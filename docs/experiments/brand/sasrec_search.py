@@ -1,7 +1,9 @@
 """Throw-away: the benchmark's SASRec decoding search (``choose_sasrec_decoding_on_validation``, the protocol's grid) run
-on a SASRec saved by ``decoding-grid/sasrec_lambda.py`` (the beauty-full plan), then test read with the choice and with
-the plan's constants without the brand credit. Transitions as of each split's targets, as the benchmark counts them.
-One JSON line.
+on a SASRec saved by ``decoding-grid/sasrec_lambda.py`` (the beauty-full plan), then test read with the choice, with the
+plan's constants without the brand credit, and with the choice's brand and transition credits without beta and gamma.
+Transitions and newest-item counts as of each split's targets, as the benchmark counts them. One JSON line. (Until the
+twentieth session the grid held the brand and transition credits alone, and the line had no ``test_without_beta_gamma``:
+the seventeenth and eighteenth sessions' logs.)
 
     python docs/experiments/brand/sasrec_search.py MODEL_DIR
 """
@@ -13,7 +15,6 @@ import time
 
 import torch
 
-from mindrec.baselines import decoding_counts
 from mindrec.baselines.popularity import interaction_counts
 from mindrec.baselines.sasrec_decoding_search import (
     SASREC_SEARCHABLE_OPTIONS,
@@ -31,7 +32,7 @@ from mindrec.evaluation.model_evaluation import evaluate_recommender
 from mindrec.training.arguments import parse_decoding_grid
 
 sys.path.insert(0, str(pathlib.Path(__file__).parents[1]))
-from probe_setup import load_saved_sasrec  # noqa: E402
+from probe_setup import install_sasrec_split_counts, load_saved_sasrec  # noqa: E402
 
 torch.set_num_threads(1)
 model_dir = pathlib.Path(sys.argv[1])
@@ -40,11 +41,6 @@ plan = protocol.plans["sasrec"]
 data, _ = load_protocol_data(protocol, resolve_data_path(protocol, None, pathlib.Path(__file__).parents[3]))
 counts = interaction_counts(data.splits["train"], data.num_items)
 model = load_saved_sasrec(model_dir, data, plan, counts, brands=item_brand_ids(data.items))
-gap = model.config.transition_gap_decay
-
-
-def install(split_name):
-    model.set_item_transitions(decoding_counts(data.splits, data.num_items, split_name, gap)["transition_counts"])
 
 
 def read(split_name, **options):
@@ -57,17 +53,20 @@ def read(split_name, **options):
     return {n: round(v, 4) for n, v in result.metrics.items() if n in ("hr@1", "hr@10", "ndcg@10")}
 
 
-install("validation")
+install_sasrec_split_counts(model, data, "validation")
 assert model.config.brand_adjustment == BRAND_ADJUSTMENT
 started = time.perf_counter()
 chosen, trials = choose_sasrec_decoding_on_validation(
     model, data.splits["validation"], parse_decoding_grid(list(SASREC_DECODING_GRID), SASREC_SEARCHABLE_OPTIONS), True
 )
 seconds = time.perf_counter() - started
-install("test")
+install_sasrec_split_counts(model, data, "test")
+before = {name: chosen[name] for name in ("brand_adjustment", "transition_adjustment")}  # searched before beta, gamma
 print(json.dumps({
     "model": str(model_dir), "grid": list(SASREC_DECODING_GRID), "seconds": round(seconds, 1), "chosen": chosen,
     "trials": [{**t, "metric": round(t["metric"], 4)} for t in trials],
     "test_chosen": read("test", **chosen),
-    "test_plan_without_brand": read("test", brand_adjustment=0.0, transition_adjustment=SASREC_TRANSITION_ADJUSTMENT),
+    "test_without_beta_gamma": read("test", **before, popularity_adjustment=0.0, recency_adjustment=0.0),
+    "test_plan_without_brand": read("test", brand_adjustment=0.0, transition_adjustment=SASREC_TRANSITION_ADJUSTMENT,
+                                    popularity_adjustment=0.0, recency_adjustment=0.0),
 }), flush=True)

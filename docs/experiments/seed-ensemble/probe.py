@@ -15,13 +15,13 @@ import sys
 import numpy as np
 import torch
 
-from mindrec.baselines import decoding_counts
 from mindrec.benchmark.protocols import PROTOCOLS
 from mindrec.data import item_brand_ids
 
 sys.path.insert(0, str(pathlib.Path(__file__).parents[1]))
 from probe_setup import (  # noqa: E402
     decode_split,
+    install_sasrec_split_counts,
     install_split_counts,
     load_saved_sasrec,
     probe_inputs,
@@ -68,9 +68,7 @@ if sasrec_args:
     sas_members = []
     for model_dir in dirs:
         sasrec = load_saved_sasrec(model_dir, data, PROTOCOLS["beauty-full"].plans["sasrec"], counts, item_brand_ids(data.items))
-        sasrec.set_item_transitions(
-            decoding_counts(data.splits, data.num_items, split_name, sasrec.config.transition_gap_decay)["transition_counts"]
-        )
+        install_sasrec_split_counts(sasrec, data, split_name)
         sasrec.config.brand_adjustment, sasrec.config.transition_adjustment = mu, lam
         parts = []
         with torch.no_grad():

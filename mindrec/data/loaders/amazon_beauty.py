@@ -10,7 +10,6 @@ order of first appearance, without text.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import re
 from pathlib import Path
@@ -20,8 +19,7 @@ from ..catalogue import ItemCatalogue, ItemRecord
 from ..categories import clean_text, normalize_categories
 from ..errors import DataFormatError, at, iter_lines, require_file
 from ..splits import UserSequence
-
-logger = logging.getLogger(__name__)
+from .paths import optional_item_file
 
 SEQUENCES_FILE = "sequences.txt"
 ITEMS_FILE = "items.jsonl"
@@ -71,9 +69,9 @@ def read_items_jsonl(path: str | os.PathLike) -> ItemCatalogue:
 def read_sequences_txt(
     path: str | os.PathLike, catalogue: ItemCatalogue | None
 ) -> tuple[ItemCatalogue, list[UserSequence]]:
-    """Read ``sequences.txt``; ids are checked against ``catalogue`` (or interned into a new one if ``None``)."""
+    """Read ``sequences.txt``; ids are checked against ``catalogue`` when it was read from an item file, and interned
+    into it otherwise (into a new one if ``None``; :meth:`ItemCatalogue.index_of`)."""
     path = require_file(path, "sequence file")
-    strict = catalogue is not None
     catalogue = catalogue if catalogue is not None else ItemCatalogue()
     sequences: list[UserSequence] = []
     user_lines: dict[str, int] = {}
@@ -89,7 +87,7 @@ def read_sequences_txt(
         items = []
         for token in tokens[1:]:
             item_id = _integer_id(token, where, "item id")
-            items.append(catalogue.lookup(item_id, where) if strict else catalogue.intern(item_id))
+            items.append(catalogue.index_of(item_id, where))
         sequences.append(UserSequence(user_id, items))
     return catalogue, sequences
 
@@ -100,10 +98,5 @@ def load_amazon_beauty(path: str | os.PathLike) -> InteractionData:
     folder = path.parent if path.is_file() else path
     sequences_path = path if path.is_file() else folder / SEQUENCES_FILE
     items_path = folder / ITEMS_FILE
-    if items_path.is_file():
-        catalogue = read_items_jsonl(items_path)
-    else:
-        logger.warning("%s not found: the item table will hold ids only, without text", items_path)
-        catalogue = None
-    catalogue, sequences = read_sequences_txt(sequences_path, catalogue)
+    catalogue, sequences = read_sequences_txt(sequences_path, optional_item_file(items_path, read_items_jsonl))
     return InteractionData(name=folder.resolve().name, catalogue=catalogue, sequences=sequences)

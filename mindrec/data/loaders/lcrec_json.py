@@ -14,7 +14,6 @@ item at fault; syntax errors name the line.
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 
@@ -23,10 +22,8 @@ from ..catalogue import ItemCatalogue, ItemRecord
 from ..categories import clean_text, normalize_categories
 from ..errors import DataFormatError, read_json, require_file
 from ..splits import UserSequence
-from .paths import resolve_named_file
+from .paths import optional_item_file, resolve_named_file
 from .sid_index import parse_sid_index
-
-logger = logging.getLogger(__name__)
 
 
 def _item_id(value: object, where: str) -> str:
@@ -63,12 +60,7 @@ def load_lcrec_json(path: str | os.PathLike, index_path: str | os.PathLike | Non
     """Load from a folder, the ``.inter.json`` file or a prefix. ``index_path`` overrides ``<name>.index.json``."""
     inter_path, name = resolve_named_file(path, ".inter.json")
     item_path = inter_path.with_name(f"{name}.item.json")
-    strict = item_path.is_file()
-    if strict:
-        catalogue = read_item_json(item_path)
-    else:
-        logger.warning("%s not found: the item table will hold ids only, without text", item_path)
-        catalogue = ItemCatalogue()
+    catalogue = optional_item_file(item_path, read_item_json)
 
     interactions = read_json(inter_path)
     if not isinstance(interactions, dict) or not interactions:
@@ -83,7 +75,7 @@ def load_lcrec_json(path: str | os.PathLike, index_path: str | os.PathLike | Non
         items = []
         for value in item_list:
             item_id = _item_id(value, where)
-            items.append(catalogue.lookup(item_id, where) if strict else catalogue.intern(item_id))
+            items.append(catalogue.index_of(item_id, where))
         sequences.append(UserSequence(user_id, items))
 
     sid_codes = None

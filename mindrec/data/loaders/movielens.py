@@ -21,6 +21,7 @@ from ..catalogue import ItemCatalogue, ItemRecord
 from ..categories import clean_text, description_with_genres
 from ..errors import DataFormatError, at, require_file
 from ..splits import time_ordered_sequences
+from .paths import optional_item_file
 
 logger = logging.getLogger(__name__)
 
@@ -72,13 +73,7 @@ def load_movielens(path: str | os.PathLike) -> InteractionData:
     """Load a MovieLens folder holding ``ratings.dat`` (and ``movies.dat``), or its ``ratings.dat``."""
     path = Path(path)
     ratings_path = require_file(path / RATINGS_FILE if path.is_dir() else path, "MovieLens ratings file")
-    movies_path = ratings_path.with_name(MOVIES_FILE)
-    strict = movies_path.is_file()
-    if strict:
-        catalogue = read_movies_dat(movies_path)
-    else:
-        logger.warning("%s not found: the item table will hold ids only, without text", movies_path)
-        catalogue = ItemCatalogue()
+    catalogue = optional_item_file(ratings_path.with_name(MOVIES_FILE), read_movies_dat)
 
     events: dict[str, list[tuple[int, int]]] = {}  # user -> [(timestamp, item index)], users in order of first line
     for number, (user_id, movie_id, _rating, timestamp) in _dat_lines(ratings_path, 4):
@@ -90,7 +85,7 @@ def load_movielens(path: str | os.PathLike) -> InteractionData:
             time = int(timestamp)
         except ValueError:
             raise DataFormatError(f"{where}: timestamp {timestamp!r} is not an integer") from None
-        item = catalogue.lookup(movie_id, where) if strict else catalogue.intern(movie_id)
+        item = catalogue.index_of(movie_id, where)
         events.setdefault(user_id, []).append((time, item))
 
     sequences = time_ordered_sequences(events)

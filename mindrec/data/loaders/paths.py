@@ -1,9 +1,25 @@
-"""Resolve ``<folder>/<name><suffix>`` dataset files from a folder, one of its files, or a prefix."""
+"""Resolve ``<folder>/<name><suffix>`` dataset files from a folder, one of its files, or a prefix; read a dataset's
+optional item file."""
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
+
+from ..catalogue import ItemCatalogue
+
+logger = logging.getLogger(__name__)
+
+
+def optional_item_file(path: Path, read: Callable[[Path], ItemCatalogue]) -> ItemCatalogue:
+    """``read(path)`` when the item file exists; otherwise, with a warning, an empty catalogue that interactions fill
+    with bare ids in order of first appearance (see :meth:`ItemCatalogue.index_of`)."""
+    if path.is_file():
+        return read(path)
+    logger.warning("%s not found: the item table will hold ids only, without text", path)
+    return ItemCatalogue()
 
 
 def resolve_named_file(path: str | os.PathLike, suffix: str) -> tuple[Path, str]:

@@ -28,7 +28,7 @@ from ..catalogue import ItemCatalogue, ItemRecord
 from ..categories import clean_text, description_with_genres, normalize_categories, split_category_path
 from ..errors import DataFormatError, at, open_text, require_file
 from ..splits import time_ordered_sequences
-from .paths import resolve_named_file
+from .paths import optional_item_file, resolve_named_file
 
 logger = logging.getLogger(__name__)
 
@@ -174,12 +174,7 @@ def load_recbole(path: str | os.PathLike) -> InteractionData:
     """Load ``<name>.inter`` (+ ``<name>.item`` if present) from a folder, the ``.inter`` file or a prefix."""
     inter_path, name = resolve_named_file(path, ".inter")
     item_path = inter_path.with_name(f"{name}.item")
-    strict = item_path.is_file()
-    if strict:
-        catalogue = read_item_file(item_path)
-    else:
-        logger.warning("%s not found: the item table will hold ids only, without text", item_path)
-        catalogue = ItemCatalogue()
+    catalogue = optional_item_file(item_path, read_item_file)
 
     # user -> [(timestamp, item index)], in file order; dicts keep users in order of first appearance.
     events: dict[str, list[tuple[float, int]]] = {}
@@ -196,7 +191,7 @@ def load_recbole(path: str | os.PathLike) -> InteractionData:
                 timestamp = float(values["timestamp"])
             except ValueError:
                 raise DataFormatError(f"{where}: timestamp {values['timestamp']!r} is not a number") from None
-        item = catalogue.lookup(item_id, where) if strict else catalogue.intern(item_id)
+        item = catalogue.index_of(item_id, where)
         events.setdefault(user_id, []).append((timestamp, item))
 
     return InteractionData(name=name, catalogue=catalogue, sequences=time_ordered_sequences(events))
