@@ -19,7 +19,7 @@ from .loaders import (
     load_recbole,
 )
 from .loaders.interactions import TABLE_SUFFIXES
-from .loaders.movielens import RATINGS_FILE
+from .loaders.movielens import RATINGS_FILES
 from .prepared import PreparedData
 
 logger = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ def detect_format(path: str | os.PathLike) -> str:
     """Guess the format of a file, folder or ``folder/<name>`` prefix.
 
     Folder rules, first match wins: ``sequences.txt`` -> amazon-beauty; a ``*.inter.json`` ->
-    lcrec-json; a ``*.inter`` -> recbole; ``ratings.dat`` -> movielens; any ``*.json[l][.gz]`` -> amazon-raw; a ``.csv`` / ``.tsv`` /
+    lcrec-json; a ``*.inter`` -> recbole; ``ratings.dat`` or ``u.data`` -> movielens; any ``*.json[l][.gz]`` -> amazon-raw; a ``.csv`` / ``.tsv`` /
     ``.parquet`` file (or a folder of them, read with ``datasets.load_dataset``) -> interactions. A Hub
     dataset name is not guessed: pass ``format="interactions"``.
     """
@@ -54,7 +54,7 @@ def detect_format(path: str | os.PathLike) -> str:
             return "lcrec-json"
         if name.endswith(".inter"):
             return "recbole"
-        if name == RATINGS_FILE:
+        if name in RATINGS_FILES:
             return "movielens"
         if _RECORD_FILE.fullmatch(name):
             return "amazon-raw"
@@ -69,7 +69,7 @@ def detect_format(path: str | os.PathLike) -> str:
             return "lcrec-json"
         if any(n.endswith(".inter") for n in names):
             return "recbole"
-        if RATINGS_FILE in names:
+        if any(name in names for name in RATINGS_FILES):
             return "movielens"
         if any(_RECORD_FILE.fullmatch(n) for n in names):
             return "amazon-raw"
@@ -99,7 +99,7 @@ def load_dataset_from_path(
         path_or_name: a dataset folder, one of its files, or a ``folder/<name>`` prefix
             (RecBole and LC-Rec layouts).
         format: ``"auto"`` (see :func:`detect_format`), ``"amazon-beauty"``, ``"recbole"``,
-            ``"lcrec-json"``, ``"amazon-raw"``, ``"movielens"`` (ml-1m's ``.dat`` files) or ``"interactions"`` (your own table: see
+            ``"lcrec-json"``, ``"amazon-raw"``, ``"movielens"`` (ml-1m's ``.dat`` or ml-100k's ``u.*`` files) or ``"interactions"`` (your own table: see
             :func:`~mindrec.data.loaders.interactions.load_interactions`).
         max_history: keep only the last N history items per row (``None`` = all).
         max_users: keep the first N users with at least 3 interactions, in source order.
