@@ -103,17 +103,17 @@ def read_u_item(path: str | os.PathLike) -> ItemCatalogue:
     names = read_genre_names(genres_path) if genres_path.is_file() else None
     if names is None:
         logger.warning("%s not found: the genre flags of %s are left out", genres_path, path)
+    expected = ML100K_MOVIE_FIELDS + len(names) if names is not None else None  # None: any number of flags
     catalogue = ItemCatalogue(origin=str(path))
     for number, values in _split_lines(path, "|"):
         where = at(path, number)
-        expected = ML100K_MOVIE_FIELDS + len(names) if names is not None else None
         if len(values) < ML100K_MOVIE_FIELDS or (expected is not None and len(values) != expected):
             wanted = expected if expected is not None else f"at least {ML100K_MOVIE_FIELDS}"
             raise DataFormatError(f"{where}: expected {wanted} fields separated by '|', got {len(values)}")
-        flags = values[ML100K_MOVIE_FIELDS:]
-        if any(flag.strip() not in ("0", "1") for flag in flags):
+        flags = [flag.strip() for flag in values[ML100K_MOVIE_FIELDS:]]
+        if any(flag not in ("0", "1") for flag in flags):
             raise DataFormatError(f"{where}: genre flags must be 0 or 1, got {'|'.join(flags)!r}")
-        genres = [name for name, flag in zip(names or [], flags, strict=False) if flag.strip() == "1"]
+        genres = [name for name, flag in zip(names, flags, strict=True) if flag == "1"] if names is not None else []
         _movie(catalogue, where, values[0], values[1], genres)
     return catalogue
 
