@@ -40,10 +40,10 @@ _RECORD_FILE = re.compile(r".+\.jsonl?(\.gz)?$")
 def detect_format(path: str | os.PathLike) -> str:
     """Guess the format of a file, folder or ``folder/<name>`` prefix.
 
-    Folder rules, first match wins: ``sequences.txt`` -> amazon-beauty; a ``*.inter.json`` ->
-    lcrec-json; a ``*.inter`` -> recbole; ``ratings.dat`` or ``u.data`` -> movielens; any ``*.json[l][.gz]`` -> amazon-raw; a ``.csv`` / ``.tsv`` /
-    ``.parquet`` file (or a folder of them, read with ``datasets.load_dataset``) -> interactions. A Hub
-    dataset name is not guessed: pass ``format="interactions"``.
+    Folder rules, first match wins: ``sequences.txt`` -> amazon-beauty; a ``*.inter.json`` -> lcrec-json; a
+    ``*.inter`` -> recbole; ``ratings.dat`` or ``u.data`` -> movielens; any ``*.json[l][.gz]`` -> amazon-raw; a
+    ``.csv`` / ``.tsv`` / ``.parquet`` file (or a folder of them, read with ``datasets.load_dataset``) ->
+    interactions. A Hub dataset name is not guessed: pass ``format="interactions"``.
     """
     path = Path(path)
     if path.is_file():
@@ -98,9 +98,9 @@ def load_dataset_from_path(
     Args:
         path_or_name: a dataset folder, one of its files, or a ``folder/<name>`` prefix
             (RecBole and LC-Rec layouts).
-        format: ``"auto"`` (see :func:`detect_format`), ``"amazon-beauty"``, ``"recbole"``,
-            ``"lcrec-json"``, ``"amazon-raw"``, ``"movielens"`` (ml-1m's ``.dat`` or ml-100k's ``u.*`` files) or ``"interactions"`` (your own table: see
-            :func:`~mindrec.data.loaders.interactions.load_interactions`).
+        format: ``"auto"`` (see :func:`detect_format`), ``"amazon-beauty"``, ``"recbole"``, ``"lcrec-json"``,
+            ``"amazon-raw"``, ``"movielens"`` (ml-1m's ``.dat`` or ml-100k's ``u.*`` files) or ``"interactions"``
+            (your own table: see :func:`~mindrec.data.loaders.interactions.load_interactions`).
         max_history: keep only the last N history items per row (``None`` = all).
         max_users: keep the first N users with at least 3 interactions, in source order.
         keep_unused_items: keep items no kept user interacted with (default; ranking is over the
