@@ -63,6 +63,7 @@ def test_without_movies_dat_the_items_are_the_rated_ids(tmp_path, caplog):
         ("1::10::5\n", MOVIES, r"ratings\.dat, line 1: expected 4 fields separated by '::', got 3"),
         ("1::10::5::9\n1::99::5::10\n", MOVIES, r"ratings\.dat, line 2: unknown item id '99' \(not in .*movies\.dat\)"),
         ("1::10::5::soon\n", MOVIES, r"ratings\.dat, line 1: timestamp 'soon' is not an integer"),
+        ("1::10::5::1\n1::20::5::" + "9" * 20 + "\n", MOVIES, r"ratings\.dat, line 2: timestamp '9{20}' does not fit in 64 bits"),
         ("1::::5::9\n", MOVIES, r"ratings\.dat, line 1: empty user or movie id"),
         ("\n\n", MOVIES, r"ratings\.dat: the file has no records"),
         (RATINGS, "10::Toy Story\n", r"movies\.dat, line 1: expected 3 fields separated by '::', got 2"),

@@ -153,3 +153,54 @@ def test_load_prepared_errors(tmp_path):
     meta.write_text(meta.read_text().replace('"format_version": 1', '"format_version": 99'))
     with pytest.raises(ValueError, match="format_version 99 is not supported"):
         load_prepared(tmp_path / "out")
+
+
+def reference_leave_one_out_rows(sequences, max_history):
+    """The splits' rows written out one by one, as the definition in `leave_one_out`'s docstring reads."""
+    def cut(history):
+        return history if max_history is None else history[-max_history:]
+
+    out = {"train": [], "validation": [], "test": []}
+    for sequence in sequences:
+        items = sequence.items
+        for position in range(1, len(items) - 2):
+            out["train"].append((sequence.user_id, cut(items[:position]), items[position]))
+        out["validation"].append((sequence.user_id, cut(items[:-2]), items[-2]))
+        out["test"].append((sequence.user_id, cut(items[:-1]), items[-1]))
+    return out
+
+
+@pytest.mark.parametrize("max_history", [None, 1, 3, 7])
+def test_leave_one_out_rows_equal_the_definition_across_chunks(monkeypatch, max_history):
+    # A budget of 5 history items per chunk splits every split into many Arrow chunks, cutting inside users' rows.
+    monkeypatch.setattr("mindrec.data.splits.HISTORY_VALUES_PER_CHUNK", 5)
+    rng = np.random.default_rng(0)
+    sequences = [
+        UserSequence(f"user{u}", rng.integers(0, 50, size=int(rng.integers(3, 12))).tolist()) for u in range(40)
+    ]
+    splits = leave_one_out(sequences, max_history=max_history)
+    expected = reference_leave_one_out_rows(sequences, max_history)
+    assert splits["train"].data.column("history").num_chunks > 10
+    for name in ("train", "validation", "test"):
+        assert rows(splits[name]) == expected[name]
+        assert splits[name].features == leave_one_out([UserSequence("u", [1, 2, 3])])[name].features
+
+
+def test_leave_one_out_without_train_rows_keeps_typed_columns():
+    splits = leave_one_out([UserSequence("u", [5, 0, 0])])
+    assert len(splits["train"]) == 0
+    assert splits["train"].features["history"] == splits["test"].features["history"]
+    assert rows(splits["test"]) == [("u", [5, 0], 0)]
+
+
+def test_sequences_from_events_equal_the_tuple_version_with_ties():
+    from mindrec.data.splits import sequences_from_events, time_ordered_sequences
+
+    rng = np.random.default_rng(1)
+    users, times, items = rng.integers(0, 6, 200), rng.integers(0, 5, 200), rng.integers(0, 30, 200)  # many ties
+    user_ids = [f"u{index}" for index in range(7)]  # u6 has no events
+    events = {user_id: [] for user_id in user_ids}
+    for user, time, item in zip(users.tolist(), times.tolist(), items.tolist(), strict=True):
+        events[user_ids[user]].append((time, item))
+    assert sequences_from_events(user_ids, users, times, items) == time_ordered_sequences(events)
+    assert sequences_from_events(user_ids, users, times, items)[6] == UserSequence("u6", [])

@@ -83,6 +83,28 @@ def test_gap_decay_counts_later_items_of_a_row_with_geometric_weights():
             transition_counts(SPLITS["train"], 5, gap_decay=bad)
 
 
+@pytest.mark.parametrize("rows_per_chunk", [1, 2, 3])
+@pytest.mark.parametrize("gap_decay", [0.0, 0.5])
+def test_transition_counts_read_in_chunks_equal_one_pass(monkeypatch, rows_per_chunk, gap_decay):
+    """Chunks of any size (here 1-3 of the 5 train rows, merged in a binary counter's order) give the counts of the
+    whole split read at once, and an out-of-range item is named by its row in the split, not in its chunk."""
+    from mindrec.baselines import transition_counts
+
+    whole = {name: transition_counts(SPLITS[name], 5, gap_decay) for name in ("train", "validation")}
+    whole_test = decoding_counts(SPLITS, 5, "test", transition_gap_decay=gap_decay)["transition_counts"]
+    monkeypatch.setattr("mindrec.baselines.popularity.TRANSITION_ROWS_PER_CHUNK", rows_per_chunk)
+    for name, expected in whole.items():
+        chunked = transition_counts(SPLITS[name], 5, gap_decay)
+        assert chunked.is_coalesced() and chunked.dtype == expected.dtype
+        assert torch.equal(chunked.indices(), expected.indices()) and torch.equal(chunked.values(), expected.values())
+    chunked_test = decoding_counts(SPLITS, 5, "test", transition_gap_decay=gap_decay)["transition_counts"]
+    assert torch.equal(chunked_test.indices(), whole_test.indices())
+    assert torch.equal(chunked_test.values(), whole_test.values())
+    bad = Dataset.from_dict({"history": [[0], [1], [2]], "target": [1, 2, 9]})
+    with pytest.raises(ValueError, match=r"row 2 pairs items 2 -> 9, outside 0\.\.4"):
+        transition_counts(bad, 5, gap_decay)
+
+
 def test_gap_decay_options_check_their_values_and_the_credit_they_count_for():
     from mindrec.baselines import SASRecConfig
     from mindrec.modeling.generation_mindrec import RecommendationGenerationConfig

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Sequence
 
 import numpy as np
+import scipy.sparse
 import torch
 from datasets import Dataset
 
@@ -89,6 +90,11 @@ def latest_interaction_counts(split: Dataset, num_items: int) -> torch.Tensor:
     return torch.bincount(torch.from_numpy(latest), minlength=num_items)
 
 
+# transition_counts reads this many rows at a time (~5M history items at a history of 20): its per-item index arrays
+# stay ~40 MB each however large the split, and each chunk's pairs are summed before the next is read.
+TRANSITION_ROWS_PER_CHUNK = 1 << 18
+
+
 def transition_counts(split: Dataset, num_items: int, gap_decay: float = 0.0) -> torch.Tensor:
     """How often item ``j`` followed item ``i`` in ``split``: a sparse (coalesced COO) tensor ``[num_items,
     num_items]``, row = the previous item, column = the next.
@@ -103,33 +109,68 @@ def transition_counts(split: Dataset, num_items: int, gap_decay: float = 0.0) ->
         ValueError: naming the row and value of an item index outside ``0 .. num_items-1``, a missing column, or a
             ``gap_decay`` outside ``[0, 1)``.
     """
+    return _coalesced_tensor(_transition_table(split, num_items, gap_decay))
+
+
+def _transition_table(split: Dataset, num_items: int, gap_decay: float) -> scipy.sparse.csr_array:
+    """:func:`transition_counts` as a canonical ``[num_items, num_items]`` CSR array."""
     if not 0 <= gap_decay < 1:
         raise ValueError(f"`gap_decay` must be in [0, 1), got {gap_decay!r}.")
     missing = {"history", "target"} - set(split.column_names)
     if missing:
         raise ValueError(f"the split lacks column(s) {sorted(missing)}; it has {split.column_names}")
     table = split.select_columns(["history", "target"]).with_format("arrow")[:]
-    values, lengths = _history_arrays(table)
-    targets = table.column("target").to_numpy().astype(np.int64)
+    dtype = np.int64 if gap_decay == 0 else np.float64
+    partial_sums: list[tuple[int, scipy.sparse.csr_array]] = []  # (rows summed, their counts), sizes halving
+    for start in range(0, len(table), TRANSITION_ROWS_PER_CHUNK):
+        chunk = table.slice(start, TRANSITION_ROWS_PER_CHUNK)
+        counts = _chunk_transitions(chunk, start, num_items, gap_decay, dtype)
+        rows = len(chunk)
+        # Binary-counter merging: each sum meets one of its own size, so the total work is O(n log n), not O(n^2).
+        while partial_sums and partial_sums[-1][0] <= rows:
+            merged_rows, merged = partial_sums.pop()
+            counts, rows = merged + counts, merged_rows + rows
+        partial_sums.append((rows, counts))
+    total = scipy.sparse.csr_array((num_items, num_items), dtype=dtype)
+    for _, counts in reversed(partial_sums):
+        total = total + counts
+    total.sum_duplicates()  # canonical: sorted column indices in every row
+    return total
+
+
+def _coalesced_tensor(table: scipy.sparse.csr_array) -> torch.Tensor:
+    """A canonical CSR array as a coalesced sparse COO tensor (row-major order is coalesced order)."""
+    coo = table.tocoo()
+    pairs = torch.from_numpy(np.stack([coo.row.astype(np.int64), coo.col.astype(np.int64)]))
+    return torch.sparse_coo_tensor(
+        pairs, torch.from_numpy(coo.data), table.shape, is_coalesced=True, check_invariants=True
+    )
+
+
+def _chunk_transitions(chunk, first_row: int, num_items: int, gap_decay: float, dtype) -> scipy.sparse.csr_array:
+    """:func:`transition_counts` of the rows of one Arrow ``chunk`` (``first_row`` its first row's number in the split,
+    for errors), summed per pair, as a ``[num_items, num_items]`` CSR array."""
+    values, lengths = _history_arrays(chunk)
+    targets = chunk.column("target").to_numpy().astype(np.int64)
     value_rows = np.repeat(np.arange(len(targets)), lengths)  # [values]: the row of each history item
     gaps = np.cumsum(lengths)[value_rows] - np.arange(len(values))  # [values]: 1 for each row's last history item
     if gap_decay == 0:  # direct successors, counted as integers
         paired = np.flatnonzero(gaps == 1)
-        weights = torch.ones(len(paired), dtype=torch.int64)
+        weights = np.ones(len(paired), dtype=dtype)
     else:
         paired = np.arange(len(values))
-        weights = torch.from_numpy(gap_decay ** (gaps - 1.0))  # float64
+        weights = gap_decay ** (gaps - 1.0)
     rows, previous = value_rows[paired], values[paired]
     following = targets[rows]
     outside = (previous < 0) | (previous >= num_items) | (following < 0) | (following >= num_items)
     if outside.any():
         first = int(np.argmax(outside))
         raise ValueError(
-            f"row {int(rows[first])} pairs items {int(previous[first])} -> {int(following[first])}, "
+            f"row {first_row + int(rows[first])} pairs items {int(previous[first])} -> {int(following[first])}, "
             f"outside 0..{num_items - 1}"
         )
-    pairs = torch.from_numpy(np.stack([previous, following]))
-    return torch.sparse_coo_tensor(pairs, weights, (num_items, num_items), check_invariants=True).coalesce()
+    # COO -> CSR sums the duplicate pairs.
+    return scipy.sparse.coo_array((weights, (previous, following)), shape=(num_items, num_items)).tocsr()
 
 
 # The splits whose rows were observed before each split's targets (leave-one-out: validation targets precede test ones).
@@ -146,13 +187,14 @@ def decoding_counts(splits, num_items: int, split: str, transition_gap_decay: fl
     if split not in OBSERVED_BEFORE:
         raise ValueError(f"`split` must be one of {sorted(OBSERVED_BEFORE)}, got {split!r}.")
     first, *others = (
-        transition_counts(splits[name], num_items, transition_gap_decay) for name in OBSERVED_BEFORE[split]
+        _transition_table(splits[name], num_items, transition_gap_decay) for name in OBSERVED_BEFORE[split]
     )
     transitions = sum(others, start=first)
+    transitions.sum_duplicates()
     return {
         "item_counts": interaction_counts(splits["train"], num_items),
         "recent_counts": latest_interaction_counts(splits[split], num_items),
-        "transition_counts": transitions.coalesce(),
+        "transition_counts": _coalesced_tensor(transitions),
     }
 
 

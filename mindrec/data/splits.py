@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from datasets import Dataset, DatasetDict, Features, List, Value
+import numpy as np
+import pyarrow as pa
+from datasets import Dataset, DatasetDict, DatasetInfo, Features, List, Value
+from datasets.table import InMemoryTable
 
 SPLIT_NAMES = ("train", "validation", "test")
 MIN_SEQUENCE_LENGTH = 3  # one training target, one validation target, one test target
@@ -36,6 +41,23 @@ def time_ordered_sequences(events: dict[str, list[tuple[float, int]]]) -> list[U
     ]
 
 
+def sequences_from_events(
+    user_ids: Sequence[str], users: np.ndarray, times: np.ndarray, items: np.ndarray
+) -> list[UserSequence]:
+    """:func:`time_ordered_sequences` for events held as columns, which large files need (a tuple per event costs
+    ~100 bytes): event ``e`` is user ``user_ids[users[e]]`` taking item ``items[e]`` at ``times[e]`` (all ``[events]``).
+    Users in ``user_ids`` order (one without events gets an empty sequence); equal times keep event order."""
+    order = np.lexsort((np.arange(len(users)), times, users))  # by user, then time, then event order
+    counts = np.bincount(users, minlength=len(user_ids))
+    per_user = np.split(np.asarray(items)[order], np.cumsum(counts)[:-1])
+    return [UserSequence(user_id, chunk.tolist()) for user_id, chunk in zip(user_ids, per_user, strict=True)]
+
+
+# Rows are built a chunk at a time, each with at most this many history items, so that the per-item index arrays
+# stay small (~128 MB each) however many interactions the data has; the chunks become one Arrow column.
+HISTORY_VALUES_PER_CHUNK = 1 << 24
+
+
 def leave_one_out(sequences: Sequence[UserSequence], max_history: int | None = None) -> DatasetDict:
     """Build the three splits. Every sequence must hold at least ``MIN_SEQUENCE_LENGTH`` items.
 
@@ -43,28 +65,83 @@ def leave_one_out(sequences: Sequence[UserSequence], max_history: int | None = N
     (``x_0..x_{L-3}``, ``x_{L-2}``), and one train row per target position ``p = 1 .. L-3`` with
     history ``x_0..x_{p-1}``. Histories keep only their last ``max_history`` items (``None`` = all).
     Rows appear user by user in ``sequences`` order, train rows by target position.
+
+    The columns are built as Arrow arrays from one flat array of every interaction (no Python list per row), so
+    memory stays near the size of the splits themselves: MovieLens-10M's 10M ratings fit where a list per row did not.
     """
     if max_history is not None and max_history < 1:
         raise ValueError(f"max_history must be >= 1 or None, got {max_history}")
-    start = 0 if max_history is None else -max_history
-    columns = {name: {"user_id": [], "history": [], "target": []} for name in SPLIT_NAMES}
-
-    def add(split: str, user_id: str, history: list[int], target: int) -> None:
-        columns[split]["user_id"].append(user_id)
-        columns[split]["history"].append(history[start:] if start else history)
-        columns[split]["target"].append(target)
-
-    for sequence in sequences:
-        items, length = sequence.items, len(sequence.items)
-        if length < MIN_SEQUENCE_LENGTH:
-            raise ValueError(
-                f"user {sequence.user_id!r} has {length} items; leave-one-out needs at least {MIN_SEQUENCE_LENGTH}"
-            )
-        for position in range(1, length - 2):
-            add("train", sequence.user_id, items[:position], items[position])
-        add("validation", sequence.user_id, items[: length - 2], items[length - 2])
-        add("test", sequence.user_id, items[: length - 1], items[length - 1])
-
-    return DatasetDict(
-        {name: Dataset.from_dict(columns[name], features=SPLIT_FEATURES) for name in SPLIT_NAMES}
+    lengths = np.fromiter((len(sequence.items) for sequence in sequences), dtype=np.int64, count=len(sequences))
+    short = np.flatnonzero(lengths < MIN_SEQUENCE_LENGTH)
+    if len(short):
+        sequence = sequences[int(short[0])]
+        raise ValueError(
+            f"user {sequence.user_id!r} has {len(sequence.items)} items; leave-one-out needs at least {MIN_SEQUENCE_LENGTH}"
+        )
+    items = np.fromiter(
+        itertools.chain.from_iterable(sequence.items for sequence in sequences), dtype=np.int64, count=int(lengths.sum())
     )
+    starts = np.cumsum(lengths) - lengths  # [users]: each user's first interaction in `items`
+    user_ids = pa.array([sequence.user_id for sequence in sequences], type=pa.string())
+
+    train_counts = lengths - 3  # targets at positions 1 .. L-3
+    train_users = np.repeat(np.arange(len(sequences)), train_counts)
+    train_positions = 1 + np.arange(len(train_users)) - np.repeat(np.cumsum(train_counts) - train_counts, train_counts)
+    every_user = np.arange(len(sequences))
+    targets = {  # split -> (each row's user, each row's target index in `items`)
+        "train": (train_users, starts[train_users] + train_positions),
+        "validation": (every_user, starts + lengths - 2),
+        "test": (every_user, starts + lengths - 1),
+    }
+    return DatasetDict(
+        {
+            name: _split_rows(items, starts[users], target_index, user_ids.take(users), max_history)
+            for name, (users, target_index) in targets.items()
+        }
+    )
+
+
+def _split_rows(
+    items: np.ndarray, firsts: np.ndarray, target_index: np.ndarray, user_ids: pa.Array, max_history: int | None
+) -> Dataset:
+    """One split: row ``r`` has target ``items[target_index[r]]`` and history ``items[max(firsts[r], target_index[r] -
+    max_history) : target_index[r]]``, ``firsts [rows]`` being its user's first interaction; ``user_ids [rows]``."""
+    begins = firsts if max_history is None else np.maximum(firsts, target_index - max_history)
+    sizes = target_index - begins  # [rows] history lengths
+    ends = np.cumsum(sizes)
+    # Chunk boundaries: the rows at which the running count of history items passes each multiple of the budget.
+    cuts = np.searchsorted(ends, np.arange(HISTORY_VALUES_PER_CHUNK, int(ends[-1]) if len(ends) else 0,
+                                           HISTORY_VALUES_PER_CHUNK), side="right")
+    bounds = [0, *np.unique(cuts).tolist(), len(sizes)]
+    histories = [pa.array([], type=pa.list_(pa.int64()))]  # a typed chunk, so that a split with no rows has one too
+    for low, high in itertools.pairwise(bounds):
+        if high <= low:
+            continue
+        chunk_sizes = sizes[low:high]
+        offsets = np.zeros(high - low + 1, dtype=np.int64)
+        np.cumsum(chunk_sizes, out=offsets[1:])
+        # The history items of every row of the chunk, in row order: row r's j-th item is items[begins[r] + j].
+        index = np.arange(offsets[-1]) + np.repeat(begins[low:high] - offsets[:-1], chunk_sizes)
+        histories.append(pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)), pa.array(items[index])))
+    columns = {
+        "user_id": user_ids,
+        "history": pa.chunked_array(histories, type=pa.list_(pa.int64())),
+        "target": pa.array(items[target_index]),
+    }
+    table = InMemoryTable(pa.table(columns, schema=SPLIT_FEATURES.arrow_schema))
+    return Dataset(table, info=DatasetInfo(features=SPLIT_FEATURES), fingerprint=_fingerprint(items, firsts, target_index,
+                                                                                                user_ids, max_history))
+
+
+def _fingerprint(
+    items: np.ndarray, firsts: np.ndarray, target_index: np.ndarray, user_ids: pa.Array, max_history: int | None
+) -> str:
+    """The split's ``datasets`` fingerprint, from what defines its rows. Given, because ``datasets`` would otherwise
+    hash the whole table (a pickled copy of it: +1.6 GB at its peak on 2.7M ratings)."""
+    digest = hashlib.blake2b(f"leave_one_out:{max_history}".encode(), digest_size=8)
+    for array in (items, firsts, target_index):
+        digest.update(np.ascontiguousarray(array, dtype=np.int64).tobytes())
+    for buffer in user_ids.buffers():
+        if buffer is not None:
+            digest.update(buffer)
+    return digest.hexdigest()

@@ -19,17 +19,21 @@ UTF-8 is read as Latin-1, with an info line. The CSV releases (ml-latest, ml-25m
 
 from __future__ import annotations
 
+import codecs
 import logging
 import os
-from collections.abc import Callable
+from array import array
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from ..build import InteractionData
 from ..catalogue import ItemCatalogue, ItemRecord
 from ..categories import clean_text, description_with_genres
 from ..errors import DataFormatError, at, require_file
-from ..splits import time_ordered_sequences
+from ..splits import sequences_from_events
 from .paths import optional_item_file
 
 logger = logging.getLogger(__name__)
@@ -43,29 +47,41 @@ ML100K_GENRES_FILE = "u.genre"
 ML100K_MOVIE_FIELDS = 5  # movie id, title, release date, video release date, IMDb URL; then the genre flags
 
 
-def _split_lines(path: Path, separator: str) -> list[tuple[int, list[str]]]:
-    """``(line number, fields)`` of every non-blank line of ``path``, split on ``separator``."""
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        logger.info("%s is not UTF-8: read as Latin-1 (ml-1m's and ml-100k's encoding)", path)
-        text = raw.decode("latin-1")
-    rows = [(number, line.split(separator)) for number, line in enumerate(text.splitlines(), start=1) if line.strip()]
-    if not rows:
+def _text_encoding(path: Path) -> str:
+    """``"utf-8"`` if ``path`` decodes as UTF-8, else ``"latin-1"`` (with an info line); read in blocks, not whole."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with open(path, "rb") as handle:
+        try:
+            while block := handle.read(1 << 24):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            logger.info("%s is not UTF-8: read as Latin-1 (ml-1m's and ml-100k's encoding)", path)
+            return "latin-1"
+    return "utf-8"
+
+
+def _split_lines(path: Path, separator: str) -> Iterator[tuple[int, list[str]]]:
+    """``(line number, fields)`` of every non-blank line of ``path``, split on ``separator``; read line by line, so that
+    a ratings file of tens of millions of lines is never held whole. A file without one is an error."""
+    empty = True
+    with open(path, encoding=_text_encoding(path)) as handle:
+        for number, line in enumerate(handle, start=1):
+            if line.strip():
+                empty = False
+                yield number, line.rstrip("\r\n").split(separator)
+    if empty:
         raise DataFormatError(f"{path}: the file has no records")
-    return rows
 
 
-def _records(path: Path, separator: str, fields: int) -> list[tuple[int, list[str]]]:
+def _records(path: Path, separator: str, fields: int) -> Iterator[tuple[int, list[str]]]:
     """:func:`_split_lines` where every line has exactly ``fields`` fields; another count is an error naming the line."""
-    rows = _split_lines(path, separator)
-    for number, values in rows:
+    for number, values in _split_lines(path, separator):
         if len(values) != fields:
             raise DataFormatError(
                 f"{at(path, number)}: expected {fields} fields separated by {separator!r}, got {len(values)}"
             )
-    return rows
+        yield number, values
 
 
 def _movie(catalogue: ItemCatalogue, where: str, movie_id: str, title: str, genres: list[str]) -> None:
@@ -151,7 +167,9 @@ def load_movielens(path: str | os.PathLike) -> InteractionData:
     release, ratings_path = _release_of(Path(path))
     catalogue = optional_item_file(ratings_path.with_name(release.movies_file), release.read_movies)
 
-    events: dict[str, list[tuple[int, int]]] = {}  # user -> [(timestamp, item index)], users in order of first line
+    # One entry per rating in typed arrays (8 bytes a field, not a Python tuple per rating): MovieLens-20M has 20M.
+    user_index: dict[str, int] = {}  # user id -> index, in order of first line
+    users, times, items = array("q"), array("q"), array("q")
     for number, (user_id, movie_id, _rating, timestamp) in _records(ratings_path, release.separator, 4):
         where = at(ratings_path, number)
         user_id, movie_id = user_id.strip(), movie_id.strip()
@@ -161,8 +179,12 @@ def load_movielens(path: str | os.PathLike) -> InteractionData:
             time = int(timestamp)
         except ValueError:
             raise DataFormatError(f"{where}: timestamp {timestamp!r} is not an integer") from None
-        item = catalogue.index_of(movie_id, where)
-        events.setdefault(user_id, []).append((time, item))
+        if not -(2**63) <= time < 2**63:
+            raise DataFormatError(f"{where}: timestamp {timestamp!r} does not fit in 64 bits")
+        times.append(time)
+        items.append(catalogue.index_of(movie_id, where))
+        users.append(user_index.setdefault(user_id, len(user_index)))
 
-    sequences = time_ordered_sequences(events)
+    columns = (np.frombuffer(column, dtype=np.int64) for column in (users, times, items))
+    sequences = sequences_from_events(list(user_index), *columns)
     return InteractionData(name=ratings_path.parent.name or "movielens", catalogue=catalogue, sequences=sequences)
