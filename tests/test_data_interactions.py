@@ -136,3 +136,34 @@ def test_training_options_load_a_csv(tmp_path):
         ["--data", str(tmp_path / "events.csv"), "--items", str(tmp_path / "items.csv"), "--timestamp-column", "ts"],
     )[0]
     check(load_data(data_args))
+
+
+def test_numeric_ids_read_by_arrow_are_written_as_python_writes_them():
+    """Integer ids and integral floats (pandas' integer column with a gap) become "10", as str(int(value)) would;
+    other floats keep Python's spelling. Users and items are indexed in order of first row."""
+    frame = pd.DataFrame(
+        {
+            "user_id": [7, 7, 7, 3, 3, 3],
+            "item_id": [10.0, 20.0, 2.5, 20.0, 10.0, 30.0],
+            "timestamp": [3.0, 1.0, 2.0, 1.0, 2.0, 3.0],
+        }
+    )
+    data = PreparedData.from_interactions(frame)
+    assert data.item_ids == ["10", "20", "2.5", "30"]
+    assert rows(data, "test") == [("7", [1, 2], 0), ("3", [1, 0], 3)]
+
+
+@pytest.mark.parametrize(
+    ("column", "values", "message"),
+    [
+        ("item_id", [1.0, None, 3.0], r"row 1: column 'item_id' is empty"),
+        ("item_id", [1.0, 2.0, float("nan")], r"row 2: column 'item_id' is empty"),
+        ("user_id", ["u", None, "u"], r"row 1: column 'user_id' is empty"),
+        ("timestamp", [1.0, 2.0, float("nan")], r"row 2: timestamp column 'timestamp' holds a missing value \(NaN\)"),
+        ("timestamp", [1, None, 3], r"row 1: timestamp column 'timestamp' holds None, not a time"),
+    ],
+)
+def test_missing_ids_and_times_name_their_row(column, values, message):
+    table = {"user_id": ["u", "u", "u"], "item_id": [1.0, 2.0, 3.0], "timestamp": [1, 2, 3], column: values}
+    with pytest.raises(DataFormatError, match=message):
+        PreparedData.from_interactions(Dataset.from_dict(table))
