@@ -66,22 +66,54 @@ def transition_rows(
         )
     device = previous_items.device
     used = (previous_items >= 0) & (weights != 0)
-    users, previous = used.nonzero(as_tuple=True)[0], previous_items[used]  # [U] one per (user, history item)
+    users, previous = used.nonzero(as_tuple=True)[0], previous_items[used]  # [U] one per (user, history item), by user
     starts = offsets[previous]
     lengths = offsets[previous + 1] - starts  # [U]
-    # Every pair of the table that a used history item reaches: its row's start plus its rank within the row.
-    block_starts = torch.repeat_interleave(lengths.cumsum(0) - lengths, lengths)  # [P] where each item's pairs begin
-    ranks = torch.arange(int(lengths.sum()), device=device) - block_starts
+    entry_weights = weights[used].float()
+    scales = successor_scales(model, previous, conditioning) if conditioning else None
+    table = torch.zeros(previous_items.shape[0], len(offsets) - 1, device=device)
+    # Users a group at a time, so that the per-pair index tensors (~28 bytes a pair) stay near PAIRS_PER_CHUNK pairs:
+    # 500 users with 20 history items each reach 26M pairs on a catalogue of 3,706 movies whose rows are 70% full.
+    # A user's pairs never straddle two groups, so every cell is summed exactly as in one pass.
+    user_pairs = torch.zeros(previous_items.shape[0], dtype=torch.long, device=device).index_add_(0, users, lengths)
+    user_groups = (user_pairs.cumsum(0) - user_pairs) // PAIRS_PER_CHUNK  # [N] nondecreasing
+    group_sizes = torch.unique_consecutive(user_groups[users], return_counts=True)[1].tolist()  # entries per group
+    parts = (users, starts, lengths, entry_weights, *([] if scales is None else [scales]))
+    for group_users, group_starts, group_lengths, group_weights, *group_scales in zip(
+        *(part.split(group_sizes) for part in parts), strict=True
+    ):
+        _add_transition_pairs(
+            model, table, group_users, group_starts, group_lengths, group_weights, *(group_scales or [None])
+        )
+    return table
+
+
+# transition_rows expands at most about this many (user, successor) pairs at once.
+PAIRS_PER_CHUNK = 1 << 22
+
+
+def _add_transition_pairs(
+    model: nn.Module,
+    table: torch.Tensor,
+    users: torch.LongTensor,
+    starts: torch.LongTensor,
+    lengths: torch.LongTensor,
+    weights: torch.FloatTensor,
+    scales: torch.FloatTensor | None,
+) -> None:
+    """Add to ``table [N, num_items]`` each entry's weighted row of ``model``'s table: entry ``e`` (all ``[E]``) is
+    user ``users[e]``'s history item, whose row starts at ``starts[e]`` with ``lengths[e]`` pairs, weighing
+    ``weights[e]``; ``scales [E]`` (or None) are its :func:`successor_scales`."""
+    # Every pair of the table that an entry reaches: its row's start plus its rank within the row.
+    block_starts = torch.repeat_interleave(lengths.cumsum(0) - lengths, lengths)  # [P] where each entry's pairs begin
+    ranks = torch.arange(int(lengths.sum()), device=table.device) - block_starts
     pairs = torch.repeat_interleave(starts, lengths) + ranks  # [P]
     log_counts = model.item_transition_log_counts[pairs]
-    if conditioning:
-        scales = torch.repeat_interleave(successor_scales(model, previous, conditioning), lengths)
-        log_counts = torch.log1p(torch.expm1(log_counts) * scales)
-    values = torch.repeat_interleave(weights[used].float(), lengths) * log_counts
-    table = torch.zeros(previous_items.shape[0], len(offsets) - 1, device=device)
+    if scales is not None:
+        log_counts = torch.log1p(torch.expm1(log_counts) * torch.repeat_interleave(scales, lengths))
+    values = torch.repeat_interleave(weights, lengths) * log_counts
     columns = model.item_transition_items[pairs]
     table.index_put_((torch.repeat_interleave(users, lengths), columns), values, accumulate=True)
-    return table
 
 
 def successor_scales(model: nn.Module, previous_items: torch.LongTensor, conditioning: float) -> torch.FloatTensor:

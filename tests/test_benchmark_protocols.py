@@ -16,6 +16,7 @@ from mindrec.benchmark.protocols import (
     BEAUTY_MINDREC,
     DEFAULT_ROWS,
     PROTOCOLS,
+    SELECTION_MAX_USERS,
     SYNTHETIC_SMALL,
     BenchmarkProtocol,
     ModelPlan,
@@ -123,7 +124,7 @@ def test_both_models_get_the_brand_credit_and_choose_their_shared_credits_on_val
     assert list(FUSED_DECODING_GRID) == [*shared, "rare_item_generative_weight=0,10,20,30", *adjustments]
     assert validation.decoding_grid == list(FUSED_DECODING_GRID)
     assert context.evaluation_args(sasrec).decoding_grid == list(SASREC_DECODING_GRID)
-    assert validation.validation_max_users is None
+    assert validation.validation_max_users == SELECTION_MAX_USERS
 
 
 def test_only_beauty_full_weighs_the_generative_score_more_for_rare_items():
@@ -145,7 +146,8 @@ def test_beauty_full_selects_mindrec_checkpoints_on_all_users_and_keeps_the_cred
     from mindrec.benchmark.runner import BenchmarkContext
 
     context = BenchmarkContext(protocol=BEAUTY_FULL, data=None, data_args=None, work_dir=None)
-    assert context.evaluation_args(BEAUTY_FULL.plans["mindrec"]).validation_max_users is None
+    # All of full Beauty's 22,363 validation users: the cap is above them.
+    assert context.evaluation_args(BEAUTY_FULL.plans["mindrec"]).validation_max_users == SELECTION_MAX_USERS > 22_363
     onepass = context.evaluation_args(BEAUTY_FULL.plans["mindrec"], "mindrec-onepass")
     assert (onepass.retrieval_weight, onepass.transition_adjustment, onepass.transition_decay) == (0.0, 0.0, 0.0)
     assert onepass.transition_conditioning == onepass.transition_gap_decay == 0.0

@@ -59,3 +59,47 @@ def test_combined_distances_mix_content_and_collaborative_distances_by_the_weigh
     np.testing.assert_allclose(distance(mixed), expected, atol=1e-5)
     with pytest.raises(ValueError, match="collaborative_weight"):
         combine_item_vectors(content, collaborative, 1.5)
+
+
+def pair_by_pair_counts(histories, targets, num_items, window):
+    """The co-occurrence counts by their definition, one pair at a time."""
+    counts = np.zeros((num_items, num_items))
+    for history, target in zip(histories, targets, strict=True):
+        for distance, item in enumerate(reversed(list(history)[-window:]), start=1):
+            counts[target, item] += 1.0 / distance
+            counts[item, target] += 1.0 / distance
+    return counts
+
+
+@pytest.mark.parametrize("window", [1, 2, 3, 5])
+def test_rows_as_arrays_give_the_vectors_of_rows_as_lists(monkeypatch, window):
+    """The column-wise counts equal the definition's, and the list and array entry points return the same vectors."""
+    import scipy.sparse
+
+    from mindrec.data.splits import SplitColumns
+    from mindrec.tokenization.collaborative import cooccurrence_vectors_of_rows
+
+    histories, targets = two_communities()
+    histories = [history[-2:] if index % 3 else history for index, history in enumerate(histories)]  # uneven lengths
+    seen = []
+    coo_matrix = scipy.sparse.coo_matrix
+
+    def spy(arg, shape):
+        matrix = coo_matrix(arg, shape=shape)
+        seen.append(matrix.toarray())
+        return matrix
+
+    monkeypatch.setattr(scipy.sparse, "coo_matrix", spy)
+    vectors = cooccurrence_item_vectors(histories, targets, 9, dim=3, window=window, seed=2)
+    np.testing.assert_allclose(seen[0], pair_by_pair_counts(histories, targets, 9, window), rtol=1e-12)
+    lengths = np.array([len(history) for history in histories])
+    columns = SplitColumns(
+        user_ids=None,
+        history_values=np.array([item for history in histories for item in history], dtype=np.int64),
+        history_offsets=np.concatenate([[0], np.cumsum(lengths)]),
+        targets=np.array(targets, dtype=np.int64),
+    )
+    from_arrays = cooccurrence_vectors_of_rows(
+        columns.history_values, columns.history_offsets, columns.targets, 9, dim=3, window=window, seed=2
+    )
+    np.testing.assert_array_equal(from_arrays, vectors)

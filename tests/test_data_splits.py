@@ -204,3 +204,17 @@ def test_sequences_from_events_equal_the_tuple_version_with_ties():
         events[user_ids[user]].append((time, item))
     assert sequences_from_events(user_ids, users, times, items) == time_ordered_sequences(events)
     assert sequences_from_events(user_ids, users, times, items)[6] == UserSequence("u6", [])
+
+
+def test_split_columns_give_back_every_row():
+    from mindrec.data.splits import SplitColumns
+
+    sequences = [UserSequence("u", [10, 11, 12, 13, 14, 15]), UserSequence("v", [7, 8, 9]), UserSequence("w", [1, 2, 3, 4])]
+    splits = leave_one_out(sequences, max_history=2)
+    for name in ("train", "validation", "test"):
+        columns = SplitColumns.of(splits[name])
+        assert len(columns) == len(splits[name])
+        assert [columns.row(index) for index in range(len(columns))] == list(splits[name])
+        assert columns.history_lengths().tolist() == [len(history) for history in splits[name]["history"]]
+    with pytest.raises(ValueError, match=r"the split lacks column\(s\) \['user_id'\]"):
+        SplitColumns.of(splits["test"].remove_columns("user_id"))

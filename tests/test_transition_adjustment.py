@@ -193,6 +193,33 @@ def test_conditioning_scales_each_count_by_the_mean_over_the_previous_items_succ
     )
 
 
+@pytest.mark.parametrize("pairs_per_chunk", [1, 2, 3, 5])
+@pytest.mark.parametrize("conditioning", [0.0, 0.5])
+def test_rows_expanded_a_group_of_users_at_a_time_equal_one_pass(monkeypatch, pairs_per_chunk, conditioning):
+    """A budget of a few pairs splits the batch into groups of users (a user's rows are never split): the same table
+    to the bit, users without history or with zero weights included."""
+    model = transition_model()
+    previous = torch.tensor([[0, 2, 4], [-1, -1, -1], [4, 1, 0], [3, 3, 2], [2, -1, 0]])
+    weights = torch.tensor([[0.5, 1.0, 0.3], [1.0, 1.0, 1.0], [0.25, 2.0, 1.5], [0.0, 3.0, 1.0], [1.0, 1.0, 0.7]])
+    whole = model.transition_log_counts(previous, weights, conditioning=conditioning)
+    import mindrec.modeling.item_transitions as item_transitions
+
+    groups = []
+    add_pairs = item_transitions._add_transition_pairs
+
+    def spy(model, table, users, *rest):
+        groups.append(users.tolist())
+        return add_pairs(model, table, users, *rest)
+
+    monkeypatch.setattr(item_transitions, "PAIRS_PER_CHUNK", pairs_per_chunk)
+    monkeypatch.setattr(item_transitions, "_add_transition_pairs", spy)
+    assert torch.equal(model.transition_log_counts(previous, weights, conditioning=conditioning), whole)
+    assert len(groups) > 1 and sorted({user for group in groups for user in group}) == [0, 2, 3, 4]
+    assert all(not set(a) & set(b) for a, b in zip(groups, groups[1:], strict=False))  # no user in two groups
+    empty = torch.full((2, 3), -1)
+    assert torch.equal(model.transition_log_counts(empty, torch.ones(2, 3)), torch.zeros(2, 6))
+
+
 def test_generate_credits_the_conditioned_counts_and_the_options_check_it():
     model = transition_model()
     inputs, users = inputs_of(model), torch.arange(3)

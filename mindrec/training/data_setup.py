@@ -179,15 +179,21 @@ def item_content_vectors(data: PreparedData, args: CodeArguments, show_progress:
     are built here: the content embedding, next to co-occurrence vectors of the training split weighted by
     ``args.collaborative_weight`` when it is above 0 (see :mod:`mindrec.tokenization.collaborative`); those
     co-occurrence vectors alone (unit rows, logged) when no item has any text to embed."""
-    from mindrec.tokenization.collaborative import combine_item_vectors, cooccurrence_item_vectors, unit_rows
+    from mindrec.data.splits import SplitColumns
+    from mindrec.tokenization.collaborative import (
+        combine_item_vectors,
+        cooccurrence_vectors_of_rows,
+        unit_rows,
+    )
     from mindrec.tokenization.text_embeddings import embed_items, item_text
 
     items = list(data.items)
     collaborative = None
     if args.collaborative_weight > 0:
-        train = data.splits["train"]
-        collaborative = cooccurrence_item_vectors(
-            train["history"], train["target"], data.num_items, dim=args.collaborative_dim, seed=args.code_seed
+        train = SplitColumns.of(data.splits["train"])
+        collaborative = cooccurrence_vectors_of_rows(
+            train.history_values, train.history_offsets, train.targets, data.num_items, dim=args.collaborative_dim,
+            seed=args.code_seed,
         )
         if not any(item_text(item) for item in items):
             # Interactions without an item table (or one of bare ids) have no text to embed; the co-occurrence

@@ -35,6 +35,7 @@ from peft import PeftModel
 from tqdm.auto import tqdm
 
 from mindrec.baselines.popularity import interaction_counts
+from mindrec.data.splits import SplitColumns
 from mindrec.evaluation.model_evaluation import evaluate_recommender
 
 from .arguments import EvaluationArguments, TrainingArguments
@@ -191,17 +192,16 @@ class Trainer:
         self.signature = signature
         self.save_model = save_model
         self.output_dir = Path(args.output_dir)
-        # Columns as Python lists: a step then reads its rows without touching Arrow.
-        self._histories = [list(history) for history in train_split["history"]]
-        self._targets = list(train_split["target"])
-        self._user_ids = list(train_split["user_id"])
+        # Columns as arrays: a step reads its rows by offset, and a split of tens of millions of rows does not become
+        # a Python list per history (gigabytes on MovieLens-20M).
+        self._train_rows = SplitColumns.of(train_split)
         # Validation also reports the users whose target is cold in training (cold_ndcg@K): the test split's
         # targets are colder than validation's, so a change that costs cold targets shows there first.
         self._item_counts = (
             interaction_counts(train_split, task.num_items) if validation_split is not None else None
         )
         world = self.accelerator.num_processes
-        self.steps_per_epoch = math.ceil(len(self._targets) / (args.train_batch_size * world))
+        self.steps_per_epoch = math.ceil(len(self._train_rows) / (args.train_batch_size * world))
         self.total_steps = args.max_steps or args.num_epochs * self.steps_per_epoch
         self._average: WeightAverage | None = None  # built in _train with ``ema_decay``
 
@@ -218,7 +218,7 @@ class Trainer:
     # Data
     def _epoch_order(self, epoch: int) -> torch.LongTensor:
         generator = torch.Generator().manual_seed(derive_seed("order", self.args.seed, epoch))
-        return torch.randperm(len(self._targets), generator=generator)
+        return torch.randperm(len(self._train_rows), generator=generator)
 
     def _rows(self, step: int, order: torch.LongTensor) -> list[dict[str, Any]]:
         """This process's rows of global step ``step`` (the epoch's ``order`` is given)."""
@@ -230,10 +230,7 @@ class Trainer:
         # the epoch's first rows, so every process takes the same number of steps (as DistributedSampler).
         share = math.ceil(len(chosen) / world)
         chosen = (chosen + order[: share * world - len(chosen)].tolist())[rank * share : (rank + 1) * share]
-        return [
-            {"user_id": self._user_ids[i], "history": self._histories[i], "target": self._targets[i]}
-            for i in chosen
-        ]
+        return [self._train_rows.row(i) for i in chosen]
 
     # ----------------------------------------------------------------------------------------------
     # Pieces of the loop
@@ -370,7 +367,7 @@ class Trainer:
         if accelerator.is_main_process:
             logger.info(
                 "Training: %d rows, %d steps per epoch, %d steps, batch %d x %d processes, mixed precision %s",
-                len(self._targets),
+                len(self._train_rows),
                 self.steps_per_epoch,
                 self.total_steps,
                 args.train_batch_size,
