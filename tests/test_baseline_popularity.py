@@ -81,3 +81,17 @@ def test_bad_inputs_raise_clear_errors():
         model.recommend([[0]], k=4)
     with pytest.raises(ValueError, match=r"history of user row 2 holds item 7, outside 0..2"):
         model.recommend([[0], [1], [7]], k=2, exclude_history=True, batch_size=2)
+
+
+@pytest.mark.parametrize("rows_per_chunk", [1, 2, 3])
+def test_counts_and_errors_read_in_slices_of_rows(monkeypatch, rows_per_chunk):
+    """Slices of a few rows give the counts of the whole split, and an error names the split's row, not the slice's."""
+    train = _train_rows({"a": [0, 1, 2, 3, 4], "b": [3, 1, 0, 2, 5], "c": [6, 5, 4, 3, 2, 1, 0]}, max_history=2)
+    expected = interaction_counts(train, num_items=8).tolist()
+    monkeypatch.setattr("mindrec.baselines.popularity.ROWS_PER_CHUNK", rows_per_chunk)
+    assert interaction_counts(train, num_items=8).tolist() == expected
+    bad = Dataset.from_dict(
+        {"user_id": ["a", "a", "b", "b", "c"], "history": [[0], [0, 1], [2], [2, 9], [3]], "target": [1, 2, 3, 1, 7]}
+    )
+    with pytest.raises(ValueError, match=r"train row 3 \(user 'b'\) holds item 9, outside 0..4"):
+        interaction_counts(bad, num_items=5)

@@ -92,7 +92,7 @@ def test_transition_counts_read_in_chunks_equal_one_pass(monkeypatch, rows_per_c
 
     whole = {name: transition_counts(SPLITS[name], 5, gap_decay) for name in ("train", "validation")}
     whole_test = decoding_counts(SPLITS, 5, "test", transition_gap_decay=gap_decay)["transition_counts"]
-    monkeypatch.setattr("mindrec.baselines.popularity.TRANSITION_ROWS_PER_CHUNK", rows_per_chunk)
+    monkeypatch.setattr("mindrec.baselines.popularity.ROWS_PER_CHUNK", rows_per_chunk)
     for name, expected in whole.items():
         chunked = transition_counts(SPLITS[name], 5, gap_decay)
         assert chunked.is_coalesced() and chunked.dtype == expected.dtype

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Sequence
 
 import numpy as np
+import pyarrow.compute as pc
 import scipy.sparse
 import torch
 from datasets import Dataset
@@ -21,6 +22,10 @@ from datasets import Dataset
 from ..evaluation.ranking import history_mask, top_k_items
 
 logger = logging.getLogger(__name__)
+
+# The counts read a split this many rows at a time (~5M history items at a history of 20): their per-item index arrays
+# stay ~40 MB each however large the split, and each slice's counts are summed before the next is read.
+ROWS_PER_CHUNK = 1 << 18
 
 
 def _history_arrays(table) -> tuple[np.ndarray, np.ndarray]:
@@ -46,27 +51,29 @@ def interaction_counts(train: Dataset, num_items: int) -> torch.Tensor:
     if missing:
         raise ValueError(f"train split lacks column(s) {sorted(missing)}; it has {train.column_names}")
     table = train.select_columns(["user_id", "history", "target"]).with_format("arrow")[:]
-    values, lengths = _history_arrays(table)
     targets = table.column("target").to_numpy().astype(np.int64)  # [rows]
-    value_rows = np.repeat(np.arange(len(targets)), lengths)  # [values]: the row of each history item
-    outside_value = (values < 0) | (values >= num_items)
-    outside_target = (targets < 0) | (targets >= num_items)
-    if outside_value.any() or outside_target.any():
-        row = int(np.concatenate([value_rows[outside_value], np.flatnonzero(outside_target)]).min())
-        in_row = values[value_rows == row]
-        bad = next(int(item) for item in (*in_row, targets[row]) if not 0 <= item < num_items)
-        user = table.column("user_id")[row].as_py()
-        raise ValueError(f"train row {row} (user {user!r}) holds item {bad}, outside 0..{num_items - 1}")
+    # The items' range, a slice of rows at a time (an array per history item of the whole split is GBs on MovieLens).
+    for start in range(0, len(table), ROWS_PER_CHUNK):
+        piece = table.slice(start, ROWS_PER_CHUNK)
+        values, lengths = _history_arrays(piece)
+        value_rows = np.repeat(np.arange(len(lengths)), lengths)  # [values]: the row of each history item
+        piece_targets = targets[start : start + len(lengths)]
+        bad_rows = np.concatenate(
+            [value_rows[(values < 0) | (values >= num_items)], np.flatnonzero((piece_targets < 0) | (piece_targets >= num_items))]
+        )
+        if len(bad_rows):
+            row = int(bad_rows.min())
+            bad = next(int(item) for item in (*values[value_rows == row], piece_targets[row]) if not 0 <= item < num_items)
+            user = piece.column("user_id")[row].as_py()
+            raise ValueError(f"train row {start + row} (user {user!r}) holds item {bad}, outside 0..{num_items - 1}")
     # Each user's shortest train history: its items are the ones before the user's first train target.
+    lengths = pc.list_value_length(table.column("history")).to_numpy(zero_copy_only=False).astype(np.int64)
     users = table.column("user_id").combine_chunks().dictionary_encode().indices.to_numpy(zero_copy_only=False)
     order = np.lexsort((lengths, users))  # by user, then by history length, ties in row order
     first_of_user = np.ones(len(order), dtype=bool)
     first_of_user[1:] = users[order[1:]] != users[order[:-1]]
-    shortest = np.zeros(len(targets), dtype=bool)
-    shortest[order[first_of_user]] = True
-    interactions = np.concatenate([targets, values[shortest[value_rows]]])
-    return torch.bincount(torch.from_numpy(interactions), minlength=num_items)
-
+    shortest, _ = _history_arrays(table.take(np.sort(order[first_of_user])))
+    return torch.bincount(torch.from_numpy(np.concatenate([targets, shortest])), minlength=num_items)
 
 
 def latest_interaction_counts(split: Dataset, num_items: int) -> torch.Tensor:
@@ -88,11 +95,6 @@ def latest_interaction_counts(split: Dataset, num_items: int) -> torch.Tensor:
         first = int(np.argmax(outside))
         raise ValueError(f"row {int(rows[first])} ends its history with item {int(latest[first])}, outside 0..{num_items - 1}")
     return torch.bincount(torch.from_numpy(latest), minlength=num_items)
-
-
-# transition_counts reads this many rows at a time (~5M history items at a history of 20): its per-item index arrays
-# stay ~40 MB each however large the split, and each chunk's pairs are summed before the next is read.
-TRANSITION_ROWS_PER_CHUNK = 1 << 18
 
 
 def transition_counts(split: Dataset, num_items: int, gap_decay: float = 0.0) -> torch.Tensor:
@@ -122,8 +124,8 @@ def _transition_table(split: Dataset, num_items: int, gap_decay: float) -> scipy
     table = split.select_columns(["history", "target"]).with_format("arrow")[:]
     dtype = np.int64 if gap_decay == 0 else np.float64
     partial_sums: list[tuple[int, scipy.sparse.csr_array]] = []  # (rows summed, their counts), sizes halving
-    for start in range(0, len(table), TRANSITION_ROWS_PER_CHUNK):
-        chunk = table.slice(start, TRANSITION_ROWS_PER_CHUNK)
+    for start in range(0, len(table), ROWS_PER_CHUNK):
+        chunk = table.slice(start, ROWS_PER_CHUNK)
         counts = _chunk_transitions(chunk, start, num_items, gap_decay, dtype)
         rows = len(chunk)
         # Binary-counter merging: each sum meets one of its own size, so the total work is O(n log n), not O(n^2).
@@ -139,11 +141,13 @@ def _transition_table(split: Dataset, num_items: int, gap_decay: float) -> scipy
 
 
 def _coalesced_tensor(table: scipy.sparse.csr_array) -> torch.Tensor:
-    """A canonical CSR array as a coalesced sparse COO tensor (row-major order is coalesced order)."""
-    coo = table.tocoo()
-    pairs = torch.from_numpy(np.stack([coo.row.astype(np.int64), coo.col.astype(np.int64)]))
+    """A canonical CSR array as a coalesced sparse COO tensor (row-major order is coalesced order). The indices are
+    written straight into one int64 ``[2, nnz]`` array: tens of millions of pairs on MovieLens-10M."""
+    pairs = np.empty((2, table.nnz), dtype=np.int64)
+    pairs[0] = np.repeat(np.arange(table.shape[0]), np.diff(table.indptr))
+    pairs[1] = table.indices
     return torch.sparse_coo_tensor(
-        pairs, torch.from_numpy(coo.data), table.shape, is_coalesced=True, check_invariants=True
+        torch.from_numpy(pairs), torch.from_numpy(table.data), table.shape, is_coalesced=True, check_invariants=True
     )
 
 
