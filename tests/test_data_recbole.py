@@ -151,6 +151,7 @@ HEADER = "user_id:token\titem_id:token\ttimestamp:float\n"
         (HEADER + "u1\tA\t1\nu1\tZ\t2\n", r"toy\.inter, line 3: unknown item id 'Z' \(not in .*toy\.item\)"),
         (HEADER + "u1\tA\n", r"toy\.inter, line 2: expected 3 tab-separated values, got 2"),
         (HEADER + "u1\tA\tsoon\n", r"toy\.inter, line 2: timestamp 'soon' is not a number"),
+        (HEADER + "u1\tA\t1\nu1\tA\tnan\n", r"toy\.inter, line 3: timestamp 'nan' is not a number"),
         (HEADER + "u1\t\t1\n", r"toy\.inter, line 2: empty user_id or item_id"),
         ("user_id\titem_id:token\nu1\tA\n", r"toy\.inter, line 1: header field 'user_id' is not name:type"),
         (

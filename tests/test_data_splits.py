@@ -193,8 +193,8 @@ def test_leave_one_out_without_train_rows_keeps_typed_columns():
     assert rows(splits["test"]) == [("u", [5, 0], 0)]
 
 
-def test_sequences_from_events_equal_the_tuple_version_with_ties():
-    from mindrec.data.splits import sequences_from_events, time_ordered_sequences
+def test_sequences_from_events_sort_each_user_stably_by_time():
+    from mindrec.data.splits import sequences_from_events
 
     rng = np.random.default_rng(1)
     users, times, items = rng.integers(0, 6, 200), rng.integers(0, 5, 200), rng.integers(0, 30, 200)  # many ties
@@ -202,7 +202,11 @@ def test_sequences_from_events_equal_the_tuple_version_with_ties():
     events = {user_id: [] for user_id in user_ids}
     for user, time, item in zip(users.tolist(), times.tolist(), items.tolist(), strict=True):
         events[user_ids[user]].append((time, item))
-    assert sequences_from_events(user_ids, users, times, items) == time_ordered_sequences(events)
+    expected = [  # Python's sort is stable: equal times keep event order
+        UserSequence(user, [item for _, item in sorted(user_events, key=lambda event: event[0])])
+        for user, user_events in events.items()
+    ]
+    assert sequences_from_events(user_ids, users, times, items) == expected
     assert sequences_from_events(user_ids, users, times, items)[6] == UserSequence("u6", [])
 
 

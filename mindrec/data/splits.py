@@ -33,21 +33,13 @@ class UserSequence:
     items: list[int]
 
 
-def time_ordered_sequences(events: dict[str, list[tuple[float, int]]]) -> list[UserSequence]:
-    """Each user's ``(timestamp, item index)`` events as a chronological sequence, users in the dict's order. The sort
-    is stable, so equal times keep the order the events were read in (events without times, all 0, keep it whole)."""
-    return [
-        UserSequence(user_id, [item for _, item in sorted(user_events, key=lambda event: event[0])])
-        for user_id, user_events in events.items()
-    ]
-
-
 def sequences_from_events(
     user_ids: Sequence[str], users: np.ndarray, times: np.ndarray, items: np.ndarray
 ) -> list[UserSequence]:
-    """:func:`time_ordered_sequences` for events held as columns, which large files need (a tuple per event costs
-    ~100 bytes): event ``e`` is user ``user_ids[users[e]]`` taking item ``items[e]`` at ``times[e]`` (all ``[events]``).
-    Users in ``user_ids`` order (one without events gets an empty sequence); equal times keep event order."""
+    """Each user's events as a chronological sequence. The events are columns, as large files need (a tuple per event
+    costs ~100 bytes): event ``e`` is user ``user_ids[users[e]]`` taking item ``items[e]`` at ``times[e]`` (all
+    ``[events]``). Users in ``user_ids`` order (one without events gets an empty sequence); the sort is stable, so
+    equal times keep event order (events without times, all 0, keep it whole)."""
     order = np.lexsort((np.arange(len(users)), times, users))  # by user, then time, then event order
     counts = np.bincount(users, minlength=len(user_ids))
     per_user = np.split(np.asarray(items)[order], np.cumsum(counts)[:-1])
@@ -111,13 +103,10 @@ def _split_rows(
     sizes = target_index - begins  # [rows] history lengths
     ends = np.cumsum(sizes)
     # Chunk boundaries: the rows at which the running count of history items passes each multiple of the budget.
-    cuts = np.searchsorted(ends, np.arange(HISTORY_VALUES_PER_CHUNK, int(ends[-1]) if len(ends) else 0,
-                                           HISTORY_VALUES_PER_CHUNK), side="right")
-    bounds = [0, *np.unique(cuts).tolist(), len(sizes)]
-    histories = [pa.array([], type=pa.list_(pa.int64()))]  # a typed chunk, so that a split with no rows has one too
+    budget_marks = np.arange(HISTORY_VALUES_PER_CHUNK, int(ends[-1]) if len(ends) else 0, HISTORY_VALUES_PER_CHUNK)
+    bounds = np.unique([0, *np.searchsorted(ends, budget_marks, side="right").tolist(), len(sizes)]).tolist()
+    histories = []
     for low, high in itertools.pairwise(bounds):
-        if high <= low:
-            continue
         chunk_sizes = sizes[low:high]
         offsets = np.zeros(high - low + 1, dtype=np.int64)
         np.cumsum(chunk_sizes, out=offsets[1:])
@@ -126,12 +115,13 @@ def _split_rows(
         histories.append(pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)), pa.array(items[index])))
     columns = {
         "user_id": user_ids,
-        "history": pa.chunked_array(histories, type=pa.list_(pa.int64())),
+        # A split without rows still gets one (empty) chunk: datasets cannot type a column of none.
+        "history": pa.chunked_array(histories or [pa.array([], type=pa.list_(pa.int64()))], type=pa.list_(pa.int64())),
         "target": pa.array(items[target_index]),
     }
     table = InMemoryTable(pa.table(columns, schema=SPLIT_FEATURES.arrow_schema))
-    return Dataset(table, info=DatasetInfo(features=SPLIT_FEATURES), fingerprint=_fingerprint(items, firsts, target_index,
-                                                                                                user_ids, max_history))
+    fingerprint = _fingerprint(items, firsts, target_index, user_ids, max_history)
+    return Dataset(table, info=DatasetInfo(features=SPLIT_FEATURES), fingerprint=fingerprint)
 
 
 def _fingerprint(

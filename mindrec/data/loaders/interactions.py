@@ -145,8 +145,11 @@ def _encoded_ids(column: pa.ChunkedArray, name: str, what: str) -> tuple[list[st
         missing = pc.is_null(column, nan_is_null=True)
         raise DataFormatError(f"{what}, row {_first_row(missing)}: column {name!r} is empty")
     kind = column.type
-    if pa.types.is_floating(kind) and pc.all(pc.equal(pc.floor(column), column)).as_py():
-        column, kind = pc.cast(column, pa.int64()), pa.int64()  # pandas reads an integer column with gaps as floats
+    # pandas reads an integer column with gaps as floats; whole floats up to 2**53 are exact integers ("10", not "10.0").
+    if pa.types.is_floating(kind) and pc.all(pc.equal(pc.floor(column), column)).as_py() and (
+        pc.max(pc.abs(column)).as_py() <= 2**53
+    ):
+        column, kind = pc.cast(column, pa.int64()), pa.int64()
     if pa.types.is_integer(kind):
         column = pc.cast(column, pa.string())
     elif not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
