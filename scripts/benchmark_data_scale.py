@@ -9,8 +9,8 @@ transition counts the decoding credits read as of the test targets (``decoding_c
     python scripts/benchmark_data_scale.py --ratings 1000000 3000000 10000000
 
 The synthetic data: Zipf-like movie popularity, each user's movies drawn without replacement (log-normal counts, at
-least 20 as in MovieLens), rated in draw order with increasing timestamps; users and movies scale as in MovieLens-1M
-(6,040 users / 3,706 movies per 1M ratings) up to MovieLens-10M's 10,677 movies.
+least 20 as in MovieLens), rated in draw order with increasing timestamps; 6,040 users per million ratings (as
+MovieLens-1M), 3,706 movies times the square root of the millions (at least 500, at most MovieLens-10M's 10,677).
 """
 
 from __future__ import annotations

@@ -76,7 +76,6 @@ def test_rows_as_arrays_give_the_vectors_of_rows_as_lists(monkeypatch, window):
     """The column-wise counts equal the definition's, and the list and array entry points return the same vectors."""
     import scipy.sparse
 
-    from mindrec.data.splits import SplitColumns
     from mindrec.tokenization.collaborative import cooccurrence_vectors_of_rows
 
     histories, targets = two_communities()
@@ -92,14 +91,7 @@ def test_rows_as_arrays_give_the_vectors_of_rows_as_lists(monkeypatch, window):
     monkeypatch.setattr(scipy.sparse, "coo_matrix", spy)
     vectors = cooccurrence_item_vectors(histories, targets, 9, dim=3, window=window, seed=2)
     np.testing.assert_allclose(seen[0], pair_by_pair_counts(histories, targets, 9, window), rtol=1e-12)
-    lengths = np.array([len(history) for history in histories])
-    columns = SplitColumns(
-        user_ids=None,
-        history_values=np.array([item for history in histories for item in history], dtype=np.int64),
-        history_offsets=np.concatenate([[0], np.cumsum(lengths)]),
-        targets=np.array(targets, dtype=np.int64),
-    )
-    from_arrays = cooccurrence_vectors_of_rows(
-        columns.history_values, columns.history_offsets, columns.targets, 9, dim=3, window=window, seed=2
-    )
+    values = np.array([item for history in histories for item in history], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum([len(history) for history in histories])])
+    from_arrays = cooccurrence_vectors_of_rows(values, offsets, np.array(targets), 9, dim=3, window=window, seed=2)
     np.testing.assert_array_equal(from_arrays, vectors)

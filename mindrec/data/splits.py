@@ -177,10 +177,6 @@ class SplitColumns:
     def __len__(self) -> int:
         return len(self.targets)
 
-    def history_lengths(self) -> np.ndarray:
-        """``[rows]`` int64."""
-        return np.diff(self.history_offsets)
-
     def row(self, index: int) -> dict[str, Any]:
         """Row ``index`` as the split's own ``{"user_id", "history", "target"}`` dict (Python values)."""
         history = self.history_values[self.history_offsets[index] : self.history_offsets[index + 1]]
