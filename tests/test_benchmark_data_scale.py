@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
+from script_support import load_script
 
 from mindrec.baselines.popularity import decoding_counts
 from mindrec.data.loaders.movielens import load_movielens
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "benchmark_data_scale.py"
-
 
 @pytest.fixture(scope="module")
 def scale():
-    spec = importlib.util.spec_from_file_location("benchmark_data_scale", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmark_data_scale")
 
 
 def test_synthetic_movielens_and_its_stage_report(scale, tmp_path):

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import json
 import math
-from pathlib import Path
 
 import pytest
 import torch
+from script_support import load_script
 from tiny import tiny_config, tiny_model
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
@@ -39,7 +38,6 @@ from mindrec.modeling.catalogue_index import CatalogueIndex
 from mindrec.modeling.generation_mindrec import RecommendationGenerationConfig
 from mindrec.tokenization.tokenization_mindrec import MindRecTokenizer
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "benchmark_decoding.py"
 # A tiny code table: 2 category levels (2 x 2) and 2 SID digits (3 x 3); 24 distinct items.
 CODES = [[a, b, c, d] for a, b, c, d in itertools.product(range(2), range(2), range(3), range(3))][:24]
 TABLE = {
@@ -52,13 +50,6 @@ TABLE = {
 }
 HISTORIES = [[0, 5, 7], [3], [1, 2, 3, 4, 20], [23, 22]]
 TINY_SIZES = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4)
-
-
-def load_script():
-    spec = importlib.util.spec_from_file_location("benchmark_decoding", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def tiny_setup(encoding: str):
@@ -219,7 +210,7 @@ def test_compare_cache_modes_uses_the_users_both_decoded():
 
 def test_missing_dataset_raises(tmp_path):
     with pytest.raises(FileNotFoundError, match=f"Dataset {tmp_path / 'nowhere'} does not exist"):
-        load_script().main(["--data", str(tmp_path / "nowhere"), "--threads", "1"])
+        load_script("benchmark_decoding").main(["--data", str(tmp_path / "nowhere"), "--threads", "1"])
 
 
 def test_profile_step_out_of_range_raises():
@@ -272,7 +263,7 @@ def test_script_prints_one_row_per_combination(tmp_path, capsys):
         *TINY_ARGS, "--strategies", *strategies, "--modes", *modes, "--encodings", "pooled", "--dtypes", *dtypes,
         "--output-json", str(output),
     ]  # fmt: skip
-    report = load_script().main(argv)
+    report = load_script("benchmark_decoding").main(argv)
     rows = report["results"]
     combinations = [
         (row["strategy"], row["num_beams"], row["history_cache"], row["history_encoding"], row["dtype"])
@@ -343,7 +334,7 @@ def test_script_with_a_trained_model_folder(tmp_path, synthetic_code_table):
     tokenizer = MindRecTokenizer.from_code_table(synthetic_code_table, history_encoding="pooled")
     model = random_model(tokenizer, DecodingBenchmarkArguments(synthetic=True, **TINY_SIZES))
     folder = save_trained_model(tmp_path / "best", model, tokenizer, RecommendationGenerationConfig(), run={})
-    script = load_script()
+    script = load_script("benchmark_decoding")
     common = [
         *TINY_ARGS,
         "--model",

@@ -1,16 +1,13 @@
 """build_item_codes end to end, item-file loading and the build_item_codes.py script."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
+from script_support import load_script
 
 from mindrec.tokenization.build_codes import build_item_codes, load_items_file
 from mindrec.tokenization.code_table import ItemCodeTable
-
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "build_item_codes.py"
 
 BRANDS = ["OPI", "Essie", "Moroccan", "Glow"]
 PATHS = [
@@ -160,9 +157,7 @@ def test_load_items_file_missing(tmp_path):
 
 
 def test_script_writes_a_loadable_table_and_stats(tmp_path, capsys):
-    spec = importlib.util.spec_from_file_location("build_item_codes_script", SCRIPT)
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = load_script("build_item_codes")
     (tmp_path / "items.jsonl").write_text("\n".join(json.dumps(item) for item in catalogue()))
     script.main(
         [

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 from pathlib import Path
@@ -19,6 +18,7 @@ from hub_support import (
 )
 from huggingface_hub import CommitInfo, HfApi
 from peft import PeftModel
+from script_support import load_script
 from transformers import AutoModel
 
 from mindrec.hub import push_to_hub
@@ -27,10 +27,7 @@ from mindrec.io_utils import MANIFEST_FILE
 from mindrec.tokenization.tokenization_mindrec import MindRecTokenizer
 from mindrec.training.llm_setting import add_item_tokens
 
-_SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "push_to_hub.py"
-_spec = importlib.util.spec_from_file_location("push_to_hub_script", _SCRIPT)
-push_script = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(push_script)
+push_script = load_script("push_to_hub")
 
 
 class RecordingApi:

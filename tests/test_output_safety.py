@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -10,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from script_support import load_script
 from test_data_prepare_script import beauty_folder  # noqa: F401 - a fixture
 
 from mindrec.io_utils import MANIFEST_FILE
@@ -39,10 +39,7 @@ def raw(beauty_folder):  # noqa: F811 - the imported fixture, requested by name
 @pytest.fixture(scope="module")
 def prepare_main():
     """``scripts/prepare_data.py``'s ``main`` in this process (the cheap cases; one of each runs as a CLI)."""
-    spec = importlib.util.spec_from_file_location("prepare_data_script", PREPARE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main
+    return load_script("prepare_data").main
 
 
 def test_prepare_data_refuses_an_output_overlapping_its_input(raw, tmp_path, prepare_main):
