@@ -222,3 +222,22 @@ def test_split_columns_give_back_every_row():
         assert np.diff(columns.history_offsets).tolist() == [len(history) for history in splits[name]["history"]]
     with pytest.raises(ValueError, match=r"the split lacks column\(s\) \['user_id'\]"):
         SplitColumns.of(splits["test"].remove_columns("user_id"))
+
+
+def test_event_log_orders_each_users_items_by_time_exactly():
+    from mindrec.data.splits import EventLog, sequences_from_events
+
+    events = [("b", 2**53 + 1, 7), ("a", 5, 1), ("b", 2**53, 8), ("a", 5, 2), ("a", 3, 0)]
+    log = EventLog(time_typecode="q")
+    for user, time, item in events:
+        log.add(user, time, item)
+    # Integer times stay exact (2**53 and 2**53 + 1 are one float64); equal times keep their order of arrival.
+    assert log.sequences() == [UserSequence("b", [8, 7]), UserSequence("a", [0, 1, 2])]
+    floats = EventLog()
+    for user, time, item in events:
+        floats.add(user, float(time), item)
+    users = np.array([0, 1, 0, 1, 1])
+    times = np.array([float(time) for _, time, _ in events])
+    assert floats.sequences() == sequences_from_events(["b", "a"], users, times, np.array([7, 1, 8, 2, 0]))
+    with pytest.raises(ValueError, match="time_typecode must be 'q' or 'd', got 'f'"):
+        EventLog(time_typecode="f")

@@ -19,6 +19,7 @@ import scipy.sparse
 import torch
 from datasets import Dataset
 
+from ..data.splits import history_arrays
 from ..evaluation.ranking import history_mask, top_k_items
 
 logger = logging.getLogger(__name__)
@@ -26,15 +27,6 @@ logger = logging.getLogger(__name__)
 # The counts read a split this many rows at a time (~5M history items at a history of 20): their per-item index arrays
 # stay ~40 MB each however large the split, and each slice's counts are summed before the next is read.
 ROWS_PER_CHUNK = 1 << 18
-
-
-def _history_arrays(table) -> tuple[np.ndarray, np.ndarray]:
-    """Every history item of an Arrow ``table``'s ``history`` column, row-major ``[values]``, and each row's
-    history length ``[rows]`` (int64). Column-wise: reading the rows one by one took ~10 s on full Beauty."""
-    histories = table.column("history").combine_chunks()
-    values = histories.flatten().to_numpy(zero_copy_only=False).astype(np.int64)
-    lengths = histories.value_lengths().to_numpy(zero_copy_only=False).astype(np.int64)
-    return values, lengths
 
 
 def interaction_counts(train: Dataset, num_items: int) -> torch.Tensor:
@@ -55,7 +47,7 @@ def interaction_counts(train: Dataset, num_items: int) -> torch.Tensor:
     # The items' range, a slice of rows at a time (an array per history item of the whole split is GBs on MovieLens).
     for start in range(0, len(table), ROWS_PER_CHUNK):
         piece = table.slice(start, ROWS_PER_CHUNK)
-        values, lengths = _history_arrays(piece)
+        values, lengths = history_arrays(piece)
         value_rows = np.repeat(np.arange(len(lengths)), lengths)  # [values]: the row of each history item
         piece_targets = targets[start : start + len(lengths)]
         bad_rows = np.concatenate(
@@ -72,7 +64,7 @@ def interaction_counts(train: Dataset, num_items: int) -> torch.Tensor:
     order = np.lexsort((lengths, users))  # by user, then by history length, ties in row order
     first_of_user = np.ones(len(order), dtype=bool)
     first_of_user[1:] = users[order[1:]] != users[order[:-1]]
-    shortest, _ = _history_arrays(table.take(np.sort(order[first_of_user])))
+    shortest, _ = history_arrays(table.take(np.sort(order[first_of_user])))
     return torch.bincount(torch.from_numpy(np.concatenate([targets, shortest])), minlength=num_items)
 
 
@@ -87,7 +79,7 @@ def latest_interaction_counts(split: Dataset, num_items: int) -> torch.Tensor:
     """
     if "history" not in split.column_names:
         raise ValueError(f"the split lacks the column 'history'; it has {split.column_names}")
-    values, lengths = _history_arrays(split.select_columns(["history"]).with_format("arrow")[:])
+    values, lengths = history_arrays(split.select_columns(["history"]).with_format("arrow")[:])
     rows = np.flatnonzero(lengths > 0)
     latest = values[np.cumsum(lengths)[rows] - 1]  # [rows with a history]
     outside = (latest < 0) | (latest >= num_items)
@@ -115,7 +107,8 @@ def transition_counts(split: Dataset, num_items: int, gap_decay: float = 0.0) ->
 
 
 def _transition_table(split: Dataset, num_items: int, gap_decay: float) -> scipy.sparse.csr_array:
-    """:func:`transition_counts` as a canonical ``[num_items, num_items]`` CSR array."""
+    """:func:`transition_counts` as a ``[num_items, num_items]`` CSR array (pairs summed; made canonical where it is
+    turned into a tensor, :func:`_coalesced_tensor`)."""
     if not 0 <= gap_decay < 1:
         raise ValueError(f"`gap_decay` must be in [0, 1), got {gap_decay!r}.")
     missing = {"history", "target"} - set(split.column_names)
@@ -136,13 +129,14 @@ def _transition_table(split: Dataset, num_items: int, gap_decay: float) -> scipy
     total = scipy.sparse.csr_array((num_items, num_items), dtype=dtype)
     for _, counts in reversed(partial_sums):
         total = total + counts
-    total.sum_duplicates()  # canonical: sorted column indices in every row
     return total
 
 
 def _coalesced_tensor(table: scipy.sparse.csr_array) -> torch.Tensor:
-    """A canonical CSR array as a coalesced sparse COO tensor (row-major order is coalesced order). The indices are
-    written straight into one int64 ``[2, nnz]`` array: tens of millions of pairs on MovieLens-10M."""
+    """A CSR array as a coalesced sparse COO tensor: made canonical first (duplicates summed, columns sorted in every
+    row), its row-major order is coalesced order. The indices are written straight into one int64 ``[2, nnz]`` array:
+    tens of millions of pairs on MovieLens-10M."""
+    table.sum_duplicates()
     pairs = np.empty((2, table.nnz), dtype=np.int64)
     pairs[0] = np.repeat(np.arange(table.shape[0]), np.diff(table.indptr))
     pairs[1] = table.indices
@@ -154,7 +148,7 @@ def _coalesced_tensor(table: scipy.sparse.csr_array) -> torch.Tensor:
 def _chunk_transitions(chunk, first_row: int, num_items: int, gap_decay: float, dtype) -> scipy.sparse.csr_array:
     """:func:`transition_counts` of the rows of one Arrow ``chunk`` (``first_row`` its first row's number in the split,
     for errors), summed per pair, as a ``[num_items, num_items]`` CSR array."""
-    values, lengths = _history_arrays(chunk)
+    values, lengths = history_arrays(chunk)
     targets = chunk.column("target").to_numpy().astype(np.int64)
     value_rows = np.repeat(np.arange(len(targets)), lengths)  # [values]: the row of each history item
     gaps = np.cumsum(lengths)[value_rows] - np.arange(len(values))  # [values]: 1 for each row's last history item
@@ -194,7 +188,6 @@ def decoding_counts(splits, num_items: int, split: str, transition_gap_decay: fl
         _transition_table(splits[name], num_items, transition_gap_decay) for name in OBSERVED_BEFORE[split]
     )
     transitions = sum(others, start=first)
-    transitions.sum_duplicates()
     return {
         "item_counts": interaction_counts(splits["train"], num_items),
         "recent_counts": latest_interaction_counts(splits[split], num_items),

@@ -3,13 +3,13 @@
 import numpy as np
 import torch
 
-from mindrec.baselines.popularity import _history_arrays
+from mindrec.data.splits import history_arrays
 
 
 def skip_counts(split, num_items: int, distance: int = 2) -> torch.Tensor:
     """How often item j came ``distance`` places after item i in ``split`` (history[-distance] -> target)."""
     table = split.select_columns(["history", "target"]).with_format("arrow")[:]
-    values, lengths = _history_arrays(table)
+    values, lengths = history_arrays(table)
     targets = table.column("target").to_numpy().astype(np.int64)
     rows = np.flatnonzero(lengths >= distance)
     previous = values[np.cumsum(lengths)[rows] - distance]

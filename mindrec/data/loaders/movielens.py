@@ -22,18 +22,15 @@ from __future__ import annotations
 import codecs
 import logging
 import os
-from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
 
 from ..build import InteractionData
 from ..catalogue import ItemCatalogue, ItemRecord
 from ..categories import clean_text, description_with_genres
 from ..errors import DataFormatError, at, require_file
-from ..splits import sequences_from_events
+from ..splits import EventLog
 from .paths import optional_item_file
 
 logger = logging.getLogger(__name__)
@@ -167,9 +164,7 @@ def load_movielens(path: str | os.PathLike) -> InteractionData:
     release, ratings_path = _release_of(Path(path))
     catalogue = optional_item_file(ratings_path.with_name(release.movies_file), release.read_movies)
 
-    # One entry per rating in typed arrays (8 bytes a field, not a Python tuple per rating): MovieLens-20M has 20M.
-    user_index: dict[str, int] = {}  # user id -> index, in order of first line
-    users, times, items = array("q"), array("q"), array("q")
+    events = EventLog(time_typecode="q")  # MovieLens' timestamps are integers: kept exact
     for number, (user_id, movie_id, _rating, timestamp) in _records(ratings_path, release.separator, 4):
         where = at(ratings_path, number)
         user_id, movie_id = user_id.strip(), movie_id.strip()
@@ -181,10 +176,7 @@ def load_movielens(path: str | os.PathLike) -> InteractionData:
             raise DataFormatError(f"{where}: timestamp {timestamp!r} is not an integer") from None
         if not -(2**63) <= time < 2**63:
             raise DataFormatError(f"{where}: timestamp {timestamp!r} does not fit in 64 bits")
-        times.append(time)
-        items.append(catalogue.index_of(movie_id, where))
-        users.append(user_index.setdefault(user_id, len(user_index)))
+        events.add(user_id, time, catalogue.index_of(movie_id, where))
 
-    columns = (np.frombuffer(column, dtype=np.int64) for column in (users, times, items))
-    sequences = sequences_from_events(list(user_index), *columns)
+    sequences = events.sequences()
     return InteractionData(name=ratings_path.parent.name or "movielens", catalogue=catalogue, sequences=sequences)

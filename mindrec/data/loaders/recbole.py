@@ -22,16 +22,13 @@ import csv
 import logging
 import math
 import os
-from array import array
 from collections.abc import Iterator
-
-import numpy as np
 
 from ..build import InteractionData
 from ..catalogue import ItemCatalogue, ItemRecord
 from ..categories import clean_text, description_with_genres, normalize_categories, split_category_path
 from ..errors import DataFormatError, at, open_text, require_file
-from ..splits import sequences_from_events
+from ..splits import EventLog
 from .paths import optional_item_file, resolve_named_file
 
 logger = logging.getLogger(__name__)
@@ -180,10 +177,7 @@ def load_recbole(path: str | os.PathLike) -> InteractionData:
     item_path = inter_path.with_name(f"{name}.item")
     catalogue = optional_item_file(item_path, read_item_file)
 
-    # One entry per interaction in typed arrays (a tuple per interaction costs ~100 bytes; ml-20m has 20M), users
-    # indexed in order of first appearance; sequences_from_events orders them stably by time.
-    user_index: dict[str, int] = {}
-    users, items, times = array("q"), array("q"), array("d")
+    events = EventLog()
     has_time = False
     for number, values, types in read_atomic_file(inter_path, required=("user_id", "item_id")):
         has_time = "timestamp" in types
@@ -199,11 +193,7 @@ def load_recbole(path: str | os.PathLike) -> InteractionData:
                 raise DataFormatError(f"{where}: timestamp {values['timestamp']!r} is not a number") from None
             if math.isnan(timestamp):  # it would sort nowhere in particular
                 raise DataFormatError(f"{where}: timestamp {values['timestamp']!r} is not a number")
-        items.append(catalogue.index_of(item_id, where))
-        times.append(timestamp)
-        users.append(user_index.setdefault(user_id, len(user_index)))
+        events.add(user_id, timestamp, catalogue.index_of(item_id, where))
 
-    sequences = sequences_from_events(
-        list(user_index), np.frombuffer(users, dtype=np.int64), np.frombuffer(times), np.frombuffer(items, dtype=np.int64)
-    )
+    sequences = events.sequences()
     return InteractionData(name=name, catalogue=catalogue, sequences=sequences)
