@@ -16,6 +16,7 @@ from mindrec.benchmark.readme import (
 )
 from mindrec.benchmark.report import (
     format_profile_table,
+    format_report,
     format_results_table,
     mean_std,
     summarize_runs,
@@ -267,3 +268,15 @@ def test_measure_counts_flops_and_decoding_step_scales_with_rows():
     two = profile_decoding_step(model, tokenizer, [[1, 2, 3], [1, 2, 3]], num_beams=4, history_cache="prompt_cache")
     assert (one["rows"], two["rows"]) == (4, 8)
     assert two["gflop"] == pytest.approx(2 * one["gflop"]) and one["gflop"] > 0
+
+
+def test_report_names_the_data_that_ran():
+    # A protocol run on other data (`--data`) keeps its description, so the page must say what actually ran.
+    toys = {"path": "/data/toys", "name": "toys", "users": 19412, "items": 11924, "interactions": 167597}
+    page = format_report({**result_set(), "data": toys})
+    assert "* data: toys from `/data/toys`: 19,412 users, 11,924 items, 167,597 interactions\n" in page
+    synthetic = {"path": None, "name": "synthetic", "users": 600, "items": 300, "interactions": 5000}
+    assert "* data: synthetic (built-in synthetic generator): 600 users, 300 items, 5,000 interactions\n" in format_report(
+        {**result_set(), "data": synthetic}
+    )
+    assert "* data:" not in format_report(result_set())

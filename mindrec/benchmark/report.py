@@ -154,6 +154,19 @@ def git_commit(repo: str | os.PathLike) -> str | None:
     return f"{commit}+dirty" if status else commit
 
 
+def _data_lines(data: Mapping[str, Any] | None) -> list[str]:
+    """The report's line naming the data that ran (a protocol run with ``--data`` elsewhere keeps its description,
+    which names the protocol's own dataset); none for a result set that does not record it."""
+    if not data:
+        return []
+    sizes = ", ".join(
+        f"{data[key]:,} {label}" for key, label in (("users", "users"), ("items", "items"), ("interactions", "interactions"))
+        if key in data
+    )
+    where = f" from `{data['path']}`" if data.get("path") else " (built-in synthetic generator)"
+    return [f"* data: {data.get('name', 'unnamed')}{where}: {sizes}"]
+
+
 def format_report(result_set: Mapping[str, Any], plot_name: str | None = None) -> str:
     """The ``<protocol>.md`` page: title, what ran where, the table, the plot and the protocol config."""
     hardware = result_set["hardware"]
@@ -163,6 +176,7 @@ def format_report(result_set: Mapping[str, Any], plot_name: str | None = None) -
         "",
         f"{result_set['description']}",
         "",
+        *_data_lines(result_set.get("data")),
         f"* date: {result_set['date']}",
         f"* seeds: {seeds} (cells: mean ± sample std over seeds)",
         f"* git commit: {result_set['git_commit'] or 'unknown'}",
