@@ -334,3 +334,25 @@ def test_cli_set_refuses_unknown_plans_and_sections(tmp_path):
     with pytest.raises(SystemExit):  # argparse: PLAN.SECTION.KEY=VALUE with a known section
         benchmark_parser().parse_args(["--protocol", "synthetic-small", "--set", "tiger.weights.x=1"])
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_protocol_run_on_data_with_repeat_visits_warns_that_its_exclusion_hides_them(tmp_path, caplog):
+    from mindrec.benchmark.runner import load_protocol_data
+
+    # u1 = A B A C: its validation target A repeats its history; the others never come back to an item.
+    sequences = {"u1": "ABAC", "u2": "ABCD", "u3": "BCDA"}
+    events = tmp_path / "events.csv"
+    events.write_text(
+        "user_id,item_id,timestamp\n"
+        + "".join(f"{user},{item},{t}\n" for user, items in sequences.items() for t, item in enumerate(items))
+    )
+    excluding = dataclasses.replace(BEAUTY_FULL, data={"max_history": 20})
+    with caplog.at_level("WARNING", logger="mindrec.pipeline"):
+        load_protocol_data(excluding, events)
+        load_protocol_data(dataclasses.replace(excluding, evaluation={**excluding.evaluation, "exclude_history": False}), events)
+    warnings = [record.getMessage() for record in caplog.records if record.name == "mindrec.pipeline"]
+    assert warnings == [
+        "exclude_history=True, but 1 of 3 validation targets (33.3%) and 0 of 3 test targets (0.0%) repeat an item of "
+        "their user's history: no recommendation can reach them (exclude_history=False lets history items be "
+        "recommended)."
+    ]
