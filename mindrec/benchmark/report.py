@@ -159,10 +159,7 @@ def _data_lines(data: Mapping[str, Any] | None) -> list[str]:
     which names the protocol's own dataset); none for a result set that does not record it."""
     if not data:
         return []
-    sizes = ", ".join(
-        f"{data[key]:,} {label}" for key, label in (("users", "users"), ("items", "items"), ("interactions", "interactions"))
-        if key in data
-    )
+    sizes = ", ".join(f"{data[key]:,} {key}" for key in ("users", "items", "interactions") if key in data)
     where = f" from `{data['path']}`" if data.get("path") else " (built-in synthetic generator)"
     return [f"* data: {data.get('name', 'unnamed')}{where}: {sizes}"]
 

@@ -136,13 +136,12 @@ def resolve_data_path(protocol: BenchmarkProtocol, data_path: str | os.PathLike 
 def load_protocol_data(protocol: BenchmarkProtocol, data_path: Path | None) -> tuple[PreparedData, DataArguments]:
     """Load the protocol's dataset (the synthetic generator when ``data_path`` is None); warns when the protocol's
     ``exclude_history`` hides targets that repeat a history item (:func:`mindrec.pipeline.warn_unreachable_targets`)."""
+    from mindrec.pipeline import warn_unreachable_targets
     from mindrec.training.data_setup import load_data
 
     data_args = DataArguments(data=None if data_path is None else str(data_path), **protocol.data)
     data = load_data(data_args)
     logger.info("benchmark %s: data %r %s", protocol.name, data.name, data.statistics())
-    from mindrec.pipeline import warn_unreachable_targets
-
     # A protocol written for data without repeat visits (Beauty), run with `--data` on data with them (Yelp: 6.5% of
     # test targets), must say that its exclusion hides those targets from every model.
     warn_unreachable_targets(data, bool(protocol.evaluation.get("exclude_history")))
