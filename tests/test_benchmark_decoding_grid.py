@@ -123,6 +123,37 @@ def test_sasrecs_search_checks_its_grid_and_leaves_the_model_at_the_choice(monke
         model, validation, [("transition_adjustment", [0.5, 1.0, 2.0]), ("transition_decay", [0.0])], True
     )
     # Ties go to the value listed first (1.0 before 2.0); the next option is searched from the choice.
-    assert chosen == {"transition_adjustment": 1.0, "transition_decay": 0.0}
+    # The credit's other shape option (transition_gap_decay) is among the options too: a value of 0 would turn it off.
+    assert chosen == {"transition_adjustment": 1.0, "transition_decay": 0.0, "transition_gap_decay": 0.0}
     assert [trial.get("chosen", False) for trial in trials] == [False, True, False, True]
     assert (model.config.transition_adjustment, model.config.transition_decay) == (1.0, 0.0)
+
+
+def test_sasrecs_search_can_turn_a_shaped_transition_credit_off_and_restores_its_shape_when_it_loses(monkeypatch):
+    shaped = {"transition_adjustment": 1.0, "transition_decay": 0.5, "transition_gap_decay": 0.5}
+    config = SASRecConfig(num_items=12, hidden_size=8, max_history=4, **shaped)
+    # 0 is a valid value of the grid although the config shapes the credit (its shape options go to 0 with it).
+    grid = check_sasrec_decoding_grid(config, ["transition_adjustment=0,1"])
+    model = SASRecModel(config).eval()
+    model.set_item_transitions(torch.zeros(12, 12))
+    validation = Dataset.from_dict({"history": [[0, 1]], "target": [2]})
+    seen = []
+
+    def score_of(metrics):
+        def score(model, *args, **kwargs):
+            seen.append({name: getattr(model.config, name) for name in shaped})
+            return {"ndcg@10": metrics[len(seen) - 1]}
+
+        return score
+
+    monkeypatch.setattr(search, "evaluate_sasrec", score_of([0.1, 0.3, 0.2]))  # 2, past the grid's end, loses
+    chosen, _ = choose_sasrec_decoding_on_validation(model, validation, grid, True)
+    off = {name: 0.0 for name in shaped}
+    # The trial at 1 after the one at 0 reads the configured shape again, and the model is left with it.
+    assert seen == [off, shaped, {**shaped, "transition_adjustment": 2.0}] and chosen == shaped
+    assert {name: getattr(model.config, name) for name in shaped} == shaped
+    seen.clear()
+    monkeypatch.setattr(search, "evaluate_sasrec", score_of([0.3, 0.1]))
+    chosen, _ = choose_sasrec_decoding_on_validation(model, validation, grid, True)
+    assert seen == [off, shaped] and chosen == off
+    assert {name: getattr(model.config, name) for name in shaped} == off

@@ -9,7 +9,10 @@ from mindrec.training.arguments import (
     ModelArguments,
     check_decoding_grid,
     decoding_options_of,
+    grid_option_names,
+    grid_options_of,
     parse_decoding_grid,
+    with_credits_off,
 )
 from mindrec.training.decoding_search import search_decoding_grid
 
@@ -179,6 +182,56 @@ def test_values_the_earlier_choice_makes_invalid_are_skipped_by_name():
         search_decoding_grid(
             start, [grid[0], ("transition_decay", [0.5])], lambda options: 1.0 - options.transition_adjustment
         )
+
+
+SHAPED_CREDIT = {
+    "transition_adjustment": 2.0,
+    "transition_decay": 0.5,
+    "transition_conditioning": 0.5,
+    "transition_gap_decay": 0.5,
+}
+CREDIT_OFF = dict.fromkeys(SHAPED_CREDIT, 0.0)
+
+
+def _transition_options(options) -> dict[str, float]:
+    return {name: getattr(options, name) for name in SHAPED_CREDIT}
+
+
+def test_a_credit_set_to_zero_by_the_grid_takes_its_shape_options_with_it():
+    shaped = EvaluationArguments(**FUSED, **SHAPED_CREDIT)
+    # Beside a credit of 0 a shape option > 0 is refused: the plain option change still says so ...
+    with pytest.raises(ValueError, match="needs transition_adjustment > 0"):
+        decoding_options_of(shaped, transition_adjustment=0.0)
+    # ... while the grid's turns the credit off whole, and leaves a shaped credit > 0 as it is.
+    assert _transition_options(grid_options_of(shaped, transition_adjustment=0.0)) == CREDIT_OFF
+    assert _transition_options(grid_options_of(shaped, transition_adjustment=1.0)) == {**SHAPED_CREDIT, "transition_adjustment": 1.0}
+    # A shape option the change names itself is kept (and refused beside 0, by name).
+    assert with_credits_off({"transition_adjustment": 0.0, "transition_decay": 0.25}, {"transition_adjustment": ("transition_decay", "x")}) == {
+        "x": 0.0, "transition_decay": 0.25, "transition_adjustment": 0.0,
+    }
+    assert grid_option_names([("transition_adjustment", [0.0, 1.0]), ("transition_decay", [0.5])]) == [
+        "transition_adjustment", "transition_decay", "transition_conditioning", "transition_gap_decay",
+    ]
+    assert grid_option_names([("brand_adjustment", [1.0])]) == ["brand_adjustment"]
+    # A config that shapes the credit can list 0 in its grid (before, the check refused it).
+    check_decoding_grid(ModelArguments(), EvaluationArguments(**FUSED, **SHAPED_CREDIT, decoding_grid=["transition_adjustment=0,1,2"]))
+
+
+def test_the_search_can_turn_a_shaped_credit_off_below_its_grid():
+    start = decoding_options_of(EvaluationArguments(**FUSED, **SHAPED_CREDIT))
+    seen = []
+
+    def score(options):
+        seen.append(_transition_options(options))
+        return -options.transition_adjustment  # the less credit, the better
+
+    chosen, trials = search_decoding_grid(start, [("transition_adjustment", [1.0, 1.5, 2.0])], score)
+    # Below the grid in its step: 0.5, then 0 (the credit off, its shape with it); -0.5 is invalid and ends it.
+    assert [options["transition_adjustment"] for options in seen] == [1.0, 1.5, 2.0, 0.5, 0.0]
+    assert seen[-2] == {**SHAPED_CREDIT, "transition_adjustment": 0.5} and seen[-1] == CREDIT_OFF
+    assert _transition_options(chosen) == CREDIT_OFF and trials[-1] == {
+        "option": "transition_adjustment", "value": 0.0, "metric": 0.0, "extended": True, "chosen": True,
+    }
 
 
 @pytest.mark.slow

@@ -11,7 +11,7 @@ from typing import Any
 
 from datasets import Dataset
 
-from ..training.arguments import check_grid_values, parse_decoding_grid
+from ..training.arguments import check_grid_values, parse_decoding_grid, with_credits_off
 from ..training.decoding_search import search_decoding_grid
 from .sasrec import SASRecConfig, SASRecModel
 from .sasrec_training import evaluate_sasrec
@@ -28,6 +28,8 @@ SASREC_SEARCHABLE_OPTIONS = (
 )
 # The credits whose tables (transitions, brands) a model builds only when they are > 0 at construction.
 _TABLE_CREDITS = ("transition_adjustment", "brand_adjustment")
+# As MindRec's CREDIT_SHAPE_OPTIONS: the config options that only shape a credit go to 0 when the grid turns it off.
+SASREC_CREDIT_SHAPE_OPTIONS = {"transition_adjustment": ("transition_decay", "transition_gap_decay")}
 
 
 def check_sasrec_decoding_grid(config: SASRecConfig, entries: Sequence[str]) -> list[tuple[str, list[float]]]:
@@ -47,8 +49,9 @@ def check_sasrec_decoding_grid(config: SASRecConfig, entries: Sequence[str]) -> 
 
 
 def _with_value(config: SASRecConfig, options: dict[str, float], **changes: float) -> dict[str, float]:
-    """``options`` with ``changes``; a ValueError (SASRecConfig's own message) when the result is an invalid config."""
-    candidate = {**options, **changes}
+    """``options`` with ``changes`` (a credit set to 0 takes its shape options to 0 too); a ValueError (SASRecConfig's
+    own message) when the result is an invalid config."""
+    candidate = {**options, **with_credits_off(changes, SASREC_CREDIT_SHAPE_OPTIONS)}
     SASRecConfig(**{**config.to_dict(), **candidate})
     return candidate
 
@@ -63,8 +66,11 @@ def choose_sasrec_decoding_on_validation(
 ) -> tuple[dict[str, float], list[dict[str, Any]]]:
     """Coordinate search of ``grid`` (``[(option, values), ...]`` as :func:`check_sasrec_decoding_grid` returns it; see
     :func:`~mindrec.training.decoding_search.search_decoding_grid`) on ``validation``, scored by ``metric``; the
-    model's config is left at the chosen values. Returns ``({option: chosen value}, trials)``."""
-    start = {name: getattr(model.config, name) for name, _ in grid}
+    model's config is left at the chosen values. Returns ``({option: chosen value}, trials)``, the shape options of a
+    searched credit among the options (each trial sets them all, so that one that turned a credit off leaves no trace)."""
+    names = [name for name, _ in grid]
+    names += [shape for name in names for shape in SASREC_CREDIT_SHAPE_OPTIONS.get(name, ()) if shape not in names]
+    start = {name: getattr(model.config, name) for name in dict.fromkeys(names)}
 
     def score(options: dict[str, float]) -> float:
         for name, value in options.items():
@@ -80,4 +86,4 @@ def choose_sasrec_decoding_on_validation(
     return chosen, trials
 
 
-__all__ = ["SASREC_SEARCHABLE_OPTIONS", "check_sasrec_decoding_grid", "choose_sasrec_decoding_on_validation"]
+__all__ = ["SASREC_CREDIT_SHAPE_OPTIONS", "SASREC_SEARCHABLE_OPTIONS", "check_sasrec_decoding_grid", "choose_sasrec_decoding_on_validation"]

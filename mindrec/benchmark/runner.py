@@ -40,6 +40,7 @@ from mindrec.training.arguments import (
     check_decoding_grid,
     check_transition_counting,
     decoding_options_of,
+    grid_option_names,
     parse_decoding_grid,
 )
 
@@ -465,7 +466,7 @@ def run_mindrec(
         row for row, args in row_args.items() if decoding_options_of(args) == decoding_options_of(validation_args)
     }
     chosen = decoding_search = None
-    searched_options = [name for name, _ in parse_decoding_grid(validation_args.decoding_grid)]
+    searched_options = grid_option_names(parse_decoding_grid(validation_args.decoding_grid))
     if searched_options and searched_rows:
         chosen, decoding_search = choose_decoding_on_validation(
             Path(output.best_dir or output.final_dir),

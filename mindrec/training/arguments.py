@@ -44,6 +44,10 @@ TRANSITION_SUBOPTIONS = {
 }
 # The numeric decoding options `decoding_grid` may choose on validation after training.
 SEARCHABLE_DECODING_OPTIONS = ("retrieval_weight", *FUSED_OPTIONS, *TRANSITION_SUBOPTIONS)
+# A credit -> the options that only shape it. When `decoding_grid` tries the credit at 0 (off) these go to 0 with it:
+# beside a credit of 0 any other value of theirs is refused, so without this a config that shapes the credit (the
+# shipped ones do) would keep the grid from ever turning it off, on data where it does not help.
+CREDIT_SHAPE_OPTIONS = {"transition_adjustment": tuple(TRANSITION_SUBOPTIONS)}
 # How many values past the end of an option's ascending grid the search tries while validation keeps improving.
 MAX_GRID_EXTENSIONS = 4
 QUANTIZERS = ("opq", "pq", "rq-kmeans", "rq-vae")
@@ -780,8 +784,9 @@ class EvaluationArguments(DecodingArguments):
             f"{', '.join(SEARCHABLE_DECODING_OPTIONS)}), searched one option at a time in the order given, each "
             "from the values chosen before it, by selection_metric on the users that select checkpoints (ties go to "
             f"the value listed first; when the values ascend and the best is an end, up to {MAX_GRID_EXTENSIONS} more "
-            "in the grid's step past that end while validation improves). The choice is written to best/'s "
-            "generation config; empty = none."
+            "in the grid's step past that end while validation improves; transition_adjustment at 0 turns the credit "
+            "off, its transition_* shape options with it). The choice is written to best/'s generation config; "
+            "empty = none."
         ),
     )
 
@@ -861,6 +866,27 @@ def decoding_options_of(eval_args: DecodingArguments, **changes: float) -> Decod
     return DecodingArguments(**{**options, **changes})
 
 
+def with_credits_off(changes: dict[str, float], shapes: dict[str, tuple[str, ...]]) -> dict[str, float]:
+    """``changes`` plus 0 for every option in ``shapes`` of a credit that ``changes`` sets to 0 (``changes``' own values
+    of those options win): a credit turned off takes its shape options with it."""
+    off = {name: 0.0 for credit, names in shapes.items() if credit in changes and not changes[credit] for name in names}
+    return {**off, **changes}
+
+
+def grid_options_of(eval_args: DecodingArguments, **changes: float) -> DecodingArguments:
+    """:func:`decoding_options_of` as ``decoding_grid`` applies a value: a credit set to 0 is off, and the options
+    that only shape it (:data:`CREDIT_SHAPE_OPTIONS`) go to 0 with it."""
+    return decoding_options_of(eval_args, **with_credits_off(changes, CREDIT_SHAPE_OPTIONS))
+
+
+def grid_option_names(grid: list[tuple[str, list[float]]]) -> list[str]:
+    """The decoding options a search of ``grid`` may change: its own, and the shape options of its credits (which a
+    value of 0 turns off with them)."""
+    names = [name for name, _ in grid]
+    shapes = [shape for name in names for shape in CREDIT_SHAPE_OPTIONS.get(name, ()) if shape not in names]
+    return names + list(dict.fromkeys(shapes))
+
+
 def check_decoding_grid(model_args: ModelArguments, eval_args: EvaluationArguments) -> None:
     """Before training: a ValueError when ``decoding_grid`` is set for a model without these decoding options
     (DeftRec), or when one of its values is invalid beside the configured options (``decoding_grid``
@@ -871,9 +897,9 @@ def check_decoding_grid(model_args: ModelArguments, eval_args: EvaluationArgumen
     check_grid_values(eval_args, grid)
 
 
-def check_grid_values(start, grid: list[tuple[str, list[float]]], with_value=decoding_options_of) -> None:
+def check_grid_values(start, grid: list[tuple[str, list[float]]], with_value=grid_options_of) -> None:
     """A ValueError naming the first value of ``grid`` that ``with_value(start, name=value)`` refuses beside the
-    configured options (``start``; :func:`decoding_options_of` for MindRec's, a SASRec config's own check for SASRec's)."""
+    configured options (``start``; :func:`grid_options_of` for MindRec's, a SASRec config's own check for SASRec's)."""
     for name, values in grid:
         for value in values:
             try:
@@ -899,6 +925,7 @@ EVALUATE_MODEL_OPTIONS = ("--model_dir", "--model-dir", "--model")
 TRAIN_ARGUMENT_TYPES = (DataArguments, CodeArguments, ModelArguments, TrainingArguments, EvaluationArguments)
 
 __all__ = [
+    "CREDIT_SHAPE_OPTIONS",
     "CodeArguments",
     "DataArguments",
     "DecodingArguments",
@@ -918,6 +945,9 @@ __all__ = [
     "check_grid_values",
     "check_transition_counting",
     "decoding_options_of",
+    "grid_option_names",
+    "grid_options_of",
     "help_metadata",
     "parse_decoding_grid",
+    "with_credits_off",
 ]

@@ -25,6 +25,8 @@ from mindrec.training.arguments import (
     DecodingArguments,
     EvaluationArguments,
     decoding_options_of,
+    grid_option_names,
+    grid_options_of,
     parse_decoding_grid,
 )
 
@@ -66,11 +68,12 @@ def search_decoding_grid(
     start: Options,
     grid: Sequence[tuple[str, Sequence[float]]],
     score: Callable[[Options], float],
-    with_value: Callable[..., Options] = decoding_options_of,
+    with_value: Callable[..., Options] = grid_options_of,
 ) -> tuple[Options, list[dict[str, Any]]]:
     """Coordinate search of ``grid`` (``[(option, values), ...]``) from ``start``, maximising ``score``.
-    ``with_value(options, name=value)`` returns ``options`` with one value changed, or raises a ValueError when that
-    value is invalid beside the others (:func:`decoding_options_of` for MindRec's :class:`DecodingArguments`).
+    ``with_value(options, name=value)`` returns ``options`` with one value changed (a credit set to 0 takes the options
+    that shape it to 0 too), or raises a ValueError when that value is invalid beside the others
+    (:func:`~mindrec.training.arguments.grid_options_of` for MindRec's :class:`DecodingArguments`).
 
     Returns the chosen options and one trial per value tried, in order: ``{"option", "value", "metric"}`` (plus
     ``"chosen": True`` on each option's winner), or ``{"option", "value", "skipped": reason}`` for a value the options
@@ -150,7 +153,7 @@ def choose_decoding_on_validation(
         return result.metrics[eval_args.selection_metric]
 
     grid = without_inert_options(parse_decoding_grid(eval_args.decoding_grid), data.items)
-    searched = [name for name, _ in grid]
+    searched = grid_option_names(grid)
     start = decoding_options_of(eval_args)
     chosen, trials = search_decoding_grid(start, grid, score)
     if chosen != start:

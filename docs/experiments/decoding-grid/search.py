@@ -5,6 +5,8 @@ The checkpoint folder is copied first (the search saves its choice into the fold
 validation users that select checkpoints (all users on beauty-full and beauty-mindrec), by NDCG@10. One JSON line.
 
     PROTOCOL=beauty-full python docs/experiments/decoding-grid/search.py CHECKPOINT COPY NAME=V1,V2 [NAME=V1,V2 ...]
+
+``DATA=<folder>`` reads another dataset with the protocol (as ``scripts/benchmark.py --data``).
 """
 
 import json
@@ -27,7 +29,7 @@ from mindrec.training.trainer import make_accelerator
 checkpoint, copy, grid = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), sys.argv[3:]
 torch.set_num_threads(int(os.environ.get("THREADS", "1")))
 protocol = PROTOCOLS[os.environ.get("PROTOCOL", "beauty-full")]
-data, _ = load_protocol_data(protocol, resolve_data_path(protocol, None, pathlib.Path(__file__).parents[3]))
+data, _ = load_protocol_data(protocol, resolve_data_path(protocol, os.environ.get("DATA"), pathlib.Path(__file__).parents[3]))
 shutil.copytree(checkpoint, copy)
 saved = load_trained_model(copy).generation_config.to_dict()
 seed = json.loads((copy / "mindrec_run.json").read_text())["training"]["seed"]
