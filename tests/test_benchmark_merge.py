@@ -43,6 +43,10 @@ def test_merged_runs_are_in_protocol_order_with_one_summary(parts):
     assert len(parts[2]["code_tables"]) == 1 and merged["code_tables"] == parts[2]["code_tables"]
     same_codes = {**parts[2], "runs": [{**run, "seed": 9} for run in parts[2]["runs"]], "seeds": [9]}
     assert merge_result_sets([parts[2], same_codes])["code_tables"] == parts[2]["code_tables"]
+    # The parts' commits: one when they agree (None outside a git checkout), else each, in part order.
+    assert merged["git_commit"] == parts[0]["git_commit"]
+    commits = [{**part, "git_commit": commit} for part, commit in zip(parts, ["abc", "abc+dirty", None], strict=True)]
+    assert merge_result_sets(commits)["git_commit"] == "abc; abc+dirty; unknown"
     section = results_section(merged, None)
     assert "```bash\n" + "\n".join(merged["commands"]) + "\n```" in section
 

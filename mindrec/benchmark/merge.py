@@ -75,7 +75,10 @@ def merge_result_sets(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "models": models,
         "skipped": {key: value for part in parts for key, value in part.get("skipped", {}).items()},
         "date": max(part["date"] for part in parts),
-        "git_commit": first["git_commit"] if all(p["git_commit"] == first["git_commit"] for p in parts) else None,
+        # Parts run at different commits (or one with uncommitted changes) name each, in part order, not none.
+        "git_commit": "; ".join(dict.fromkeys(part["git_commit"] or "unknown" for part in parts))
+        if any(part["git_commit"] for part in parts)
+        else None,
         "command": None,
         "commands": [part["command"] for part in parts],
         "wall_seconds": max(part["wall_seconds"] for part in parts),
