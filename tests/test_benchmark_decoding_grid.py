@@ -85,6 +85,8 @@ def test_the_benchmark_searches_both_models_credits_on_validation_and_tests_with
     # Test decodes with the choice: SASRec's last scoring calls (test) and MindRec's fused row.
     sasrec_choice = chosen_of(runs["sasrec"]["details"]["decoding_search"])
     assert scored[-1] == (sasrec_choice["brand_adjustment"], sasrec_choice["transition_adjustment"])
+    saved_sasrec = SASRecConfig.from_pretrained(tmp_path / "w" / "sasrec" / "seed0" / "model")  # kept with the choice
+    assert (saved_sasrec.brand_adjustment, saved_sasrec.transition_adjustment) == scored[-1]
     fused_choice = chosen_of(runs["mindrec-fused"]["details"]["decoding_search"])
     fused_config, onepass_config = decoded[-1], decoded[-2]
     assert (fused_config.brand_adjustment, fused_config.transition_adjustment) == (

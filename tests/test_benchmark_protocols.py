@@ -10,6 +10,8 @@ import pytest
 import torch
 from optional_extras import needs_matplotlib
 
+from mindrec.baselines import SASRecModel
+from mindrec.baselines.sasrec_training import evaluate_sasrec
 from mindrec.benchmark.cli import benchmark_main, benchmark_parser, update_readme_main
 from mindrec.benchmark.protocols import (
     BEAUTY_FULL,
@@ -24,7 +26,7 @@ from mindrec.benchmark.protocols import (
 )
 from mindrec.benchmark.readme import END_MARKER, START_MARKER
 from mindrec.benchmark.report import TABLE_METRICS, format_results_table, write_result_set
-from mindrec.benchmark.runner import resolve_data_path, run_benchmark
+from mindrec.benchmark.runner import load_protocol_data, resolve_data_path, run_benchmark
 from mindrec.modeling.modeling_deftrec import DeftRecForRecommendation
 
 
@@ -250,6 +252,14 @@ def test_synthetic_small_end_to_end(tmp_path):
     # DeftRec diffuses over the item embeddings of the SASRec trained in the same seed.
     sasrec_vectors = np.load(tmp_path / "work" / "sasrec" / "seed0" / "item_vectors.npy")
     assert sasrec_vectors.shape == (60, 64)
+    # The SASRec itself is kept as it ranked test: loaded again, it scores test's metrics to the digit.
+    sasrec = SASRecModel.from_pretrained(tmp_path / "work" / "sasrec" / "seed0" / "model").eval()
+    protocol = tiny_synthetic_small()
+    data, _ = load_protocol_data(protocol, None)
+    for metric, value in evaluate_sasrec(sasrec, data.splits["test"], protocol.evaluation["exclude_history"]).items():
+        if metric in runs["sasrec"]["metrics"]:
+            assert value == pytest.approx(runs["sasrec"]["metrics"][metric], abs=1e-12), metric
+    assert {"hr@1", "ndcg@10"} <= set(runs["sasrec"]["metrics"])
     deftrec = DeftRecForRecommendation.from_pretrained(tmp_path / "work" / "deftrec" / "seed0" / "final")
     torch.testing.assert_close(deftrec.item_vectors, torch.from_numpy(sasrec_vectors))
 

@@ -40,7 +40,10 @@ def benchmark_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         *canonical("output folder"), default=None, help="results folder (default: <repo root>/docs/results)"
     )
-    parser.add_argument("--work-dir", default=None, help="keep checkpoints here (default: a temporary folder)")
+    parser.add_argument(
+        "--work-dir", default=None,
+        help="keep checkpoints here, each SASRec's too (<dir>/sasrec/seed<s>/model); default: a temporary folder",
+    )
     parser.add_argument(
         *canonical("threads"), type=int_at_least(1), default=None,
         help="torch intra-op threads (default: torch's choice); recorded with the results",

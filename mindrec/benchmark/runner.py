@@ -51,6 +51,8 @@ logger = logging.getLogger(__name__)
 
 DEFTREC_MODULE = "mindrec.modeling.modeling_deftrec"
 SASREC_ITEM_VECTORS = "item_vectors.npy"
+# Where each seed's SASRec is saved (``save_pretrained``), as it ranked test: its validation's credits, test's counts.
+SASREC_MODEL_DIR = "model"
 
 
 @dataclass
@@ -305,6 +307,8 @@ def run_sasrec(context: BenchmarkContext, plan: ModelPlan, rows: Sequence[str], 
     if model.item_transition_offsets is not None:
         # As MindRec's: the transitions as of the test targets (its popularity prior keeps the training counts).
         model.set_item_transitions(test_counts["transition_counts"])
+    # Kept as MindRec's checkpoints are, so that a probe can read the baseline's rankings without training it again.
+    model.save_pretrained(vectors_path.parent / SASREC_MODEL_DIR)
 
     def recommend(histories: list[list[int]]):
         items, scores = model.recommend(
