@@ -11,7 +11,7 @@ from typing import Any
 
 from datasets import Dataset
 
-from ..training.arguments import check_grid_values, parse_decoding_grid, with_credits_off
+from ..training.arguments import check_grid_values, grid_option_names, parse_decoding_grid, with_credits_off
 from ..training.decoding_search import search_decoding_grid
 from .sasrec import SASRecConfig, SASRecModel
 from .sasrec_training import evaluate_sasrec
@@ -68,9 +68,7 @@ def choose_sasrec_decoding_on_validation(
     :func:`~mindrec.training.decoding_search.search_decoding_grid`) on ``validation``, scored by ``metric``; the
     model's config is left at the chosen values. Returns ``({option: chosen value}, trials)``, the shape options of a
     searched credit among the options (each trial sets them all, so that one that turned a credit off leaves no trace)."""
-    names = [name for name, _ in grid]
-    names += [shape for name in names for shape in SASREC_CREDIT_SHAPE_OPTIONS.get(name, ()) if shape not in names]
-    start = {name: getattr(model.config, name) for name in dict.fromkeys(names)}
+    start = {name: getattr(model.config, name) for name in grid_option_names(grid, SASREC_CREDIT_SHAPE_OPTIONS)}
 
     def score(options: dict[str, float]) -> float:
         for name, value in options.items():
@@ -86,4 +84,9 @@ def choose_sasrec_decoding_on_validation(
     return chosen, trials
 
 
-__all__ = ["SASREC_CREDIT_SHAPE_OPTIONS", "SASREC_SEARCHABLE_OPTIONS", "check_sasrec_decoding_grid", "choose_sasrec_decoding_on_validation"]
+__all__ = [
+    "SASREC_CREDIT_SHAPE_OPTIONS",
+    "SASREC_SEARCHABLE_OPTIONS",
+    "check_sasrec_decoding_grid",
+    "choose_sasrec_decoding_on_validation",
+]

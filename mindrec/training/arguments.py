@@ -879,12 +879,14 @@ def grid_options_of(eval_args: DecodingArguments, **changes: float) -> DecodingA
     return decoding_options_of(eval_args, **with_credits_off(changes, CREDIT_SHAPE_OPTIONS))
 
 
-def grid_option_names(grid: list[tuple[str, list[float]]]) -> list[str]:
-    """The decoding options a search of ``grid`` may change: its own, and the shape options of its credits (which a
-    value of 0 turns off with them)."""
+def grid_option_names(
+    grid: list[tuple[str, list[float]]], shapes: dict[str, tuple[str, ...]] = CREDIT_SHAPE_OPTIONS
+) -> list[str]:
+    """The options a search of ``grid`` may change: its own, and the ``shapes`` options of its credits (which a value
+    of 0 turns off with them)."""
     names = [name for name, _ in grid]
-    shapes = [shape for name in names for shape in CREDIT_SHAPE_OPTIONS.get(name, ()) if shape not in names]
-    return names + list(dict.fromkeys(shapes))
+    extra = [shape for name in names for shape in shapes.get(name, ()) if shape not in names]
+    return names + list(dict.fromkeys(extra))
 
 
 def check_decoding_grid(model_args: ModelArguments, eval_args: EvaluationArguments) -> None:
