@@ -16,10 +16,12 @@ from mindrec.training.model_io import load_trained_model
 
 def probe_inputs(checkpoint: str):
     """``(data, training interaction counts, trained model)`` of a benchmark checkpoint: the data of the protocol
-    named by PROTOCOL (beauty-full by default), torch on THREADS threads (1 by default)."""
+    named by PROTOCOL (beauty-full by default; DATA=<folder> reads another dataset with it, as the benchmark's
+    ``--data``), torch on THREADS threads (1 by default)."""
     torch.set_num_threads(int(os.environ.get("THREADS", "1")))
     protocol = PROTOCOLS[os.environ.get("PROTOCOL", "beauty-full")]
-    data, _ = load_protocol_data(protocol, resolve_data_path(protocol, None, pathlib.Path(__file__).parents[2]))
+    path = resolve_data_path(protocol, os.environ.get("DATA"), pathlib.Path(__file__).parents[2])
+    data, _ = load_protocol_data(protocol, path)
     return data, interaction_counts(data.splits["train"], data.num_items), load_trained_model(checkpoint, device="cpu")
 
 
