@@ -25,9 +25,10 @@ for split, held_out in (("validation", 2), ("test", 1)):
         history, target = sequence[:-held_out], sequence[-held_out]
         excluded = set(history)
         successors = [(count, item) for item, count in first[history[-1]].items() if item not in excluded]
+        first_pick = max(successors)[1] if successors else None
         if successors:
             with_first += 1
-            first_hits += max(successors)[1] == target
+            first_hits += first_pick == target
         if len(history) >= 2:
             pair_successors = [
                 (count, item) for item, count in second[(history[-2], history[-1])].items() if item not in excluded
@@ -35,7 +36,7 @@ for split, held_out in (("validation", 2), ("test", 1)):
             if pair_successors:
                 with_second += 1
                 second_hits += max(pair_successors)[1] == target
-                first_hits_there += bool(successors) and max(successors)[1] == target
+                first_hits_there += first_pick == target
     print(
         f"{split}: {len(sequences)} users; first-order rule HR@1 {first_hits / len(sequences):.4f}; "
         f"{with_second} users ({with_second / len(sequences):.3f}) with a seen (previous, last) pair: second-order "
