@@ -43,6 +43,14 @@ def test_a_bad_entry_is_named(entry, message):
         EvaluationArguments(**FUSED, decoding_grid=[entry])
 
 
+@pytest.mark.parametrize("value", [None, "transition_adjustment=1,2", ["transition_adjustment=1,2", 3]])
+def test_a_grid_that_is_not_a_list_of_entries_is_named(value):
+    # The benchmark's --set hands YAML values to the dataclass as they are: `null` or a bare string is no grid (a
+    # string would otherwise be read one character at a time).
+    with pytest.raises(ValueError, match=r"`decoding_grid` must be a list of str \(e.g. .*or \[\] for none\), got "):
+        EvaluationArguments(**FUSED, decoding_grid=value)
+
+
 def test_a_config_file_gives_the_grid_as_a_block_list_and_a_flow_list_is_explained(tmp_path):
     from mindrec.training.arguments import TRAIN_ARGUMENT_TYPES
     from mindrec.training.config_loading import parse_arguments

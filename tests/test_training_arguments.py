@@ -107,6 +107,9 @@ def test_unknown_command_line_option_and_bad_values_are_errors(tmp_path):
         EvaluationArguments(strategy="beam")
     with pytest.raises(ValueError, match=r"`eval_ks` \[1, 20\] asks for K=20 but only num_return_items=10"):
         parse_arguments(TRAIN_ARGUMENT_TYPES, ["--eval_ks", "1", "20"])
+    for value in (None, 10, [1, "5"], [1, True]):
+        with pytest.raises(ValueError, match=r"`eval_ks` must be a list of int \(e.g. \[1, 5, 10\]\), got "):
+            EvaluationArguments(eval_ks=value)
     config = write(tmp_path / "list.yaml", "- 1\n- 2\n")
     with pytest.raises(ValueError, match=r"a config must be a mapping"):
         parse_arguments(TRAIN_ARGUMENT_TYPES, ["--config", config])

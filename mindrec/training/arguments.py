@@ -95,6 +95,17 @@ def _fraction(owner: object, *names: str) -> None:
             raise ValueError(f"`{name}` must be in [0, 1), got {value!r}.")
 
 
+def _list_of(owner: object, name: str, item_type: type, example: str) -> None:
+    """A list option holds a list of ``item_type`` (YAML's ``null`` or a bare value is not one)."""
+    value = getattr(owner, name)
+    if not isinstance(value, (list, tuple)) or not all(
+        isinstance(item, item_type) and not isinstance(item, bool) for item in value
+    ):
+        raise ValueError(
+            f"`{name}` must be a list of {item_type.__name__} (e.g. {example}), got {value!r}."
+        )
+
+
 def _choice(owner: object, name: str, choices: tuple[str, ...]) -> None:
     value = getattr(owner, name)
     if value not in choices:
@@ -748,6 +759,7 @@ class DecodingArguments:
                 raise ValueError(
                     f"`{name}` > 0 {verb} the transitions of transition_adjustment: it needs transition_adjustment > 0."
                 )
+        _list_of(self, "eval_ks", int, "[1, 5, 10]")
         if not self.eval_ks or any(k < 1 for k in self.eval_ks):
             raise ValueError(f"`eval_ks` must be cut-offs >= 1, got {self.eval_ks}.")
         if max(self.eval_ks) > self.num_return_items:
@@ -793,6 +805,7 @@ class EvaluationArguments(DecodingArguments):
     def __post_init__(self):
         super().__post_init__()
         _positive(self, "validation_max_users")
+        _list_of(self, "decoding_grid", str, "['transition_adjustment=1,2,3'], or [] for none")
         parse_decoding_grid(self.decoding_grid)
         allowed = {f"{name}@{k}" for name in ("hr", "ndcg") for k in self.eval_ks} | {"mrr"}
         if self.selection_metric not in allowed:
