@@ -26,6 +26,13 @@ def test_a_missing_tracker_package_is_a_clear_error(monkeypatch):
         TrainingArguments(report_to=["tensorbord"])
 
 
+@pytest.mark.parametrize("value", [None, "tensorboard"])
+def test_report_to_that_is_not_a_list_is_refused(value):
+    # YAML's null, or a bare name that would be read one letter at a time.
+    with pytest.raises(ValueError, match=r"`report_to` must be a list of str, got "):
+        TrainingArguments(report_to=value)
+
+
 def test_tensorboard_receives_the_loss_and_validation_metrics(tmp_path):
     pytest.importorskip("tensorboard", reason='--report_to tensorboard needs pip install "mindrec[tracking]"')
     # Imported by name, after the skip: tensorboard is the optional `tracking` extra, not a test requirement.

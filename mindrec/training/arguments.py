@@ -12,7 +12,9 @@ the library's (``DECODING_STRATEGIES``, ``QUANTIZERS``, ``COLLISION_STRATEGIES``
 
 from __future__ import annotations
 
+import ast
 import math
+import numbers
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Literal
@@ -64,12 +66,41 @@ def help_metadata(text: str, **extra) -> dict:
     return {"metadata": {"help": text, **extra}}
 
 
-def _ints_to_floats(owner: object) -> None:
-    """Turn the integers given to ``float`` fields into floats (a YAML ``1`` or ``--set ...=1``): the typed
-    configs these fields feed refuse an ``int`` where they declare a ``float``."""
+def _is_of_type(type_name: str, value: object) -> bool:
+    """Whether ``value`` fits an annotation's base type ``int``, ``float`` (any real number), ``bool`` or ``str``."""
+    if type_name == "bool":
+        return isinstance(value, bool)
+    if isinstance(value, bool):  # a bool is an int to Python, never to a config
+        return False
+    kinds = {"int": numbers.Integral, "float": numbers.Real, "str": str}
+    return isinstance(value, kinds[type_name])
+
+
+def _typed(owner: object) -> None:
+    """Check every field's value against its annotation (``int``, ``float``, ``bool``, ``str``, a ``Literal``, a
+    ``list[...]`` of one of them, each maybe ``| None``) and turn the numbers given to ``float`` fields into floats.
+
+    The command line converts its strings; a YAML file, the benchmark's ``--set`` (values read as YAML) and Python
+    callers hand values as they are, so a ``null``, a word or a bare value where a list belongs is named here instead
+    of failing later in a comparison (or a string being read one character at a time as a list)."""
     for spec in fields(owner):
         value = getattr(owner, spec.name)
-        if spec.type in ("float", "float | None") and isinstance(value, int) and not isinstance(value, bool):
+        annotation = str(spec.type)
+        base = annotation.removesuffix(" | None")
+        if value is None and base != annotation:
+            continue
+        if base.startswith("Literal["):
+            choices = ast.literal_eval(base.removeprefix("Literal"))
+            if value not in choices:
+                raise ValueError(f"`{spec.name}` must be one of {list(choices)}, got {value!r}.")
+        elif base.startswith("list["):
+            item = base.removeprefix("list[").removesuffix("]")
+            if not isinstance(value, (list, tuple)) or not all(_is_of_type(item, entry) for entry in value):
+                raise ValueError(f"`{spec.name}` must be a list of {item}, got {value!r}.")
+        elif not _is_of_type(base, value):
+            raise ValueError(f"`{spec.name}` must be {'a number' if base == 'float' else base}, got {value!r}.")
+        elif base == "float":
+            # The typed configs these fields feed refuse an ``int`` where they declare a ``float``.
             setattr(owner, spec.name, float(value))
 
 
@@ -93,17 +124,6 @@ def _fraction(owner: object, *names: str) -> None:
         value = getattr(owner, name)
         if value is not None and not 0.0 <= value < 1.0:
             raise ValueError(f"`{name}` must be in [0, 1), got {value!r}.")
-
-
-def _list_of(owner: object, name: str, item_type: type, example: str) -> None:
-    """A list option holds a list of ``item_type`` (YAML's ``null`` or a bare value is not one)."""
-    value = getattr(owner, name)
-    if not isinstance(value, (list, tuple)) or not all(
-        isinstance(item, item_type) and not isinstance(item, bool) for item in value
-    ):
-        raise ValueError(
-            f"`{name}` must be a list of {item_type.__name__} (e.g. {example}), got {value!r}."
-        )
 
 
 def _choice(owner: object, name: str, choices: tuple[str, ...]) -> None:
@@ -159,7 +179,7 @@ class DataArguments:
     synthetic_seed: int = field(default=0, **help_metadata("Synthetic catalogue: generator seed."))
 
     def __post_init__(self):
-        _ints_to_floats(self)
+        _typed(self)
         _positive(self, "max_users", "synthetic_num_users", "synthetic_num_items")
         _non_negative(self, "max_history")
 
@@ -210,7 +230,7 @@ class CodeArguments:
     collaborative_dim: int = field(default=64, **help_metadata("Size of the collaborative item vectors."))
 
     def __post_init__(self):
-        _ints_to_floats(self)
+        _typed(self)
         _non_negative(self, "num_category_levels", "num_sid_digits")
         _positive(self, "codebook_size", "collaborative_dim")
         if not 0.0 <= self.collaborative_weight <= 1.0:
@@ -418,7 +438,7 @@ class ModelArguments:
     )
 
     def __post_init__(self):
-        _ints_to_floats(self)
+        _typed(self)
         _choice(self, "model_type", MODEL_TYPES)
         _choice(self, "model_setting", MODEL_SETTINGS)
         _choice(self, "history_encoding", ("pooled", "tokens"))
@@ -615,7 +635,7 @@ class TrainingArguments:
     log_level: str = log_level_field()
 
     def __post_init__(self):
-        _ints_to_floats(self)
+        _typed(self)
         log_level_number(self.log_level)
         _positive(
             self,
@@ -736,7 +756,7 @@ class DecodingArguments:
     metrics_json: str | None = field(default=None, **help_metadata("Write the final metrics (JSON) to this file."))
 
     def __post_init__(self):
-        _ints_to_floats(self)
+        _typed(self)
         _choice(self, "strategy", DECODING_STRATEGIES)
         _choice(self, "history_cache", ("exact", "prompt_cache"))
         _positive(self, "num_beams", "num_return_items", "eval_batch_size")
@@ -759,7 +779,6 @@ class DecodingArguments:
                 raise ValueError(
                     f"`{name}` > 0 {verb} the transitions of transition_adjustment: it needs transition_adjustment > 0."
                 )
-        _list_of(self, "eval_ks", int, "[1, 5, 10]")
         if not self.eval_ks or any(k < 1 for k in self.eval_ks):
             raise ValueError(f"`eval_ks` must be cut-offs >= 1, got {self.eval_ks}.")
         if max(self.eval_ks) > self.num_return_items:
@@ -805,7 +824,6 @@ class EvaluationArguments(DecodingArguments):
     def __post_init__(self):
         super().__post_init__()
         _positive(self, "validation_max_users")
-        _list_of(self, "decoding_grid", str, "['transition_adjustment=1,2,3'], or [] for none")
         parse_decoding_grid(self.decoding_grid)
         allowed = {f"{name}@{k}" for name in ("hr", "ndcg") for k in self.eval_ks} | {"mrr"}
         if self.selection_metric not in allowed:
@@ -834,7 +852,7 @@ class EvaluateModelArguments:
     log_level: str = log_level_field()
 
     def __post_init__(self):
-        _ints_to_floats(self)
+        _typed(self)
         log_level_number(self.log_level)
         if self.model_dir is None:
             raise ValueError("--model_dir is required: the model folder to evaluate.")
