@@ -26,7 +26,7 @@ from mindrec.benchmark.protocols import (
 )
 from mindrec.benchmark.readme import END_MARKER, START_MARKER
 from mindrec.benchmark.report import TABLE_METRICS, format_results_table, write_result_set
-from mindrec.benchmark.runner import load_protocol_data, resolve_data_path, run_benchmark
+from mindrec.benchmark.runner import check_plan_options, load_protocol_data, resolve_data_path, run_benchmark
 from mindrec.modeling.modeling_deftrec import DeftRecForRecommendation
 
 
@@ -346,6 +346,38 @@ def test_cli_set_refuses_unknown_plans_and_sections(tmp_path):
     with pytest.raises(SystemExit):  # argparse: PLAN.SECTION.KEY=VALUE with a known section
         benchmark_parser().parse_args(["--protocol", "synthetic-small", "--set", "tiger.weights.x=1"])
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("mindrec.training.max_steps=abc", r"plan 'mindrec': `max_steps` must be int, got 'abc'"),
+        ("sasrec.training.num_epochs=many", r"plan 'sasrec': `num_epochs` must be int, got 'many'"),
+        ("tiger.evaluation.decoding_grid=null", r"plan 'tiger': `decoding_grid` must be a list of str, got None"),
+        ("mindrec.model.no_such_option=1", r"plan 'mindrec': .*no_such_option"),
+    ],
+)
+def test_cli_refuses_a_bad_option_value_before_any_plan_trains(tmp_path, setting, message):
+    # Popularity and SASRec come first in the row order: the bad MindRec value must not wait for them to train.
+    with pytest.raises(SystemExit, match=rf"scripts/benchmark.py: {message}"):
+        benchmark_main(
+            ["--protocol", "synthetic-small", "--models", "popularity", "sasrec", "tiger", "mindrec-dbs", "--set", setting,
+             "--output", str(tmp_path)],
+            repo_root=tmp_path,
+        )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_run_benchmark_checks_every_plan_before_reading_the_data(tmp_path):
+    protocol = get_protocol("synthetic-small").with_plan_settings([("mindrec", "training", "learning_rate", "fast")])
+    with pytest.raises(ValueError, match=r"plan 'mindrec': `learning_rate` must be a number, got 'fast'"):
+        run_benchmark(protocol, models=["mindrec-dbs"], data_path=tmp_path / "no-such-folder", repo_root=tmp_path)
+
+
+@pytest.mark.parametrize("name", sorted(PROTOCOLS))
+def test_every_shipped_protocol_passes_the_option_check(name):
+    protocol = get_protocol(name)
+    check_plan_options(protocol, protocol.plans_for(list(protocol.default_rows)))
 
 
 def test_a_protocol_run_on_data_with_repeat_visits_warns_that_its_exclusion_hides_them(tmp_path, caplog):

@@ -18,6 +18,7 @@ from datasets import Dataset, DatasetDict
 from tqdm.auto import tqdm
 
 from ..evaluation.metrics import ranking_metrics
+from ..training.arguments import check_field_types
 from .popularity import interaction_counts, transition_counts
 from .sasrec import SASRecConfig, SASRecModel, collate_histories, sample_negatives
 
@@ -59,6 +60,7 @@ class SASRecTrainingArguments:
     device: str | None = None
 
     def __post_init__(self):
+        check_field_types(self)
         if self.learning_rate <= 0 or self.weight_decay < 0:
             raise ValueError(
                 f"learning_rate must be > 0 and weight_decay >= 0, got {self.learning_rate} and {self.weight_decay}"

@@ -95,8 +95,8 @@ class BenchmarkContext:
 
     def evaluation_args(self, plan: ModelPlan, row: str | None = None) -> EvaluationArguments:
         """The protocol's evaluation options with the plan's and (for a test row) the row's overrides."""
-        overrides = dict(plan.rows[row]) if row is not None else {}
-        return EvaluationArguments(**{**self.protocol.evaluation, **plan.evaluation, **overrides, "do_test": False})
+        return plan_evaluation_args(self.protocol, plan, row)
+
 
     def decoding_counts(self, split: str, transition_gap_decay: float = 0.0) -> dict[str, torch.Tensor]:
         """The decoding priors' counts as of the targets of ``split`` (``mindrec.baselines.decoding_counts``; computed
@@ -116,6 +116,44 @@ class BenchmarkContext:
     def item_counts(self) -> torch.Tensor:
         """``[num_items]`` training interaction counts: what makes a test target cold (``cold_ndcg@K``)."""
         return self.decoding_counts("validation")["item_counts"]
+
+
+def plan_evaluation_args(protocol: BenchmarkProtocol, plan: ModelPlan, row: str | None = None) -> EvaluationArguments:
+    """``protocol``'s evaluation options with ``plan``'s and (for a test row) the row's overrides."""
+    overrides = dict(plan.rows[row]) if row is not None else {}
+    return EvaluationArguments(**{**protocol.evaluation, **plan.evaluation, **overrides, "do_test": False})
+
+
+def check_plan_options(protocol: BenchmarkProtocol, plans: dict[str, list[str]]) -> None:
+    """Before the data is read: build every option object each of ``plans`` (name -> its rows, as
+    :meth:`~.protocols.BenchmarkProtocol.plans_for` gives) will train and test with, so that an invalid option (a
+    ``--set`` typo'd value, a grid a model cannot search) is a ValueError now, not after the plans before it have
+    trained for hours."""
+    from mindrec.baselines.sasrec import SASRecConfig
+    from mindrec.baselines.sasrec_decoding_search import check_sasrec_decoding_grid
+    from mindrec.baselines.sasrec_training import SASRecTrainingArguments
+
+    for plan_name, rows in plans.items():
+        plan = protocol.plans[plan_name]
+        if plan.family == "popularity":
+            continue
+        try:
+            validation = plan_evaluation_args(protocol, plan)
+            for row in rows:
+                plan_evaluation_args(protocol, plan, row)
+            if plan.family == "sasrec":
+                SASRecTrainingArguments(**{"eval_exclude_history": validation.exclude_history, **plan.training})
+                check_sasrec_decoding_grid(SASRecConfig(**plan.model), validation.decoding_grid)
+                continue
+            TrainingArguments(**{"output_dir": plan_name, **plan.training})
+            CodeArguments(**{**protocol.codes, **plan.codes})
+            model_type = "deftrec" if plan.family == "deftrec" else "mindrec"  # TIGER is MindRec's causal variant
+            model_args = ModelArguments(**{**plan.model, "model_type": model_type, "model_setting": "small"})
+            if plan.family != "deftrec":
+                check_transition_counting(model_args, validation)
+            check_decoding_grid(model_args, validation)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"plan {plan_name!r}: {error}") from error
 
 
 def resolve_data_path(protocol: BenchmarkProtocol, data_path: str | os.PathLike | None, repo_root: Path) -> Path | None:
@@ -618,6 +656,7 @@ def run_benchmark(
         skipped["deftrec"] = f"{DEFTREC_MODULE} is not installed"
         logger.warning("benchmark %s: skipping deftrec (%s)", protocol.name, skipped["deftrec"])
     plans = protocol.plans_for(rows)
+    check_plan_options(protocol, plans)
     repo_root = Path(repo_root)
     path = resolve_data_path(protocol, data_path, repo_root)
     started = time.perf_counter()

@@ -76,8 +76,8 @@ def _is_of_type(type_name: str, value: object) -> bool:
     return isinstance(value, kinds[type_name])
 
 
-def _typed(owner: object) -> None:
-    """Check every field's value against its annotation (``int``, ``float``, ``bool``, ``str``, a ``Literal``, a
+def check_field_types(owner: object) -> None:
+    """Check every field's value of the dataclass instance ``owner`` against its annotation (``int``, ``float``, ``bool``, ``str``, a ``Literal``, a
     ``list[...]`` of one of them, each maybe ``| None``) and turn the numbers given to ``float`` fields into floats.
 
     The command line converts its strings; a YAML file, the benchmark's ``--set`` (values read as YAML) and Python
@@ -179,7 +179,7 @@ class DataArguments:
     synthetic_seed: int = field(default=0, **help_metadata("Synthetic catalogue: generator seed."))
 
     def __post_init__(self):
-        _typed(self)
+        check_field_types(self)
         _positive(self, "max_users", "synthetic_num_users", "synthetic_num_items")
         _non_negative(self, "max_history")
 
@@ -230,7 +230,7 @@ class CodeArguments:
     collaborative_dim: int = field(default=64, **help_metadata("Size of the collaborative item vectors."))
 
     def __post_init__(self):
-        _typed(self)
+        check_field_types(self)
         _non_negative(self, "num_category_levels", "num_sid_digits")
         _positive(self, "codebook_size", "collaborative_dim")
         if not 0.0 <= self.collaborative_weight <= 1.0:
@@ -438,7 +438,7 @@ class ModelArguments:
     )
 
     def __post_init__(self):
-        _typed(self)
+        check_field_types(self)
         _choice(self, "model_type", MODEL_TYPES)
         _choice(self, "model_setting", MODEL_SETTINGS)
         _choice(self, "history_encoding", ("pooled", "tokens"))
@@ -635,7 +635,7 @@ class TrainingArguments:
     log_level: str = log_level_field()
 
     def __post_init__(self):
-        _typed(self)
+        check_field_types(self)
         log_level_number(self.log_level)
         _positive(
             self,
@@ -756,7 +756,7 @@ class DecodingArguments:
     metrics_json: str | None = field(default=None, **help_metadata("Write the final metrics (JSON) to this file."))
 
     def __post_init__(self):
-        _typed(self)
+        check_field_types(self)
         _choice(self, "strategy", DECODING_STRATEGIES)
         _choice(self, "history_cache", ("exact", "prompt_cache"))
         _positive(self, "num_beams", "num_return_items", "eval_batch_size")
@@ -852,7 +852,7 @@ class EvaluateModelArguments:
     log_level: str = log_level_field()
 
     def __post_init__(self):
-        _typed(self)
+        check_field_types(self)
         log_level_number(self.log_level)
         if self.model_dir is None:
             raise ValueError("--model_dir is required: the model folder to evaluate.")
@@ -975,6 +975,7 @@ __all__ = [
     "TRAIN_ARGUMENT_TYPES",
     "TrainingArguments",
     "check_decoding_grid",
+    "check_field_types",
     "check_grid_values",
     "check_transition_counting",
     "decoding_options_of",
