@@ -64,6 +64,12 @@ def successor_splits() -> DatasetDict:
         ({"num_items": 0}, r"num_items must be >= 1, got 0"),
         ({"max_history": 0}, r"max_history must be >= 1, got 0"),
         ({"layer_norm_eps": 0.0}, r"layer_norm_eps \(0.0\) and initializer_range \(0.02\) must be > 0"),
+        # Values of the wrong type (a benchmark --set, a YAML null) are named before any comparison meets them.
+        ({"hidden_size": "big"}, r"hidden_size must be an integer, got 'big'"),
+        ({"max_history": None}, r"max_history must be an integer, got None"),
+        ({"num_attention_heads": 2.0}, r"num_attention_heads must be an integer, got 2.0"),
+        ({"transition_adjustment": "x"}, r"transition_adjustment must be a number, got 'x'"),
+        ({"popularity_prior": True}, r"popularity_prior must be a number, got True"),
     ],
 )
 def test_config_validation_quotes_the_bad_values(overrides, message):
