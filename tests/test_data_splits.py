@@ -171,16 +171,25 @@ def reference_leave_one_out_rows(sequences, max_history):
 
 
 @pytest.mark.parametrize("max_history", [None, 1, 3, 7])
-def test_leave_one_out_rows_equal_the_definition_across_chunks(monkeypatch, max_history):
-    # A budget of 5 history items per chunk splits every split into many Arrow chunks, cutting inside users' rows.
+@pytest.mark.parametrize("list_budget", [None, 7])
+def test_leave_one_out_rows_equal_the_definition_across_pieces_and_chunks(monkeypatch, max_history, list_budget):
+    # Rows are built 5 history items at a time (cutting between users' rows); with a budget of 7 items per Arrow list
+    # chunk (2^31 - 1 in the package) the column is split into many chunks too, each within the budget.
     monkeypatch.setattr("mindrec.data.splits.HISTORY_VALUES_PER_CHUNK", 5)
+    if list_budget is not None:
+        monkeypatch.setattr("mindrec.data.splits.MAX_LIST_VALUES", list_budget)
     rng = np.random.default_rng(0)
     sequences = [
         UserSequence(f"user{u}", rng.integers(0, 50, size=int(rng.integers(3, 12))).tolist()) for u in range(40)
     ]
     splits = leave_one_out(sequences, max_history=max_history)
     expected = reference_leave_one_out_rows(sequences, max_history)
-    assert splits["train"].data.column("history").num_chunks > 10
+    chunks = splits["train"].data.column("history").chunks
+    if list_budget is None:
+        assert len(chunks) == 1
+    else:
+        assert len(chunks) > 10
+        assert all(len(chunk.flatten()) <= list_budget or len(chunk) == 1 for chunk in chunks)
     for name in ("train", "validation", "test"):
         assert rows(splits[name]) == expected[name]
         assert splits[name].features == leave_one_out([UserSequence("u", [1, 2, 3])])[name].features
@@ -222,6 +231,20 @@ def test_split_columns_give_back_every_row():
         assert np.diff(columns.history_offsets).tolist() == [len(history) for history in splits[name]["history"]]
     with pytest.raises(ValueError, match=r"the split lacks column\(s\) \['user_id'\]"):
         SplitColumns.of(splits["test"].remove_columns("user_id"))
+
+
+@pytest.mark.parametrize("list_budget", [None, 4])
+def test_split_columns_read_a_one_chunk_split_in_place(monkeypatch, list_budget):
+    # The trainer keeps these arrays for all of training: a split in one Arrow chunk is not copied (two readings share
+    # its memory); one in several chunks is combined into a copy, which gives the same rows.
+    from mindrec.data.splits import SplitColumns
+
+    if list_budget is not None:
+        monkeypatch.setattr("mindrec.data.splits.MAX_LIST_VALUES", list_budget)
+    splits = leave_one_out([UserSequence("u", list(range(10, 19))), UserSequence("v", [7, 8, 9, 4, 5])], max_history=3)
+    first, second = SplitColumns.of(splits["train"]), SplitColumns.of(splits["train"])
+    assert np.shares_memory(first.history_values, second.history_values) is (list_budget is None)
+    assert [first.row(index) for index in range(len(first))] == list(splits["train"])
 
 
 def test_event_log_orders_each_users_items_by_time_exactly():

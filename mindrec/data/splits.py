@@ -81,15 +81,21 @@ class EventLog:
 def history_arrays(table) -> tuple[np.ndarray, np.ndarray]:
     """Every history item of an Arrow ``table``'s ``history`` column, row after row ``[values]``, and each row's
     history length ``[rows]`` (both int64), read column-wise (row by row took ~10 s on full Beauty)."""
-    histories = table.column("history").combine_chunks()
+    column = table.column("history")
+    # One chunk (leave_one_out's splits below 2^31 history items) is read in place: combine_chunks would copy it, and
+    # the trainer keeps these arrays beside the split for all of training (~3 GB at MovieLens-20M's size).
+    histories = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
     values = np.asarray(histories.flatten().to_numpy(zero_copy_only=False), dtype=np.int64)
     lengths = np.asarray(histories.value_lengths().to_numpy(zero_copy_only=False), dtype=np.int64)
     return values, lengths
 
 
-# Rows are built a chunk at a time, each with at most this many history items, so that the per-item index arrays
-# stay small (~128 MB each) however many interactions the data has; the chunks become one Arrow column.
+# Rows are built a piece at a time, each with at most this many history items, so that the per-item index arrays
+# stay small (~128 MB each) however many interactions the data has; the pieces fill one array of history items.
 HISTORY_VALUES_PER_CHUNK = 1 << 24
+# An Arrow list array's int32 offsets address at most this many values: a split with more history items is stored
+# as several chunks of the column (each a view of the one array).
+MAX_LIST_VALUES = (1 << 31) - 1
 
 
 def leave_one_out(sequences: Sequence[UserSequence], max_history: int | None = None) -> DatasetDict:
@@ -142,18 +148,21 @@ def _split_rows(
     max_history) : target_index[r]]``, ``firsts [rows]`` being its user's first interaction; ``user_ids [rows]``."""
     begins = firsts if max_history is None else np.maximum(firsts, target_index - max_history)
     sizes = target_index - begins  # [rows] history lengths
-    ends = np.cumsum(sizes)
-    # Chunk boundaries: the rows at which the running count of history items passes each multiple of the budget.
-    budget_marks = np.arange(HISTORY_VALUES_PER_CHUNK, int(ends[-1]) if len(ends) else 0, HISTORY_VALUES_PER_CHUNK)
-    bounds = np.unique([0, *np.searchsorted(ends, budget_marks, side="right").tolist(), len(sizes)]).tolist()
-    histories = []
-    for low, high in itertools.pairwise(bounds):
-        chunk_sizes = sizes[low:high]
-        offsets = np.zeros(high - low + 1, dtype=np.int64)
-        np.cumsum(chunk_sizes, out=offsets[1:])
-        # The history items of every row of the chunk, in row order: row r's j-th item is items[begins[r] + j].
-        index = np.arange(offsets[-1]) + np.repeat(begins[low:high] - offsets[:-1], chunk_sizes)
-        histories.append(pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)), pa.array(items[index])))
+    offsets = np.zeros(len(sizes) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=offsets[1:])
+    values = np.empty(int(offsets[-1]), dtype=np.int64)  # every row's history items, row after row
+    for low, high in _row_ranges(offsets, HISTORY_VALUES_PER_CHUNK):
+        # Row r's j-th history item is items[begins[r] + j].
+        index = np.arange(offsets[low], offsets[high]) + np.repeat(begins[low:high] - offsets[low:high], sizes[low:high])
+        values[offsets[low] : offsets[high]] = items[index]
+    histories = [
+        # Each chunk's items are a view of `values` (pa.array reads a NumPy array in place), not a copy.
+        pa.ListArray.from_arrays(
+            pa.array((offsets[low : high + 1] - offsets[low]).astype(np.int32)),
+            pa.array(values[offsets[low] : offsets[high]]),
+        )
+        for low, high in _row_ranges(offsets, MAX_LIST_VALUES)
+    ]
     columns = {
         "user_id": user_ids,
         # A split without rows still gets one (empty) chunk: datasets cannot type a column of none.
@@ -163,6 +172,18 @@ def _split_rows(
     table = InMemoryTable(pa.table(columns, schema=SPLIT_FEATURES.arrow_schema))
     fingerprint = _fingerprint(items, firsts, target_index, user_ids, max_history)
     return Dataset(table, info=DatasetInfo(features=SPLIT_FEATURES), fingerprint=fingerprint)
+
+
+def _row_ranges(offsets: np.ndarray, budget: int) -> list[tuple[int, int]]:
+    """Consecutive row ranges ``[(low, high), ...]`` covering ``len(offsets) - 1`` rows, each holding at most ``budget``
+    history items (or one row, when a row alone holds more), from the rows' item ``offsets [rows + 1]``."""
+    ranges, low, rows = [], 0, len(offsets) - 1
+    while low < rows:
+        # The last row whose items end within the budget from this range's first item (at least one row).
+        high = max(low + 1, int(np.searchsorted(offsets[1:], offsets[low] + budget, side="right")))
+        ranges.append((low, high))
+        low = high
+    return ranges
 
 
 def _fingerprint(
