@@ -39,6 +39,16 @@ def test_yaml_values_then_command_line_overrides(tmp_path):
     assert model.model_type == "mindrec" and codes.num_sid_digits == 4  # dataclass defaults
 
 
+def test_an_empty_list_in_a_config_empties_the_option(tmp_path):
+    # A list option takes one value or more on a command line, so `[]` cannot become tokens: it is the option's value.
+    config = write(tmp_path / "run.yaml", "decoding_grid: []\nreport_to: []\n")
+    *_, training, evaluation = parse_arguments(TRAIN_ARGUMENT_TYPES, ["--config", config])
+    assert evaluation.decoding_grid == [] and training.report_to == []
+    grid = write(tmp_path / "grid.yaml", "decoding_grid:\n  - transition_adjustment=1,2\n")
+    *_, evaluation = parse_arguments(TRAIN_ARGUMENT_TYPES, ["--config", grid, "--decoding_grid", "retrieval_weight=1,10"])
+    assert evaluation.decoding_grid == ["retrieval_weight=1,10"]  # the command line still wins
+
+
 def test_none_on_the_command_line_lifts_a_limit_the_config_sets(tmp_path):
     config = write(tmp_path / "run.yaml", "max_users: 5000\nmax_train_minutes: 30\nvalidation_max_users: 100\n")
     data, _, _, training, evaluation = parse_arguments(

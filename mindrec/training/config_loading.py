@@ -134,9 +134,11 @@ def parse_arguments(
         values: dict[str, Any] = {}
         if config_path is not None:
             values.update(read_yaml_config(config_path, types))
-        # null values cannot be typed on a command line: they become argparse defaults instead.
-        parser.set_defaults(**{key: None for key, value in values.items() if value is None})
-        tokens = [token for key, value in values.items() if value is not None for token in _as_tokens(key, value)]
+        # null values and empty lists cannot be typed on a command line (a list option takes one value or more): they
+        # become argparse defaults instead.
+        untyped = {key: value for key, value in values.items() if value is None or value == []}
+        parser.set_defaults(**untyped)
+        tokens = [token for key, value in values.items() if key not in untyped for token in _as_tokens(key, value)]
         instances, remaining = parser.parse_args_into_dataclasses(tokens + args)
         if remaining:
             parser.error(f"unrecognized arguments: {' '.join(remaining)}")
