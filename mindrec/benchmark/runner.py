@@ -97,7 +97,6 @@ class BenchmarkContext:
         """The protocol's evaluation options with the plan's and (for a test row) the row's overrides."""
         return plan_evaluation_args(self.protocol, plan, row)
 
-
     def decoding_counts(self, split: str, transition_gap_decay: float = 0.0) -> dict[str, torch.Tensor]:
         """The decoding priors' counts as of the targets of ``split`` (``mindrec.baselines.decoding_counts``; computed
         once per split and gap decay). Models train and select their checkpoints with the validation ones; for test

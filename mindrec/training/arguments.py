@@ -77,8 +77,9 @@ def _is_of_type(type_name: str, value: object) -> bool:
 
 
 def check_field_types(owner: object) -> None:
-    """Check every field's value of the dataclass instance ``owner`` against its annotation (``int``, ``float``, ``bool``, ``str``, a ``Literal``, a
-    ``list[...]`` of one of them, each maybe ``| None``) and turn the numbers given to ``float`` fields into floats.
+    """Check every field's value of the dataclass instance ``owner`` against its annotation (``int``, ``float``,
+    ``bool``, ``str``, a ``Literal``, a ``list[...]`` of one of them, each maybe ``| None``) and turn the numbers given
+    to ``float`` fields into floats.
 
     The command line converts its strings; a YAML file, the benchmark's ``--set`` (values read as YAML) and Python
     callers hand values as they are, so a ``null``, a word or a bare value where a list belongs is named here instead
