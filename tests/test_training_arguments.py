@@ -177,6 +177,19 @@ def test_a_value_of_the_wrong_type_is_named(arguments, values, message):
         arguments(**values)
 
 
+def test_an_annotation_the_type_check_cannot_read_is_a_developer_error():
+    import dataclasses
+
+    from mindrec.training.arguments import check_field_types
+
+    @dataclasses.dataclass
+    class Options:
+        weights: "dict[str, float]" = dataclasses.field(default_factory=dict)
+
+    with pytest.raises(TypeError, match=r"cannot check the annotation 'dict\[str, float\]'; extend _is_of_type"):
+        check_field_types(Options())
+
+
 def test_numbers_given_to_float_options_become_floats():
     import numpy as np
 
