@@ -46,22 +46,6 @@ from ..modeling.modeling_mindrec import log_one_plus_counts
 LOSS_TYPES = ("ce", "bce")
 
 
-# SASRecConfig's integer options; every other option but loss_type is a number.
-INTEGER_OPTIONS = (
-    "num_items",
-    "hidden_size",
-    "num_hidden_layers",
-    "num_attention_heads",
-    "intermediate_size",
-    "max_history",
-    "num_item_transitions",
-)
-
-
-def _is_integer(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 @strict
 class SASRecConfig(PreTrainedConfig):
     r"""Configuration of :class:`SASRecModel`.
@@ -141,14 +125,15 @@ class SASRecConfig(PreTrainedConfig):
     num_item_transitions: int = 0
 
     def __post_init__(self, **kwargs):
-        # @strict checks the field types only after __post_init__, whose comparisons would meet a word or a None first.
-        for name in SASRecConfig.__annotations__:
-            value = getattr(self, name)
-            if name in INTEGER_OPTIONS:
-                if not (value is None and name in ("num_items", "intermediate_size")) and not _is_integer(value):
-                    raise ValueError(f"{name} must be an integer, got {value!r}")
-            elif name != "loss_type" and (isinstance(value, bool) or not isinstance(value, (int, float))):
-                raise ValueError(f"{name} must be a number, got {value!r}")
+        # @strict's type validators check nothing here: this module's annotations are strings (postponed evaluation),
+        # so a word or a None would first meet the range checks below as a TypeError. The annotations say the type.
+        for name, annotation in SASRecConfig.__annotations__.items():
+            value, kinds = getattr(self, name), annotation.split(" | ")
+            if (value is None and "None" in kinds) or "str" in kinds:  # loss_type: its choice check names it
+                continue
+            integer = kinds[0] == "int"
+            if isinstance(value, bool) or not isinstance(value, int if integer else (int, float)):
+                raise ValueError(f"{name} must be {'an integer' if integer else 'a number'}, got {value!r}")
         if self.intermediate_size is None:
             self.intermediate_size = self.hidden_size
         if self.num_items is not None and self.num_items < 1:

@@ -79,7 +79,7 @@ def benchmark_main(argv: Sequence[str] | None, repo_root: Path) -> dict:
     """Parse ``argv``, run the protocol, write the results; return the result set."""
     args = benchmark_parser().parse_args(argv)  # before the heavy imports: --help answers at once
     from .plot import require_matplotlib
-    from .runner import check_plan_options, run_benchmark
+    from .runner import PlanOptionsError, run_benchmark
 
     require_matplotlib()  # the plot comes last: fail now rather than after the training
     setup_logging(args.log_level)
@@ -95,23 +95,22 @@ def benchmark_main(argv: Sequence[str] | None, repo_root: Path) -> dict:
             protocol = protocol.with_plan_settings(args.plan_settings)
         except ValueError as error:
             raise SystemExit(f"--set: {error}") from None
-    try:  # run_benchmark checks again; here a bad option ends the command with its message, not a traceback
-        check_plan_options(protocol, protocol.plans_for(args.models or protocol.default_rows))
-    except ValueError as error:
-        raise SystemExit(f"scripts/benchmark.py: {error}") from None
     output = Path(args.output_dir) if args.output_dir else repo_root / "docs" / "results"
     command = shlex.join(["python", "scripts/benchmark.py", *(sys.argv[1:] if argv is None else argv)])
-    result_set = run_benchmark(
-        protocol,
-        seeds=args.seeds,
-        models=args.models,
-        data_path=args.data,
-        repo_root=repo_root,
-        work_dir=args.work_dir,
-        show_progress=args.progress,
-        command=command,
-        predictions_dir=args.predictions_dir,
-    )
+    try:
+        result_set = run_benchmark(
+            protocol,
+            seeds=args.seeds,
+            models=args.models,
+            data_path=args.data,
+            repo_root=repo_root,
+            work_dir=args.work_dir,
+            show_progress=args.progress,
+            command=command,
+            predictions_dir=args.predictions_dir,
+        )
+    except PlanOptionsError as error:  # raised before any data is read: the message, not a traceback
+        raise SystemExit(f"scripts/benchmark.py: {error}") from None
     _publish(result_set, output)
     return result_set
 

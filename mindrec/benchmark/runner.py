@@ -123,11 +123,23 @@ def plan_evaluation_args(protocol: BenchmarkProtocol, plan: ModelPlan, row: str 
     return EvaluationArguments(**{**protocol.evaluation, **plan.evaluation, **overrides, "do_test": False})
 
 
+def small_model_arguments(plan: ModelPlan, model_options: dict[str, Any] | None = None) -> ModelArguments:
+    """The small-setting model arguments of a MindRec, TIGER (MindRec's causal variant) or DeftRec ``plan``, from its
+    model options (or ``model_options`` in their place)."""
+    model_type = "deftrec" if plan.family == "deftrec" else "mindrec"
+    return ModelArguments(**{**(plan.model if model_options is None else model_options), "model_type": model_type,
+                             "model_setting": "small"})  # fmt: skip
+
+
+class PlanOptionsError(ValueError):
+    """An option of a plan the benchmark would run is invalid (:func:`check_plan_options`)."""
+
+
 def check_plan_options(protocol: BenchmarkProtocol, plans: dict[str, list[str]]) -> None:
     """Before the data is read: build every option object each of ``plans`` (name -> its rows, as
     :meth:`~.protocols.BenchmarkProtocol.plans_for` gives) will train and test with, so that an invalid option (a
-    ``--set`` typo'd value, a grid a model cannot search) is a ValueError now, not after the plans before it have
-    trained for hours."""
+    ``--set`` typo'd value, a grid a model cannot search) is a :class:`PlanOptionsError` now, not after the plans before
+    it have trained for hours."""
     from mindrec.baselines.sasrec import SASRecConfig
     from mindrec.baselines.sasrec_decoding_search import check_sasrec_decoding_grid
     from mindrec.baselines.sasrec_training import SASRecTrainingArguments
@@ -146,13 +158,12 @@ def check_plan_options(protocol: BenchmarkProtocol, plans: dict[str, list[str]])
                 continue
             TrainingArguments(**{"output_dir": plan_name, **plan.training})
             CodeArguments(**{**protocol.codes, **plan.codes})
-            model_type = "deftrec" if plan.family == "deftrec" else "mindrec"  # TIGER is MindRec's causal variant
-            model_args = ModelArguments(**{**plan.model, "model_type": model_type, "model_setting": "small"})
+            model_args = small_model_arguments(plan)
             if plan.family != "deftrec":
                 check_transition_counting(model_args, validation)
             check_decoding_grid(model_args, validation)
         except (TypeError, ValueError) as error:
-            raise ValueError(f"plan {plan_name!r}: {error}") from error
+            raise PlanOptionsError(f"plan {plan_name!r}: {error}") from error
 
 
 def resolve_data_path(protocol: BenchmarkProtocol, data_path: str | os.PathLike | None, repo_root: Path) -> Path | None:
@@ -454,7 +465,7 @@ def train_mindrec(context: BenchmarkContext, plan_name: str, plan: ModelPlan, se
     from mindrec.training.model_setup import build_item_tokenizer, build_small_model, install_item_codes
     from mindrec.training.tasks import MindRecTask
 
-    model_args = ModelArguments(**{**plan.model, "model_type": "mindrec", "model_setting": "small"})
+    model_args = small_model_arguments(plan)
     validation_args = context.evaluation_args(plan)
     check_transition_counting(model_args, validation_args)
     check_decoding_grid(model_args, validation_args)
@@ -561,7 +572,7 @@ def train_deftrec(context: BenchmarkContext, plan_name: str, plan: ModelPlan, se
                 "model.deftrec_item_vectors to the item_vectors.npy a SASRec run saved."
             )
         model_options["deftrec_item_vectors"] = str(context.sasrec_item_vectors[seed])
-    model_args = ModelArguments(**{**model_options, "model_type": "deftrec", "model_setting": "small"})
+    model_args = small_model_arguments(plan, model_options)
     evaluation = context.evaluation_args(plan)
     set_seed(seed)
     model = build_deftrec_model(context.data, model_args, context.data_args, seed=seed)
@@ -716,6 +727,8 @@ def run_benchmark(
 
 __all__ = [
     "BenchmarkContext",
+    "PlanOptionsError",
+    "check_plan_options",
     "code_table_for",
     "cost_profile",
     "deftrec_available",
