@@ -400,6 +400,10 @@ def run(
     the holder) and checks it before anything is written there (checkpoints of another run are refused).
     """
     started = time.perf_counter()
+    if train_args.num_threads is not None:
+        import torch
+
+        torch.set_num_threads(train_args.num_threads)
     accelerator = accelerator or make_accelerator(
         train_args.mixed_precision, small_model_width(model_args), train_args.report_to, train_args.output_dir
     )

@@ -628,6 +628,14 @@ class TrainingArguments:
         **help_metadata("A checkpoint folder, or 'latest' for the newest complete one in output_dir/checkpoints."),
     )
     show_progress: bool = field(default=True, **help_metadata("Progress bars (main process only)."))
+    num_threads: int | None = field(
+        default=None,
+        **help_metadata(
+            "torch.set_num_threads for the whole run (training, validation, test; each process under accelerate); "
+            "unset: torch's default, every core. On a machine shared with other jobs, their share.",
+            aliases=["--threads"],
+        ),
+    )
     report_to: list[str] = field(
         default_factory=list,
         **help_metadata(
@@ -654,6 +662,7 @@ class TrainingArguments:
             "max_grad_norm",
             "early_stopping_patience",
             "max_train_minutes",
+            "num_threads",
         )
         _non_negative(self, "weight_decay", "warmup_steps")
         from .tracking import check_report_to
