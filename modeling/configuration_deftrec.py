@@ -4,6 +4,7 @@ Remote code: imports only transformers / huggingface_hub and a single-dot relati
 a saved checkpoint loads with ``trust_remote_code=True`` where mindrec is not installed.
 """
 
+import dataclasses
 from typing import Literal
 
 from huggingface_hub.dataclasses import strict
@@ -25,6 +26,15 @@ _DEFAULT_LM_CONFIG = {
     "num_attention_heads": 4,
     "max_position_embeddings": 64,
 }
+
+
+def _backbone_only_options() -> set[str]:
+    """The backbone's own options (``MindRecConfig`` fields that neither DeftRec nor every config has), token ids and
+    embedding tying excepted: generic code may pass those to any config."""
+    names = {field.name for field in dataclasses.fields(MindRecConfig)}
+    names -= {field.name for field in dataclasses.fields(PreTrainedConfig)}
+    names -= {field.name for field in dataclasses.fields(DeftRecConfig)}
+    return {name for name in names if not name.endswith("_token_id") and name != "tie_word_embeddings"}
 
 
 @strict
@@ -110,6 +120,16 @@ class DeftRecConfig(PreTrainedConfig):
     max_history: int = 20
 
     def __post_init__(self, **kwargs):
+        misplaced = sorted(set(kwargs) & _backbone_only_options())
+        if misplaced:
+            # PreTrainedConfig keeps unknown keywords as attributes; these would be kept and never read, leaving a
+            # user who asked for a wider or deeper backbone with the default one.
+            listed = ", ".join(f"`{name}`" for name in misplaced)
+            raise ValueError(
+                f"{listed} {'is an option' if len(misplaced) == 1 else 'are options'} of DeftRec's backbone: pass "
+                f"{'it' if len(misplaced) == 1 else 'them'} in `lm_config`, e.g. "
+                f"DeftRecConfig(lm_config={{{', '.join(f'{name!r}: ...' for name in misplaced)}}})."
+            )
         if isinstance(self.lm_config, dict):
             # A partial backbone dict keeps the DeftRec defaults for what it leaves out (notably the
             # minimal unused vocabulary); a saved config.json always holds every key.

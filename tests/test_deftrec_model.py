@@ -65,6 +65,18 @@ def test_config_defaults_and_round_trip():
     assert type(again.lm_config).__name__ == "MindRecConfig"
 
 
+def test_backbone_options_given_to_deftrec_itself_are_refused():
+    # PreTrainedConfig would keep them as attributes nobody reads: the backbone would stay 128 wide.
+    with pytest.raises(ValueError, match=r"^`hidden_size` is an option of DeftRec's backbone: pass it in `lm_config`, "
+                                         r"e\.g\. DeftRecConfig\(lm_config=\{'hidden_size': \.\.\.\}\)\.$"):
+        DeftRecConfig(hidden_size=256)
+    with pytest.raises(ValueError, match=r"^`num_attention_heads`, `num_hidden_layers` are options of DeftRec's backbone"):
+        DeftRecConfig(num_hidden_layers=4, num_attention_heads=8)
+    assert DeftRecConfig(lm_config={"hidden_size": 64}).lm_config.hidden_size == 64
+    # Options every config shares still pass through, as PreTrainedConfig intends.
+    assert DeftRecConfig(pad_token_id=0).pad_token_id == 0
+
+
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
