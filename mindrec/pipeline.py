@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import torch
 from accelerate.utils import set_seed
 
 from mindrec.baselines.popularity import (
@@ -401,8 +402,6 @@ def run(
     """
     started = time.perf_counter()
     if train_args.num_threads is not None:
-        import torch
-
         torch.set_num_threads(train_args.num_threads)
     accelerator = accelerator or make_accelerator(
         train_args.mixed_precision, small_model_width(model_args), train_args.report_to, train_args.output_dir

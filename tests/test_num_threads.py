@@ -16,7 +16,7 @@ def test_the_option_is_read_under_every_spelling(spelling):
     assert parse_arguments(TRAIN_ARGUMENT_TYPES, [spelling, "3"])[3].num_threads == 3
 
 
-def test_unset_leaves_torch_alone_and_zero_is_refused():
+def test_the_default_is_unset_and_bad_counts_are_refused():
     assert TrainingArguments().num_threads is None
     with pytest.raises(ValueError, match=r"`num_threads` must be > 0, got 0\."):
         TrainingArguments(num_threads=0)
@@ -24,7 +24,7 @@ def test_unset_leaves_torch_alone_and_zero_is_refused():
         TrainingArguments(num_threads=1.5)
 
 
-def test_run_sets_the_thread_count_before_it_trains(tmp_path, monkeypatch):
+def test_run_sets_the_thread_count_once_when_given_and_never_when_unset(tmp_path, monkeypatch):
     calls = []
     # Recorded, not applied: the test process keeps its own thread count.
     monkeypatch.setattr(torch, "set_num_threads", calls.append)

@@ -57,42 +57,47 @@ def segment_log_normaliser(log_probs: torch.Tensor, item_path: torch.Tensor, pat
     return torch.logsumexp(log_probs.masked_fill(~same, float("-inf")), dim=1)
 
 
-def conditioned_terms(scorer, index, user_ids, items, item_path):
+def path_tables(index) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each item's category-path id ``[I]`` and, per path id, the category slot values of its paths ``[P, levels]``
+    (computed once: the catalogue does not change between batches)."""
+    if "paths" not in STATE:
+        levels = index.item_codes[:, : index.num_category_levels]
+        path_codes, item_path = torch.unique(levels, dim=0, return_inverse=True)
+        STATE["paths"] = (item_path, path_codes)
+    return STATE["paths"]
+
+
+def conditioned_terms(scorer, index, user_ids, items):
     """``[B, N]`` the re-ranking term of candidates ``items [B, N]`` (see the module docstring)."""
-    levels = index.num_category_levels
-    paths = item_path[items]  # [B, N]
-    rows_user = torch.arange(items.shape[0])[:, None].expand_as(items)
-    keys = rows_user * (int(item_path.max()) + 1) + paths
-    unique_keys, inverse = torch.unique(keys.reshape(-1), return_inverse=True)
-    key_user = unique_keys // (int(item_path.max()) + 1)
-    key_path = unique_keys % (int(item_path.max()) + 1)
-    first_item = torch.full((int(item_path.max()) + 1,), -1, dtype=torch.long)
-    first_item[item_path.flip(0)] = torch.arange(len(item_path) - 1, -1, -1)
-    masked = scorer.item_log_probs(user_ids).float()  # [B, I]
-    cond_rows = []
-    for start in range(0, len(unique_keys), 1000):
-        users = key_user[start:start + 1000]
-        canvas = torch.full((len(users), index.code_length), -1, dtype=torch.long)
-        canvas[:, :levels] = index.item_codes[first_item[key_path[start:start + 1000]], :levels]
-        hidden = scorer.canvas_hidden(canvas, user_ids[users])
-        scorer._last_call = (torch.full_like(canvas, -1), user_ids[users], hidden)
-        log_probs = scorer.item_log_probs(user_ids[users]).float()  # [R, I]
-        scorer._last_call = None
-        cond_rows.append((log_probs, users, key_path[start:start + 1000]))
-    per_key = []
-    for log_probs, users, key_paths in cond_rows:
-        per_key.append((log_probs, segment_log_normaliser(log_probs, item_path, key_paths),
-                        segment_log_normaliser(masked[users], item_path, key_paths)))
-    cond = torch.cat([p for p, _, _ in per_key])  # [K, I]
-    cond_norm = torch.cat([n for _, n, _ in per_key])
-    masked_norm = torch.cat([n for _, _, n in per_key])
+    item_path, path_codes = path_tables(index)
+    rows = torch.arange(items.shape[0])[:, None].expand_as(items).reshape(-1)  # [B * N] each pair's batch row
     flat_items = items.reshape(-1)
-    cond_item = cond[inverse, flat_items]
-    masked_item = masked[rows_user.reshape(-1), flat_items]
+    # One conditioned canvas per distinct (user, path) pair of the candidates.
+    keys, pair_key = torch.unique(rows * len(path_codes) + item_path[flat_items], return_inverse=True)
+    key_row, key_path = keys // len(path_codes), keys % len(path_codes)
+    masked = scorer.item_log_probs(user_ids).float()  # [B, I]
+    cond_item = torch.empty(len(flat_items))
+    cond_norm, masked_norm = torch.empty(len(keys)), torch.empty(len(keys))
+    for start in range(0, len(keys), 1000):
+        stop = min(start + 1000, len(keys))
+        users, paths = user_ids[key_row[start:stop]], key_path[start:stop]
+        canvas = torch.full((stop - start, index.code_length), -1, dtype=torch.long)
+        canvas[:, : index.num_category_levels] = path_codes[paths]
+        hidden = scorer.canvas_hidden(canvas, users)
+        # item_log_probs reads the states of its last call when they are the same users' fully masked canvases:
+        # handing it these instead gives the head's adjusted log-softmax at the conditioned canvases.
+        scorer._last_call = (torch.full_like(canvas, -1), users, hidden)
+        log_probs = scorer.item_log_probs(users).float()  # [R, I]
+        scorer._last_call = None
+        cond_norm[start:stop] = segment_log_normaliser(log_probs, item_path, paths)
+        masked_norm[start:stop] = segment_log_normaliser(masked[key_row[start:stop]], item_path, paths)
+        in_chunk = (pair_key >= start) & (pair_key < stop)
+        cond_item[in_chunk] = log_probs[pair_key[in_chunk] - start, flat_items[in_chunk]]
     if MODE == "raw":
         delta = cond_item
     else:
-        delta = (cond_item - cond_norm[inverse]) - (masked_item - masked_norm[inverse])
+        masked_item = masked[rows, flat_items]
+        delta = (cond_item - cond_norm[pair_key]) - (masked_item - masked_norm[pair_key])
     return delta.view(items.shape)
 
 
@@ -102,9 +107,7 @@ def catalogue_scoring(scorer, index, user_ids, excluded, num_beams, **kwargs):
     if call >= len(CACHE):
         hypotheses = original(scorer, index, user_ids, excluded, max(num_beams, N_CAND), **kwargs)
         items = index.lookup(hypotheses.codes)
-        item_path = torch.unique(index.item_codes[:, : index.num_category_levels], dim=0, return_inverse=True)[1]
-        delta = conditioned_terms(scorer, index, user_ids, items.clamp(min=0), item_path)
-        delta = delta.masked_fill(items < 0, 0.0)
+        delta = conditioned_terms(scorer, index, user_ids, items.clamp(min=0)).masked_fill(items < 0, 0.0)
         CACHE.append((items, hypotheses.scores, delta))
     items, scores, delta = CACHE[call]
     reranked = scores + kwargs["retrieval_weight"] * STATE["alpha"] * delta
