@@ -180,6 +180,13 @@ def test_training_learns_the_successor_rule_and_keeps_the_best_epoch(loss_type, 
     assert evaluate_sasrec(model, splits["validation"])["ndcg@10"] == pytest.approx(max(scores))
     assert len(history) in (args.num_epochs, best_epoch + args.patience)
     assert [record["epoch"] for record in history] == list(range(1, len(history) + 1))
+    # Every epoch takes ceil(rows / batch) optimizer steps; training seconds leave validation out, so they grow
+    # with the epochs and stay below the total.
+    steps_per_epoch = math.ceil(len(splits["train"]) / args.train_batch_size)
+    assert [record["step"] for record in history] == [steps_per_epoch * epoch for epoch in range(1, len(history) + 1)]
+    train_seconds = [record["train_seconds"] for record in history]
+    assert train_seconds == sorted(train_seconds) and train_seconds[0] > 0
+    assert all(record["train_seconds"] < record["seconds"] for record in history)
     assert not model.training
 
 

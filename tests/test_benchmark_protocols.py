@@ -25,8 +25,14 @@ from mindrec.benchmark.protocols import (
     get_protocol,
 )
 from mindrec.benchmark.readme import END_MARKER, START_MARKER
-from mindrec.benchmark.report import TABLE_METRICS, format_results_table, write_result_set
-from mindrec.benchmark.runner import check_plan_options, load_protocol_data, resolve_data_path, run_benchmark
+from mindrec.benchmark.report import TABLE_METRICS, format_results_table, learning_curves, write_result_set
+from mindrec.benchmark.runner import (
+    check_plan_options,
+    load_protocol_data,
+    resolve_data_path,
+    run_benchmark,
+    sasrec_learning_curve,
+)
 from mindrec.modeling.modeling_deftrec import DeftRecForRecommendation
 
 
@@ -215,6 +221,19 @@ def tiny_synthetic_small():
 
 @pytest.mark.slow
 @needs_matplotlib
+def test_sasrec_learning_curve_takes_training_seconds_and_drops_the_validation_prefix():
+    history = [
+        {"epoch": 1, "step": 4, "train_loss": 2.5, "seconds": 3.0, "train_seconds": 2.0, "validation_ndcg@10": 0.25,
+         "validation_hr@1": 0.125},
+        {"epoch": 2, "step": 8, "train_loss": 2.0, "seconds": 7.0, "train_seconds": 5.0, "validation_ndcg@10": 0.5,
+         "validation_hr@1": 0.25},
+    ]  # fmt: skip
+    assert sasrec_learning_curve(history) == [
+        {"step": 4, "epoch": 1, "seconds": 2.0, "ndcg@10": 0.25, "hr@1": 0.125},
+        {"step": 8, "epoch": 2, "seconds": 5.0, "ndcg@10": 0.5, "hr@1": 0.25},
+    ]
+
+
 def test_synthetic_small_end_to_end(tmp_path):
     result_set = run_benchmark(tiny_synthetic_small(), seeds=[0], repo_root=tmp_path, work_dir=tmp_path / "work")
     assert result_set["models"] == list(DEFAULT_ROWS)
@@ -262,6 +281,13 @@ def test_synthetic_small_end_to_end(tmp_path):
     assert [reloaded[metric] for metric in compared] == pytest.approx(
         [runs["sasrec"]["metrics"][metric] for metric in compared], abs=1e-12
     )
+    # SASRec's per-epoch validation is its learning curve, on the generative models' axes, and the report draws it.
+    sasrec_curve = runs["sasrec"]["details"]["validation"]
+    assert len(sasrec_curve) == runs["sasrec"]["details"]["epochs"]
+    assert max(entry["ndcg@10"] for entry in sasrec_curve) == runs["sasrec"]["details"]["best_validation_ndcg@10"]
+    assert [entry["epoch"] for entry in sasrec_curve] == list(range(1, len(sasrec_curve) + 1))
+    assert {"step", "seconds", "hr@1"} <= set(sasrec_curve[0])
+    assert "sasrec seed 0" in learning_curves(result_set["runs"])
     deftrec = DeftRecForRecommendation.from_pretrained(tmp_path / "work" / "deftrec" / "seed0" / "final")
     torch.testing.assert_close(deftrec.item_vectors, torch.from_numpy(sasrec_vectors))
 

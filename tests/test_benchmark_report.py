@@ -18,6 +18,7 @@ from mindrec.benchmark.report import (
     format_profile_table,
     format_report,
     format_results_table,
+    learning_curves,
     mean_std,
     summarize_runs,
     write_result_set,
@@ -136,6 +137,24 @@ def test_write_result_set_writes_json_png_and_markdown(tmp_path):
 
 
 @needs_matplotlib
+def test_learning_curves_label_a_shared_model_with_every_row_that_decodes_it():
+    """Two MindRec decoders of one trained model share its validation curve; a separately trained model with the
+    same seed, and the same model's other seed, get their own; runs without validation are left out."""
+    shared = [{"step": 1, "ndcg@10": 0.5}]
+    runs = [
+        {"model": "popularity", "seed": 0, "details": {}},
+        {"model": "mindrec-onepass", "seed": 0, "details": {"validation": shared}},
+        {"model": "mindrec-fused", "seed": 0, "details": {"validation": list(shared)}},
+        {"model": "tiger", "seed": 0, "details": {"validation": [{"step": 1, "ndcg@10": 0.25}]}},
+        {"model": "mindrec-onepass", "seed": 1, "details": {"validation": shared}},
+    ]
+    assert learning_curves(runs) == {
+        "mindrec-onepass + mindrec-fused seed 0": shared,
+        "tiger seed 0": [{"step": 1, "ndcg@10": 0.25}],
+        "mindrec-onepass seed 1": shared,
+    }
+
+
 def test_plot_needs_positive_speeds(tmp_path):
     from mindrec.benchmark.plot import plot_quality_vs_speed
 

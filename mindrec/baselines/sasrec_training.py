@@ -131,8 +131,9 @@ def train_sasrec(
 
     Returns:
         ``(model, history)``: the model restored to its best validation epoch, in eval mode, and one
-        dict per epoch: ``epoch``, ``train_loss``, ``seconds`` (cumulative training + validation time),
-        and validation ``hr@K`` / ``ndcg@K`` / ``mrr``.
+        dict per epoch: ``epoch``, ``step`` (optimizer steps so far), ``train_loss``, ``seconds`` (cumulative
+        training + validation time), ``train_seconds`` (cumulative, validation excluded, the time axis of
+        MindRec's learning curves) and validation ``hr@K`` / ``ndcg@K`` / ``mrr``.
     """
     args = args or SASRecTrainingArguments()
     config = copy.deepcopy(config) if config is not None else SASRecConfig()
@@ -183,6 +184,7 @@ def train_sasrec(
     history: list[dict[str, float]] = []
     best_score, best_state, best_epoch = float("-inf"), None, 0
     start = time.perf_counter()
+    steps, validation_seconds = 0, 0.0
     for epoch in range(1, args.num_epochs + 1):
         model.train()
         total_loss, total_rows = 0.0, 0
@@ -202,14 +204,20 @@ def train_sasrec(
             optimizer.step()
             total_loss += loss.item() * len(rows)
             total_rows += len(rows)
+            steps += 1
 
+        validation_started = time.perf_counter()
         metrics = evaluate_sasrec(
             model, splits["validation"], args.eval_exclude_history, args.eval_batch_size
         )
+        now = time.perf_counter()
+        validation_seconds += now - validation_started
         record = {
             "epoch": epoch,
+            "step": steps,
             "train_loss": total_loss / total_rows,
-            "seconds": time.perf_counter() - start,
+            "seconds": now - start,
+            "train_seconds": now - start - validation_seconds,
         }
         record.update({f"validation_{name}": value for name, value in metrics.items()})
         history.append(record)

@@ -269,18 +269,20 @@ def write_result_set(result_set: Mapping[str, Any], output_dir: str | os.PathLik
 
 
 def learning_curves(runs: Sequence[Mapping[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """``"<row> seed <k>" -> validation entries`` of every trained run (rows sharing one trained model,
-    e.g. MindRec's decoders, appear once, under their first row)."""
-    curves, seen = {}, set()
+    """``"<rows> seed <k>" -> validation entries`` of every trained run.
+
+    Rows that share one trained model (MindRec's decoders) share its curve, labelled with all their names
+    (``"mindrec-onepass + mindrec-fused seed 0"``): the curve is read with the plan's validation decoder, so
+    naming it after one row alone would credit that row's decoder with another's numbers.
+    """
+    groups: dict[tuple[int, str], tuple[list[str], list[dict[str, Any]]]] = {}
     for run in runs:
         validation = run.get("details", {}).get("validation")
         if not validation:
             continue
-        key = (run["seed"], json.dumps(validation, sort_keys=True))
-        if key not in seen:
-            seen.add(key)
-            curves[f"{run['model']} seed {run['seed']}"] = list(validation)
-    return curves
+        rows, _ = groups.setdefault((run["seed"], json.dumps(validation, sort_keys=True)), ([], list(validation)))
+        rows.append(run["model"])
+    return {f"{' + '.join(rows)} seed {seed}": validation for (seed, _), (rows, validation) in groups.items()}
 
 
 __all__ = [

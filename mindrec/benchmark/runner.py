@@ -364,10 +364,31 @@ def run_sasrec(context: BenchmarkContext, plan: ModelPlan, rows: Sequence[str], 
         )
         return RankedItems(items, scores)  # the scores go to --predictions_dir
 
-    details = {"epochs": len(history), "best_epoch": best["epoch"], "best_validation_ndcg@10": best["validation_ndcg@10"]}
+    details = {
+        "epochs": len(history),
+        "best_epoch": best["epoch"],
+        "best_validation_ndcg@10": best["validation_ndcg@10"],
+        "validation": sasrec_learning_curve(history),
+    }
     if decoding_search is not None:
         details["decoding_search"] = decoding_search
     return [evaluate_row(context, row, seed, recommend, train_seconds, _num_parameters(model), details) for row in rows]
+
+
+def sasrec_learning_curve(history: list[dict[str, float]]) -> list[dict[str, float]]:
+    """SASRec's per-epoch validation (:func:`train_sasrec`'s history) as the package trainer records its own: ``step``,
+    ``epoch``, ``seconds`` of training (validation excluded) and the metrics without their ``validation_`` prefix, so
+    that the report draws the baseline's curve beside the generative models' on the same axes."""
+    prefix = "validation_"
+    return [
+        {
+            "step": record["step"],
+            "epoch": record["epoch"],
+            "seconds": record["train_seconds"],
+            **{name.removeprefix(prefix): value for name, value in record.items() if name.startswith(prefix)},
+        }
+        for record in history
+    ]
 
 
 def _training_arguments(context: BenchmarkContext, plan_name: str, plan: ModelPlan, seed: int) -> TrainingArguments:
@@ -737,5 +758,6 @@ __all__ = [
     "run_benchmark",
     "run_plan",
     "evaluate_row",
+    "sasrec_learning_curve",
     "train_mindrec",
 ]
