@@ -219,8 +219,6 @@ def tiny_synthetic_small():
     return dataclasses.replace(protocol, evaluation={**protocol.evaluation, "validation_max_users": 10})
 
 
-@pytest.mark.slow
-@needs_matplotlib
 def test_sasrec_learning_curve_takes_training_seconds_and_drops_the_validation_prefix():
     history = [
         {"epoch": 1, "step": 4, "train_loss": 2.5, "seconds": 3.0, "train_seconds": 2.0, "validation_ndcg@10": 0.25,
@@ -234,6 +232,8 @@ def test_sasrec_learning_curve_takes_training_seconds_and_drops_the_validation_p
     ]
 
 
+@pytest.mark.slow
+@needs_matplotlib
 def test_synthetic_small_end_to_end(tmp_path):
     result_set = run_benchmark(tiny_synthetic_small(), seeds=[0], repo_root=tmp_path, work_dir=tmp_path / "work")
     assert result_set["models"] == list(DEFAULT_ROWS)

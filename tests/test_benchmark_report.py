@@ -136,7 +136,6 @@ def test_write_result_set_writes_json_png_and_markdown(tmp_path):
     assert '"max_history": 10' in page
 
 
-@needs_matplotlib
 def test_learning_curves_label_a_shared_model_with_every_row_that_decodes_it():
     """Two MindRec decoders of one trained model share its validation curve; a separately trained model with the
     same seed, and the same model's other seed, get their own; runs without validation are left out."""
@@ -155,6 +154,7 @@ def test_learning_curves_label_a_shared_model_with_every_row_that_decodes_it():
     }
 
 
+@needs_matplotlib
 def test_plot_needs_positive_speeds(tmp_path):
     from mindrec.benchmark.plot import plot_quality_vs_speed
 
